@@ -1,0 +1,192 @@
+// Package errs carries the product's error codes and error classes.
+//
+// An error code says what went wrong in terms a caller can act on (NotFound,
+// Conflict, FailedPrecondition, …); it is attached once where the error is
+// made and mapped once to an HTTP status by the API. An error class says
+// whether retrying can help: transient errors (timeouts, 5xx, refused
+// connections) are retried by the step chain, permanent ones are not.
+package errs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"syscall"
+)
+
+// Code is a machine-readable error code, stable across versions.
+type Code string
+
+// The error codes. Each maps to exactly one HTTP status (see HTTPStatus).
+const (
+	// Internal is an unexpected failure; the default for uncoded errors.
+	Internal Code = "internal"
+	// InvalidArgument is bad input from the caller.
+	InvalidArgument Code = "invalid_argument"
+	// NotFound is a missing object.
+	NotFound Code = "not_found"
+	// AlreadyExists is a create of something that exists.
+	AlreadyExists Code = "already_exists"
+	// Conflict is a request that collides with other work, such as an
+	// active job on the same VM.
+	Conflict Code = "conflict"
+	// FailedPrecondition is a request the current state does not allow.
+	FailedPrecondition Code = "failed_precondition"
+	// ApprovalRequired is a request that needs an explicit operator approval.
+	ApprovalRequired Code = "approval_required"
+	// Unauthenticated is a missing or wrong credential.
+	Unauthenticated Code = "unauthenticated"
+	// PermissionDenied is a credential without the needed role.
+	PermissionDenied Code = "permission_denied"
+	// TooLarge is a request body over the limit.
+	TooLarge Code = "too_large"
+	// Unavailable is a dependency that cannot be reached right now.
+	Unavailable Code = "unavailable"
+)
+
+// HTTPStatus is the HTTP status a code maps to.
+func (c Code) HTTPStatus() int {
+	switch c {
+	case InvalidArgument:
+		return http.StatusBadRequest
+	case NotFound:
+		return http.StatusNotFound
+	case AlreadyExists, Conflict:
+		return http.StatusConflict
+	case FailedPrecondition:
+		return http.StatusConflict
+	case ApprovalRequired:
+		return http.StatusPreconditionRequired
+	case Unauthenticated:
+		return http.StatusUnauthorized
+	case PermissionDenied:
+		return http.StatusForbidden
+	case TooLarge:
+		return http.StatusRequestEntityTooLarge
+	case Unavailable:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// Error is an error with a code, a class and optional details.
+type Error struct {
+	Code Code
+	// Transient marks an error that a retry may cure.
+	Transient bool
+	// Msg is a human-readable message.
+	Msg string
+	// Details is extra machine-readable context (for example the id of the
+	// active job in a Conflict). It is rendered into API error bodies.
+	Details map[string]any
+	// Err is the wrapped cause, if any.
+	Err error
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	switch {
+	case e.Msg != "" && e.Err != nil:
+		return e.Msg + ": " + e.Err.Error()
+	case e.Msg != "":
+		return e.Msg
+	case e.Err != nil:
+		return e.Err.Error()
+	default:
+		return string(e.Code)
+	}
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// New returns a permanent error with code and formatted message.
+func New(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns err with a code and a message saying what was being done.
+// It returns nil when err is nil.
+func Wrap(code Code, err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Code: code, Msg: fmt.Sprintf(format, args...), Err: err}
+}
+
+// Transient returns a retryable error with a message and cause.
+func Transient(err error, format string, args ...any) error {
+	return &Error{Code: Unavailable, Transient: true, Msg: fmt.Sprintf(format, args...), Err: err}
+}
+
+// WithDetails returns e with details added; it returns e for chaining.
+func (e *Error) WithDetails(kv ...any) *Error {
+	if e.Details == nil {
+		e.Details = map[string]any{}
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		e.Details[fmt.Sprint(kv[i])] = kv[i+1]
+	}
+	return e
+}
+
+// CodeOf returns the code of the outermost *Error in err's chain, or
+// Internal when there is none. A context deadline maps to Unavailable.
+func CodeOf(err error) Code {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return Unavailable
+	}
+	return Internal
+}
+
+// Is reports whether err carries code.
+func Is(err error, code Code) bool { return err != nil && CodeOf(err) == code }
+
+// IsTransient reports whether a retry may cure err: an *Error marked
+// transient, a timeout, a refused or reset connection, or any net.Error
+// timeout. Context cancellation is not transient (the caller gave up).
+func IsTransient(err error) bool {
+	if err == nil {
+		return false
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		if e.Transient {
+			return true
+		}
+		if e.Code != Internal && e.Code != Unavailable {
+			return false
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	var oe *net.OpError
+	return errors.As(err, &oe)
+}
+
+// Class names an error's class for logs and metrics: "transient" or
+// "permanent".
+func Class(err error) string {
+	if IsTransient(err) {
+		return "transient"
+	}
+	return "permanent"
+}
