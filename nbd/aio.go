@@ -162,7 +162,12 @@ func (h *Handle) Poll(timeout time.Duration) error {
 	}
 	ms := -1
 	if timeout >= 0 {
-		ms = int(min((timeout+time.Millisecond-1)/time.Millisecond, math.MaxInt32))
+		// Round up, so that a positive timeout never becomes "do not wait".
+		d := timeout / time.Millisecond
+		if timeout%time.Millisecond != 0 {
+			d++
+		}
+		ms = int(min(d, math.MaxInt32))
 	}
 	var ce C.uf_err
 	if C.uf_poll(h.h, C.int(ms), &ce) == -1 {

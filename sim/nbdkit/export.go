@@ -77,6 +77,9 @@ type Export struct {
 // the export runs until Close, or until this process dies
 // (--exit-with-parent).
 func Start(ctx context.Context, cfg Config) (*Export, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("nbdkit: start: %w", err)
+	}
 	size, err := prepareBacking(cfg)
 	if err != nil {
 		return nil, err
