@@ -2,6 +2,7 @@ package vcenter
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"slices"
@@ -46,7 +47,8 @@ type NICDef struct {
 	// NetworkName is "VM Network" (a standard network), or a distributed
 	// port group, created on DC0_DVS when it does not exist yet.
 	NetworkName string
-	// MAC is the address to set; empty lets vCenter generate one.
+	// MAC is the address to set; empty picks a random one in VMware's
+	// manual range (00:50:56:00:00:00–00:50:56:3f:ff:ff).
 	MAC string
 	// AdapterType is "vmxnet3" (default), "e1000", "e1000e", …
 	AdapterType string
@@ -175,11 +177,17 @@ func (s *Server) CreateVM(ctx context.Context, def VMDef) (VMInfo, error) {
 		if err != nil {
 			return VMInfo{}, fmt.Errorf("nic %d: %w", i, err)
 		}
-		if n.MAC != "" {
-			c := card.(types.BaseVirtualEthernetCard).GetVirtualEthernetCard()
-			c.MacAddress = strings.ToLower(n.MAC)
-			c.AddressType = string(types.VirtualEthernetCardMacTypeManual)
+		// Always set a MAC and a PCI slot: vcsim otherwise assigns the NIC
+		// to a PCI controller value shared by all simulators in the
+		// process, a data race when two create VMs at once.
+		c := card.(types.BaseVirtualEthernetCard).GetVirtualEthernetCard()
+		c.ControllerKey = pciControllerKey
+		c.UnitNumber = types.NewInt32(int32(7 + i))
+		c.MacAddress = strings.ToLower(n.MAC)
+		if c.MacAddress == "" {
+			c.MacAddress = randomMAC()
 		}
+		c.AddressType = string(types.VirtualEthernetCardMacTypeManual)
 		devices = append(devices, card)
 	}
 	deviceChange, err := devices.ConfigSpec(types.VirtualDeviceConfigSpecOperationAdd)
@@ -260,6 +268,17 @@ func (s *Server) CreateVM(ctx context.Context, def VMDef) (VMInfo, error) {
 		}
 	}
 	return info, nil
+}
+
+// pciControllerKey is the key of a VM's PCI controller.
+const pciControllerKey = 100
+
+// randomMAC returns an address in VMware's manual range
+// 00:50:56:00:00:00–00:50:56:3f:ff:ff.
+func randomMAC() string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("00:50:56:%02x:%02x:%02x", b[0]&0x3f, b[1], b[2])
 }
 
 // noChanges is the ChangeSource of a disk that is never written.

@@ -1,0 +1,31 @@
+# Unified Failover. `make demo` and `make test` are the two set-up commands
+# for a fresh Debian machine (see README.md).
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+GO ?= go
+BIN := bin
+TEST_TIMEOUT ?= 30m
+
+.PHONY: all services build test vet demo clean
+
+all: build
+
+services:
+	@scripts/services.sh
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+
+test: services vet
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+demo: services build
+	$(BIN)/demo
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,269 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ossea/unifiedfailover/api"
+	"github.com/ossea/unifiedfailover/metrics"
+	"github.com/ossea/unifiedfailover/queue"
+	"github.com/ossea/unifiedfailover/store"
+	"github.com/ossea/unifiedfailover/tasks"
+	"github.com/ossea/unifiedfailover/testsvc"
+)
+
+type bundle struct {
+	ctx   context.Context
+	store *store.Store
+	url   string
+}
+
+// setup runs the real API router and a real worker in process, against a
+// Postgres schema and a Redis of the test's own.
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	st, err := store.Open(ctx, testsvc.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	rd := testsvc.StartRedis(t, testsvc.RedisOptions{})
+	rc := queue.RedisConfig{Addr: rd.Addr}
+	client := asynq.NewClient(rc.ConnOpt())
+	t.Cleanup(func() { client.Close() })
+	rdb := redis.NewClient(&redis.Options{Addr: rd.Addr})
+	t.Cleanup(func() { rdb.Close() })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
+	runner := queue.NewRunner(st, client, log, m)
+	if err := tasks.Register(runner, tasks.Deps{Store: st, Log: log, Metrics: m}); err != nil {
+		t.Fatal(err)
+	}
+	srv := queue.NewServer(rc, queue.ServerConfig{PollInterval: 10 * time.Millisecond}, runner, log)
+	if err := srv.Start(runner.Mux()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	a, err := api.New(api.Config{Store: st, Runner: runner, Redis: rdb, Logger: log, Metrics: m, Gatherer: reg, MaxBodyBytes: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(a.Handler())
+	t.Cleanup(hs.Close)
+	return &bundle{ctx: ctx, store: st, url: hs.URL}
+}
+
+func (b *bundle) do(t *testing.T, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(b.ctx, method, b.url+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	raw, _ := io.ReadAll(resp.Body)
+	if len(raw) > 0 && json.Unmarshal(raw, &out) != nil {
+		t.Fatalf("%s %s: body is not JSON: %q", method, path, raw)
+	}
+	return resp.StatusCode, out
+}
+
+func (b *bundle) waitDone(t *testing.T, id string) map[string]any {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		code, job := b.do(t, "GET", "/api/v1/jobs/"+id, "")
+		if code != 200 {
+			t.Fatalf("GET job %s: %d %v", id, code, job)
+		}
+		if s := job["status"]; s != "pending" && s != "running" {
+			return job
+		}
+	}
+	t.Fatalf("job %s did not finish", id)
+	return nil
+}
+
+func TestProbeChainThroughAPIAndWorker(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	code, started := b.do(t, "POST", "/api/v1/probe", "")
+	if code != http.StatusAccepted {
+		t.Fatalf("POST probe: %d %v", code, started)
+	}
+	id, ext := started["job_id"].(string), started["external_job_id"].(string)
+	job := b.waitDone(t, id)
+	if job["status"] != "completed" || job["progress_percent"] != 100.0 {
+		t.Fatalf("job: %v", job)
+	}
+	steps := job["steps"].([]any)
+	want := []string{"accept", "process", "finish"}
+	var prevEnd time.Time
+	for i, s := range steps {
+		st := s.(map[string]any)
+		start, _ := time.Parse(time.RFC3339Nano, st["started_at"].(string))
+		end, _ := time.Parse(time.RFC3339Nano, st["ended_at"].(string))
+		if st["name"] != want[i] || st["status"] != "completed" || st["attempts"] != 1.0 || end.Before(start) || start.Before(prevEnd) {
+			t.Fatalf("step %d: %v", i, st)
+		}
+		prevEnd = end
+	}
+	code, byExt := b.do(t, "GET", "/api/v1/jobs/"+ext, "")
+	if code != 200 || byExt["job_id"] != id {
+		t.Fatalf("by external id: %d %v", code, byExt)
+	}
+	code, evs := b.do(t, "GET", "/api/v1/jobs/"+ext+"/events", "")
+	if code != 200 || len(evs["events"].([]any)) != 3 {
+		t.Fatalf("events: %d %v", code, evs)
+	}
+}
+
+func TestConcurrentEnqueuesForOneVMMakeOneJob(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	if err := b.store.CreateContext(b.ctx, &store.VMContext{ContextID: "ctx-vm1", VMName: "vm1", VMwareVMID: "u-1",
+		OSType: "linux", Firmware: "bios", CurrentStatus: store.StatusReadyForFailover}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	type res struct {
+		code int
+		body map[string]any
+	}
+	out := make(chan res, 50)
+	start := make(chan struct{})
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			code, body := b.do(t, "POST", "/api/v1/probe", `{"context_id":"ctx-vm1"}`)
+			out <- res{code, body}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(out)
+	var accepted []map[string]any
+	var conflicts []map[string]any
+	for r := range out {
+		switch r.code {
+		case http.StatusAccepted:
+			accepted = append(accepted, r.body)
+		case http.StatusConflict:
+			conflicts = append(conflicts, r.body)
+		default:
+			t.Fatalf("unexpected answer %d %v", r.code, r.body)
+		}
+	}
+	// The first job may finish while others are still arriving; then a
+	// second may be accepted. What must hold: never two at once, and every
+	// refusal names the job that was active.
+	jobs, err := b.store.ListJobs(b.ctx, store.JobFilter{ContextID: "ctx-vm1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != len(accepted) || len(accepted)+len(conflicts) != 50 || len(accepted) == 0 {
+		t.Fatalf("%d accepted, %d conflicts, %d jobs", len(accepted), len(conflicts), len(jobs))
+	}
+	ids := map[string]bool{}
+	for _, a := range accepted {
+		ids[a["job_id"].(string)] = true
+	}
+	for _, c := range conflicts {
+		d, _ := c["details"].(map[string]any)
+		if c["code"] != "conflict" || !ids[d["active_job_id"].(string)] || !strings.Contains(c["error"].(string), "active") {
+			t.Fatalf("conflict does not name an accepted job: %v", c)
+		}
+	}
+	for _, j := range jobs {
+		b.waitDone(t, j.ID)
+	}
+	assertNoOverlap(t, b, jobs)
+	code, body := b.do(t, "POST", "/api/v1/probe", `{"context_id":"ctx-vm1"}`)
+	if code != http.StatusAccepted {
+		t.Fatalf("after the job ended a new one should be accepted: %d %v", code, body)
+	}
+}
+
+// assertNoOverlap checks no two jobs of the VM were active at once.
+func assertNoOverlap(t *testing.T, b *bundle, jobs []*store.Job) {
+	t.Helper()
+	for i := range jobs {
+		a, _ := b.store.GetJob(b.ctx, jobs[i].ID)
+		for j := i + 1; j < len(jobs); j++ {
+			c, _ := b.store.GetJob(b.ctx, jobs[j].ID)
+			if a.CreatedAt.Before(*c.EndedAt) && c.CreatedAt.Before(*a.EndedAt) {
+				t.Fatalf("jobs %s and %s overlapped", a.ID, c.ID)
+			}
+		}
+	}
+}
+
+func TestBadInputGetsJSONErrors(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	cases := []struct {
+		name, method, path, body string
+		code                     int
+		field                    string
+	}{
+		{"malformed", "POST", "/api/v1/probe", `{"context_id":`, 400, ""},
+		{"unknown field", "POST", "/api/v1/probe", `{"vm":"x"}`, 400, "vm"},
+		{"wrong type", "POST", "/api/v1/probe", `{"context_id":5}`, 400, "context_id"},
+		{"trailing data", "POST", "/api/v1/probe", `{} {}`, 400, ""},
+		{"oversized", "POST", "/api/v1/probe", `{"context_id":"` + strings.Repeat("a", 2000) + `"}`, 413, ""},
+		{"unknown context", "POST", "/api/v1/probe", `{"context_id":"nope"}`, 404, ""},
+		{"unknown job", "GET", "/api/v1/jobs/nope", "", 404, ""},
+		{"bad events cursor", "GET", "/api/v1/jobs/nope/events?after=-1", "", 400, "after"},
+		{"no route", "GET", "/api/v1/nothing", "", 404, ""},
+	}
+	for _, c := range cases {
+		code, body := b.do(t, c.method, c.path, c.body)
+		if code != c.code || body["error"] == "" || body["code"] == "" {
+			t.Errorf("%s: got %d %v, want %d with a JSON error", c.name, code, body, c.code)
+		}
+		if c.field != "" && body["field"] != c.field {
+			t.Errorf("%s: error should name field %q: %v", c.name, c.field, body)
+		}
+	}
+	if jobs, _ := b.store.ListJobs(b.ctx, store.JobFilter{}); len(jobs) != 0 {
+		t.Fatalf("bad requests created jobs: %d", len(jobs))
+	}
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if code, body := b.do(t, "GET", p, ""); code != 200 {
+			t.Fatalf("%s: %d %v", p, code, body)
+		}
+	}
+	resp, err := http.Get(b.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Contains(raw, []byte("failover_api_requests_total")) {
+		t.Fatalf("/metrics lacks the API counter")
+	}
+}

@@ -1,0 +1,87 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/ossea/unifiedfailover/errs"
+	"github.com/ossea/unifiedfailover/queue"
+	"github.com/ossea/unifiedfailover/store"
+	"github.com/ossea/unifiedfailover/tasks"
+)
+
+// jobView is a job as the API shows it: the job, its steps and progress.
+type jobView struct {
+	*store.Job
+	ProgressPercent float64 `json:"progress_percent"`
+}
+
+func viewJob(j *store.Job) jobView { return jobView{Job: j, ProgressPercent: j.Percent()} }
+
+type probeRequest struct {
+	ContextID string `json:"context_id"`
+}
+
+// startProbe pushes the three-step probe chain through api → Redis →
+// worker → Postgres: an end-to-end check of the pipeline.
+func (s *Server) startProbe(w http.ResponseWriter, r *http.Request) {
+	var req probeRequest
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, &req); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	job, err := s.runner.Start(r.Context(), store.NewJob{Type: tasks.ProbeChain, ContextID: req.ContextID,
+		Queue: queue.QueueLow}, nil)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"job_id": job.ID, "external_job_id": job.ExternalID, "status": job.Status})
+}
+
+func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
+	job, err := s.store.GetJob(r.Context(), chi.URLParam(r, "job_id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewJob(job))
+}
+
+func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) {
+	after, err := queryInt(r, "after", 0)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	limit, err := queryInt(r, "limit", 200)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	events, err := s.store.ListEvents(r.Context(), chi.URLParam(r, "job_id"), int64(after), limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if events == nil {
+		events = []store.Event{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": events})
+}
+
+func queryInt(r *http.Request, name string, def int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, errs.New(errs.InvalidArgument, "%s: must be a whole number ≥ 0", name).WithDetails("field", name)
+	}
+	return n, nil
+}

@@ -1,0 +1,118 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/ossea/unifiedfailover/errs"
+)
+
+// errorBody is the JSON body of every error answer.
+type errorBody struct {
+	Error   string         `json:"error"`
+	Code    errs.Code      `json:"code"`
+	Field   string         `json:"field,omitempty"`
+	Details map[string]any `json:"details,omitempty"`
+}
+
+// writeJSON writes v as JSON with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// writeError maps err's code to its HTTP status, once, here. Internal
+// errors are answered with a generic message (the cause goes to the log).
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := errs.CodeOf(err)
+	body := errorBody{Error: err.Error(), Code: code}
+	var e *errs.Error
+	if errors.As(err, &e) {
+		body.Details = e.Details
+		if f, ok := e.Details["field"].(string); ok {
+			body.Field = f
+		}
+	}
+	status := code.HTTPStatus()
+	if status >= 500 {
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+		if code == errs.Internal {
+			body.Error = "internal error"
+		}
+	}
+	writeJSON(w, status, body)
+}
+
+// fieldError is an InvalidArgument naming the field at fault.
+func fieldError(field, format string, args ...any) *errs.Error {
+	return errs.New(errs.InvalidArgument, "%s: %s", field, fmt.Sprintf(format, args...)).WithDetails("field", field)
+}
+
+// decodeJSON decodes one JSON object from the request body into v,
+// refusing unknown fields, trailing data, wrong types and bodies over the
+// limit, with an error that names the field.
+func decodeJSON(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return errs.New(errs.InvalidArgument, "Content-Type must be application/json")
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if err := dec.Decode(&struct{}{}); err != io.EOF {
+		return errs.New(errs.InvalidArgument, "request body must hold exactly one JSON object")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var maxErr *http.MaxBytesError
+	var syntaxErr *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &maxErr):
+		return errs.New(errs.TooLarge, "request body is larger than %d bytes", maxErr.Limit)
+	case errors.Is(err, io.EOF):
+		return errs.New(errs.InvalidArgument, "request body is empty; a JSON object is required")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errs.New(errs.InvalidArgument, "request body is truncated JSON")
+	case errors.As(err, &syntaxErr):
+		return errs.New(errs.InvalidArgument, "malformed JSON at byte %d: %v", syntaxErr.Offset, syntaxErr)
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			field = "(body)"
+		}
+		return fieldError(field, "must be %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return fieldError(field, "unknown field")
+	default:
+		return errs.New(errs.InvalidArgument, "invalid JSON body: %v", err)
+	}
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "int", "int32", "int64", "uint", "float64":
+		return "a number"
+	case "slice":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	default:
+		return goKind
+	}
+}

@@ -1,0 +1,118 @@
+// Package api is the product's REST API: a thin chi router that validates
+// requests, enqueues work through the step-chain runner and reads the job
+// log, with JSON errors mapped once from error codes.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ossea/unifiedfailover/errs"
+	"github.com/ossea/unifiedfailover/metrics"
+	"github.com/ossea/unifiedfailover/queue"
+	"github.com/ossea/unifiedfailover/store"
+)
+
+// Config configures the API server.
+type Config struct {
+	// Store is the product's database. Required.
+	Store *store.Store
+	// Runner starts and resumes jobs. Required.
+	Runner *queue.Runner
+	// Redis is pinged by /readyz. Required.
+	Redis redis.UniversalClient
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Metrics defaults to none.
+	Metrics *metrics.Metrics
+	// Gatherer serves /metrics. Defaults to prometheus.DefaultGatherer.
+	Gatherer prometheus.Gatherer
+	// MaxBodyBytes limits request bodies. Defaults to 1 MiB.
+	MaxBodyBytes int64
+}
+
+// WithDefaults fills the zero fields.
+func (c Config) WithDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Gatherer == nil {
+		c.Gatherer = prometheus.DefaultGatherer
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	if c.Store == nil || c.Runner == nil || c.Redis == nil {
+		return errs.New(errs.InvalidArgument, "api: Store, Runner and Redis are required")
+	}
+	return nil
+}
+
+// Server serves the API.
+type Server struct {
+	cfg    Config
+	store  *store.Store
+	runner *queue.Runner
+	log    *slog.Logger
+}
+
+// New returns an API server.
+func New(cfg Config) (*Server, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg, store: cfg.Store, runner: cfg.Runner, log: cfg.Logger}, nil
+}
+
+// Handler returns the router.
+func (s *Server) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.recoverer, s.observe, s.limitBody)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errs.New(errs.NotFound, "no route %s %s", r.Method, r.URL.Path))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method " + r.Method + " not allowed on " + r.URL.Path, Code: "method_not_allowed"})
+	})
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.cfg.Gatherer, promhttp.HandlerOpts{}))
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Post("/probe", s.startProbe)
+		r.Get("/jobs/{job_id}", s.getJob)
+		r.Get("/jobs/{job_id}/events", s.jobEvents)
+	})
+	return r
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{"postgres": "ok", "redis": "ok"}
+	status := http.StatusOK
+	if err := s.store.Ping(ctx); err != nil {
+		checks["postgres"] = err.Error()
+		status = http.StatusServiceUnavailable
+	}
+	if err := s.cfg.Redis.Ping(ctx).Err(); err != nil {
+		checks["redis"] = err.Error()
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
+}

@@ -1,0 +1,162 @@
+// Package config reads the product's configuration from environment
+// variables. Every variable has a documented default (see README.md);
+// secrets may also come from a file named by the variable with a _FILE
+// suffix, and are never logged.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the configuration of every process.
+type Config struct {
+	// DatabaseURL is FAILOVER_DATABASE_URL. Defaults to
+	// postgres://postgres@127.0.0.1:5432/failover?sslmode=disable.
+	DatabaseURL string
+	// RedisAddr is FAILOVER_REDIS_ADDR. Defaults to 127.0.0.1:6379.
+	RedisAddr string
+	// RedisPassword is FAILOVER_REDIS_PASSWORD (or _FILE). Defaults to none.
+	RedisPassword string
+	// RedisDB is FAILOVER_REDIS_DB. Defaults to 0.
+	RedisDB int
+	// APIAddr is FAILOVER_API_ADDR, where the API listens. Defaults to
+	// 127.0.0.1:8080.
+	APIAddr string
+	// WorkerMetricsAddr is FAILOVER_WORKER_METRICS_ADDR, where a worker
+	// serves /metrics and /healthz. Defaults to 127.0.0.1:9101; empty
+	// string "off" disables.
+	WorkerMetricsAddr string
+	// SchedulerMetricsAddr is FAILOVER_SCHEDULER_METRICS_ADDR. Defaults to
+	// 127.0.0.1:9102.
+	SchedulerMetricsAddr string
+	// WorkerConcurrency is FAILOVER_WORKER_CONCURRENCY. Defaults to 20.
+	WorkerConcurrency int
+	// ShutdownTimeout is FAILOVER_SHUTDOWN_TIMEOUT: how long a graceful
+	// stop waits for running work. Defaults to 60s.
+	ShutdownTimeout time.Duration
+	// LogLevel is FAILOVER_LOG_LEVEL (debug, info, warn, error). Defaults
+	// to info.
+	LogLevel slog.Level
+	// MaxBodyBytes is FAILOVER_API_MAX_BODY_BYTES. Defaults to 1 MiB.
+	MaxBodyBytes int64
+	// APITokensFile is FAILOVER_API_TOKENS_FILE. Defaults to none (the API
+	// then refuses every authenticated request).
+	APITokensFile string
+
+	// VCenterURL is FAILOVER_VCENTER_URL.
+	VCenterURL string
+	// VCenterUser is FAILOVER_VCENTER_USER.
+	VCenterUser string
+	// VCenterPassword is FAILOVER_VCENTER_PASSWORD (or _FILE).
+	VCenterPassword string
+	// VCenterInsecure is FAILOVER_VCENTER_INSECURE (skip TLS verification).
+	// Defaults to false.
+	VCenterInsecure bool
+	// CloudStackURL is FAILOVER_CLOUDSTACK_URL.
+	CloudStackURL string
+	// CloudStackAPIKey is FAILOVER_CLOUDSTACK_API_KEY (or _FILE).
+	CloudStackAPIKey string
+	// CloudStackSecretKey is FAILOVER_CLOUDSTACK_SECRET_KEY (or _FILE).
+	CloudStackSecretKey string
+	// CloudStackZoneID is FAILOVER_CLOUDSTACK_ZONE_ID.
+	CloudStackZoneID string
+	// CloudStackTemplateID is FAILOVER_CLOUDSTACK_TEMPLATE_ID: the blank
+	// template destination VMs are deployed from.
+	CloudStackTemplateID string
+	// ApplianceVMID is FAILOVER_APPLIANCE_VM_ID: the CloudStack VM the
+	// replica volumes are attached to between failovers.
+	ApplianceVMID string
+	// VirtioCommand is FAILOVER_VIRTIO_COMMAND. Defaults to
+	// virt-v2v-in-place.
+	VirtioCommand string
+}
+
+// Load reads the configuration from the environment.
+func Load() (Config, error) {
+	var errsList []string
+	c := Config{
+		DatabaseURL:          get("FAILOVER_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/failover?sslmode=disable"),
+		RedisAddr:            get("FAILOVER_REDIS_ADDR", "127.0.0.1:6379"),
+		APIAddr:              get("FAILOVER_API_ADDR", "127.0.0.1:8080"),
+		WorkerMetricsAddr:    get("FAILOVER_WORKER_METRICS_ADDR", "127.0.0.1:9101"),
+		SchedulerMetricsAddr: get("FAILOVER_SCHEDULER_METRICS_ADDR", "127.0.0.1:9102"),
+		APITokensFile:        get("FAILOVER_API_TOKENS_FILE", ""),
+		VCenterURL:           get("FAILOVER_VCENTER_URL", ""),
+		VCenterUser:          get("FAILOVER_VCENTER_USER", ""),
+		CloudStackURL:        get("FAILOVER_CLOUDSTACK_URL", ""),
+		CloudStackZoneID:     get("FAILOVER_CLOUDSTACK_ZONE_ID", ""),
+		CloudStackTemplateID: get("FAILOVER_CLOUDSTACK_TEMPLATE_ID", ""),
+		ApplianceVMID:        get("FAILOVER_APPLIANCE_VM_ID", ""),
+		VirtioCommand:        get("FAILOVER_VIRTIO_COMMAND", "virt-v2v-in-place"),
+	}
+	var err error
+	if c.RedisPassword, err = secret("FAILOVER_REDIS_PASSWORD"); err != nil {
+		errsList = append(errsList, err.Error())
+	}
+	if c.VCenterPassword, err = secret("FAILOVER_VCENTER_PASSWORD"); err != nil {
+		errsList = append(errsList, err.Error())
+	}
+	if c.CloudStackAPIKey, err = secret("FAILOVER_CLOUDSTACK_API_KEY"); err != nil {
+		errsList = append(errsList, err.Error())
+	}
+	if c.CloudStackSecretKey, err = secret("FAILOVER_CLOUDSTACK_SECRET_KEY"); err != nil {
+		errsList = append(errsList, err.Error())
+	}
+	intVar := func(name string, def int) int {
+		v, err := strconv.Atoi(get(name, strconv.Itoa(def)))
+		if err != nil {
+			errsList = append(errsList, fmt.Sprintf("%s: not a whole number", name))
+		}
+		return v
+	}
+	c.RedisDB = intVar("FAILOVER_REDIS_DB", 0)
+	c.WorkerConcurrency = intVar("FAILOVER_WORKER_CONCURRENCY", 20)
+	c.MaxBodyBytes = int64(intVar("FAILOVER_API_MAX_BODY_BYTES", 1<<20))
+	if c.ShutdownTimeout, err = time.ParseDuration(get("FAILOVER_SHUTDOWN_TIMEOUT", "60s")); err != nil {
+		errsList = append(errsList, "FAILOVER_SHUTDOWN_TIMEOUT: not a duration such as 60s")
+	}
+	if c.VCenterInsecure, err = strconv.ParseBool(get("FAILOVER_VCENTER_INSECURE", "false")); err != nil {
+		errsList = append(errsList, "FAILOVER_VCENTER_INSECURE: not true or false")
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(get("FAILOVER_LOG_LEVEL", "info"))); err != nil {
+		errsList = append(errsList, "FAILOVER_LOG_LEVEL: not debug, info, warn or error")
+	}
+	if len(errsList) > 0 {
+		return c, fmt.Errorf("configuration: %s", strings.Join(errsList, "; "))
+	}
+	return c, nil
+}
+
+func get(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+// secret reads NAME, or the file named by NAME_FILE (trailing newline
+// trimmed).
+func secret(name string) (string, error) {
+	if v := os.Getenv(name); v != "" {
+		return v, nil
+	}
+	path := os.Getenv(name + "_FILE")
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s_FILE: %w", name, err)
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// Logger returns the process's JSON logger at the configured level.
+func (c Config) Logger(process string) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel})).With("process", process)
+}

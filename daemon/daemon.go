@@ -1,0 +1,148 @@
+// Package daemon is the wiring every product process shares: configuration,
+// logger, signals, the store, the queue runner with the product's chains,
+// and a small HTTP server for /metrics and /healthz. The main packages stay
+// thin: they call Setup and run their own part.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ossea/unifiedfailover/config"
+	"github.com/ossea/unifiedfailover/metrics"
+	"github.com/ossea/unifiedfailover/queue"
+	"github.com/ossea/unifiedfailover/store"
+	"github.com/ossea/unifiedfailover/tasks"
+)
+
+// Daemon is a running process's shared parts.
+type Daemon struct {
+	Config   config.Config
+	Log      *slog.Logger
+	Store    *store.Store
+	Redis    *redis.Client
+	Queue    *asynq.Client
+	Registry *prometheus.Registry
+	Metrics  *metrics.Metrics
+	Runner   *queue.Runner
+}
+
+// Setup loads the configuration, connects to Postgres (creating the
+// database and applying migrations) and Redis, and registers the product's
+// chains.
+func Setup(ctx context.Context, process string) (*Daemon, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{Config: cfg, Log: cfg.Logger(process)}
+	openCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if d.Store, err = store.Open(openCtx, cfg.DatabaseURL); err != nil {
+		return nil, fmt.Errorf("opening the store: %w", err)
+	}
+	rc := d.RedisConfig()
+	opt := rc.ConnOpt()
+	d.Redis = redis.NewClient(&redis.Options{Addr: opt.Addr, Password: opt.Password, DB: opt.DB})
+	if err := d.Redis.Ping(openCtx).Err(); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("connecting to redis at %s: %w", opt.Addr, err)
+	}
+	d.Queue = asynq.NewClient(opt)
+	d.Registry = prometheus.NewRegistry()
+	d.Metrics = metrics.New(d.Registry)
+	d.Runner = queue.NewRunner(d.Store, d.Queue, d.Log, d.Metrics)
+	if err := tasks.Register(d.Runner, tasks.Deps{Config: cfg, Log: d.Log, Store: d.Store, Metrics: d.Metrics}); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// RedisConfig is the queue's Redis configuration.
+func (d *Daemon) RedisConfig() queue.RedisConfig {
+	return queue.RedisConfig{Addr: d.Config.RedisAddr, Password: d.Config.RedisPassword, DB: d.Config.RedisDB}
+}
+
+// Close releases the connections.
+func (d *Daemon) Close() {
+	if d.Queue != nil {
+		_ = d.Queue.Close()
+	}
+	if d.Redis != nil {
+		_ = d.Redis.Close()
+	}
+	if d.Store != nil {
+		d.Store.Close()
+	}
+}
+
+// SignalContext returns a context cancelled by SIGINT or SIGTERM.
+func SignalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// Serve serves h on addr until ctx is done, then shuts down gracefully.
+func Serve(ctx context.Context, log *slog.Logger, addr string, h http.Handler) error {
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("listening", "addr", addr)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving on %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutting down %s: %w", addr, err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// MetricsHandler serves /metrics from the daemon's registry and /healthz.
+func (d *Daemon) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	return mux
+}
+
+// Main runs a process's body, logging a failure and exiting non-zero.
+func Main(process string, body func(ctx context.Context, d *Daemon) error) {
+	ctx, stop := SignalContext()
+	defer stop()
+	d, err := Setup(ctx, process)
+	if err != nil {
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("start-up failed", "process", process, "error", err)
+		os.Exit(1)
+	}
+	defer d.Close()
+	d.Log.Info("ready", "pid", os.Getpid())
+	if err := body(ctx, d); err != nil {
+		d.Log.Error("stopped with an error", "error", err)
+		d.Close()
+		os.Exit(1)
+	}
+	d.Log.Info("stopped")
+}

@@ -1,0 +1,68 @@
+// Package metrics defines the product's Prometheus metrics. Label sets are
+// bounded: job and step types, outcomes, error classes and routes, never VM
+// names or ids.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics holds the product's collectors.
+type Metrics struct {
+	JobsTotal          *prometheus.CounterVec
+	JobDuration        *prometheus.HistogramVec
+	StepDuration       *prometheus.HistogramVec
+	StepFailures       *prometheus.CounterVec
+	SyncBytes          prometheus.Counter
+	SyncDuration       prometheus.Histogram
+	APIRequests        *prometheus.CounterVec
+	APIRequestDuration *prometheus.HistogramVec
+}
+
+// New creates the collectors and registers them (and the Go and process
+// collectors) with reg.
+func New(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		JobsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "failover_jobs_total",
+			Help: "Jobs that ended, by job type and outcome (completed, failed, cancelled).",
+		}, []string{"type", "outcome"}),
+		JobDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "failover_job_duration_seconds",
+			Help:    "Wall time of jobs from creation to end, by job type.",
+			Buckets: []float64{1, 5, 10, 30, 60, 120, 300, 600, 1200, 3600, 7200},
+		}, []string{"type"}),
+		StepDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "failover_step_duration_seconds",
+			Help:    "Wall time of one step attempt, by step and job type.",
+			Buckets: []float64{0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800},
+		}, []string{"step", "type"}),
+		StepFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "failover_step_failures_total",
+			Help: "Failed step attempts, by step and error class (transient, permanent).",
+		}, []string{"step", "class"}),
+		SyncBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "failover_sync_bytes_total",
+			Help: "Bytes copied by final syncs.",
+		}),
+		SyncDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "failover_sync_duration_seconds",
+			Help:    "Wall time of final syncs of one VM.",
+			Buckets: []float64{0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600},
+		}),
+		APIRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "failover_api_requests_total",
+			Help: "API requests by route pattern and status code.",
+		}, []string{"route", "code"}),
+		APIRequestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "failover_api_request_duration_seconds",
+			Help:    "API request latency by route pattern.",
+			Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5},
+		}, []string{"route"}),
+	}
+	reg.MustRegister(m.JobsTotal, m.JobDuration, m.StepDuration, m.StepFailures, m.SyncBytes,
+		m.SyncDuration, m.APIRequests, m.APIRequestDuration,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

@@ -1,0 +1,247 @@
+package queue_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/ossea/unifiedfailover/errs"
+	"github.com/ossea/unifiedfailover/queue"
+	"github.com/ossea/unifiedfailover/store"
+	"github.com/ossea/unifiedfailover/testsvc"
+)
+
+type bundle struct {
+	ctx    context.Context
+	store  *store.Store
+	runner *queue.Runner
+	redis  queue.RedisConfig
+	mu     sync.Mutex
+	ran    []string
+}
+
+func (b *bundle) record(name string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.ran = append(b.ran, name)
+}
+
+func (b *bundle) order() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.ran...)
+}
+
+// setup starts a real Postgres schema, a private Redis, a runner with the
+// given chain and an in-process worker.
+func setup(t *testing.T, chain func(b *bundle) *queue.Chain) *bundle {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	st, err := store.Open(ctx, testsvc.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	rd := testsvc.StartRedis(t, testsvc.RedisOptions{})
+	b := &bundle{ctx: ctx, store: st, redis: queue.RedisConfig{Addr: rd.Addr}}
+	client := asynq.NewClient(b.redis.ConnOpt())
+	t.Cleanup(func() { client.Close() })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	b.runner = queue.NewRunner(st, client, log, nil)
+	b.runner.Register(chain(b))
+	srv := queue.NewServer(b.redis, queue.ServerConfig{Concurrency: 4, ShutdownTimeout: 5 * time.Second,
+		PollInterval: 10 * time.Millisecond, DelayedCheckInterval: 100 * time.Millisecond}, b.runner, log)
+	if err := srv.Start(b.runner.Mux()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	return b
+}
+
+// waitJob waits until the job is no longer active and returns it.
+func waitJob(t *testing.T, b *bundle, id string) *store.Job {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		j, err := b.store.GetJob(b.ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !j.Status.Active() {
+			return j
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("job %s did not end in time", id)
+	return nil
+}
+
+var fast = queue.RetryPolicy{MaxAttempts: 5, Backoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}
+
+func threeSteps(b *bundle, second queue.StepFunc) *queue.Chain {
+	step := func(name string) queue.StepFunc {
+		return func(ctx context.Context, run *queue.StepRun) error {
+			b.record(name)
+			return nil
+		}
+	}
+	return &queue.Chain{Type: "t", Steps: []queue.Step{
+		{Name: "one", Run: step("one"), Retry: fast},
+		{Name: "two", Run: func(ctx context.Context, run *queue.StepRun) error {
+			b.record("two")
+			return second(ctx, run)
+		}, Retry: fast},
+		{Name: "three", Run: step("three"), Retry: fast},
+	}}
+}
+
+func TestChainRunsStepsInOrder(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(b *bundle) *queue.Chain {
+		return threeSteps(b, func(context.Context, *queue.StepRun) error { return nil })
+	})
+	job, err := b.runner.Start(b.ctx, store.NewJob{Type: "t", ExternalID: "t-order"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := waitJob(t, b, job.ID)
+	if j.Status != store.JobCompleted || j.Percent() != 100 {
+		t.Fatalf("job ended %s at %v%%", j.Status, j.Percent())
+	}
+	if got := b.order(); len(got) != 3 || got[0] != "one" || got[1] != "two" || got[2] != "three" {
+		t.Fatalf("steps ran as %v", got)
+	}
+	for i, s := range j.Steps {
+		if s.Status != store.StepCompleted || s.Attempts != 1 || s.StartedAt == nil || s.EndedAt == nil {
+			t.Fatalf("step %d: %+v", i, s)
+		}
+		if i > 0 && s.StartedAt.Before(*j.Steps[i-1].EndedAt) {
+			t.Fatalf("step %s started before %s ended", s.Name, j.Steps[i-1].Name)
+		}
+	}
+}
+
+func TestTransientErrorsAreRetried(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	b := setup(t, func(b *bundle) *queue.Chain {
+		return threeSteps(b, func(context.Context, *queue.StepRun) error {
+			if calls.Add(1) <= 2 {
+				return errs.Transient(errors.New("connection refused"), "calling the cloud")
+			}
+			return nil
+		})
+	})
+	job, err := b.runner.Start(b.ctx, store.NewJob{Type: "t"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := waitJob(t, b, job.ID)
+	if j.Status != store.JobCompleted {
+		t.Fatalf("job ended %s: %s", j.Status, j.Error)
+	}
+	if s := j.Step("two"); s.Attempts != 3 || s.Status != store.StepCompleted {
+		t.Fatalf("step two: %+v", s)
+	}
+}
+
+func TestPermanentErrorFailsJobAtThatStep(t *testing.T) {
+	t.Parallel()
+	var failedHook atomic.Int32
+	b := setup(t, func(b *bundle) *queue.Chain {
+		c := threeSteps(b, func(context.Context, *queue.StepRun) error {
+			return errs.New(errs.FailedPrecondition, "volume is attached elsewhere")
+		})
+		c.OnFailed = func(ctx context.Context, run *queue.StepRun, cause error) error {
+			failedHook.Add(1)
+			return nil
+		}
+		return c
+	})
+	job, err := b.runner.Start(b.ctx, store.NewJob{Type: "t"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := waitJob(t, b, job.ID)
+	if j.Status != store.JobFailed || j.CurrentStep != "two" || j.Error != "two: volume is attached elsewhere" {
+		t.Fatalf("job: status %s step %s error %q", j.Status, j.CurrentStep, j.Error)
+	}
+	s := j.Step("two")
+	if s.Status != store.StepFailed || s.Attempts != 1 || s.ErrorClass != "permanent" {
+		t.Fatalf("step two: %+v", s)
+	}
+	time.Sleep(300 * time.Millisecond) // give a wrongly enqueued step three time to run
+	if got := b.order(); len(got) != 2 {
+		t.Fatalf("steps after the failed one ran: %v", got)
+	}
+	if j.Step("three").Status != store.StepPending || failedHook.Load() != 1 {
+		t.Fatalf("step three %s, failure hook ran %d times", j.Step("three").Status, failedHook.Load())
+	}
+}
+
+func TestPanicBecomesFailedStepAndRetryResumes(t *testing.T) {
+	t.Parallel()
+	var broken atomic.Bool
+	broken.Store(true)
+	b := setup(t, func(b *bundle) *queue.Chain {
+		return threeSteps(b, func(context.Context, *queue.StepRun) error {
+			if broken.Load() {
+				var m map[string]int
+				m["boom"]++ // nil map write: panics
+			}
+			return nil
+		})
+	})
+	job, err := b.runner.Start(b.ctx, store.NewJob{Type: "t"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := waitJob(t, b, job.ID)
+	if j.Status != store.JobFailed || j.Step("two").Status != store.StepFailed {
+		t.Fatalf("after panic: %s %+v", j.Status, j.Step("two"))
+	}
+	broken.Store(false)
+	if _, err := b.runner.Resume(b.ctx, job.ID); err != nil {
+		t.Fatal(err)
+	}
+	j = waitJob(t, b, job.ID)
+	if j.Status != store.JobCompleted || j.RunNo != 2 {
+		t.Fatalf("after retry: %s run %d", j.Status, j.RunNo)
+	}
+	if s := j.Step("one"); s.Attempts != 1 {
+		t.Fatalf("retry re-ran a completed step: %+v", s)
+	}
+	if s := j.Step("two"); s.Attempts != 2 {
+		t.Fatalf("step two attempts after retry: %+v", s)
+	}
+	if _, err := b.runner.Resume(b.ctx, job.ID); !errs.Is(err, errs.FailedPrecondition) {
+		t.Fatalf("resuming a completed job: %v", err)
+	}
+}
+
+func TestSkippedStepsAreRecordedNotRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(b *bundle) *queue.Chain {
+		return threeSteps(b, func(context.Context, *queue.StepRun) error { return nil })
+	})
+	job, err := b.runner.Start(b.ctx, store.NewJob{Type: "t", Steps: []store.PlannedStep{
+		{Name: "one"}, {Name: "two", SkipReason: "not a live failover"}, {Name: "three"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := waitJob(t, b, job.ID)
+	if j.Status != store.JobCompleted || j.Step("two").Status != store.StepSkipped || j.Step("two").SkipReason == "" {
+		t.Fatalf("job %s, step two %+v", j.Status, j.Step("two"))
+	}
+	if got := b.order(); len(got) != 2 || got[1] != "three" {
+		t.Fatalf("ran %v", got)
+	}
+}

@@ -1,0 +1,310 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ossea/unifiedfailover/errs"
+	"github.com/ossea/unifiedfailover/metrics"
+	"github.com/ossea/unifiedfailover/store"
+)
+
+// Runner starts jobs and runs their steps. The API process uses it to
+// start and resume jobs; the worker process serves its Mux. Both register
+// the same chains.
+type Runner struct {
+	store   *store.Store
+	client  *asynq.Client
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	chains  map[string]*Chain
+	byTask  map[string]taskRef
+}
+
+type taskRef struct {
+	chain *Chain
+	step  *Step
+}
+
+// NewRunner returns a runner over the store and an asynq client. m may be
+// nil.
+func NewRunner(st *store.Store, client *asynq.Client, log *slog.Logger, m *metrics.Metrics) *Runner {
+	return &Runner{store: st, client: client, log: log, metrics: m,
+		chains: map[string]*Chain{}, byTask: map[string]taskRef{}}
+}
+
+// Register adds a chain. It panics on a duplicate, as http.ServeMux does.
+func (r *Runner) Register(c *Chain) {
+	if _, dup := r.chains[c.Type]; dup {
+		panic("queue: chain " + c.Type + " registered twice")
+	}
+	r.chains[c.Type] = c
+	for i := range c.Steps {
+		r.byTask[TaskType(c.Type, c.Steps[i].Name)] = taskRef{chain: c, step: &c.Steps[i]}
+	}
+}
+
+// Chain returns the registered chain of a job type, or nil.
+func (r *Runner) Chain(jobType string) *Chain { return r.chains[jobType] }
+
+// Store returns the runner's store.
+func (r *Runner) Store() *store.Store { return r.store }
+
+// Start creates a job with its planned steps (with, when not nil, runs in
+// the same transaction) and enqueues its first step. The VM's lock is the
+// job row itself: a VM with an active job gets Conflict naming it. If the
+// first step cannot be enqueued, the job is ended failed so the VM is not
+// left locked, and the error is returned.
+func (r *Runner) Start(ctx context.Context, nj store.NewJob, with func(pgx.Tx, *store.Job) error) (*store.Job, error) {
+	c := r.chains[nj.Type]
+	if c == nil {
+		return nil, errs.New(errs.InvalidArgument, "no chain for job type %q", nj.Type)
+	}
+	if nj.Queue == "" {
+		nj.Queue = QueueDefault
+	}
+	if len(nj.Steps) == 0 {
+		nj.Steps = c.Planned()
+	}
+	for _, ps := range nj.Steps {
+		if c.step(ps.Name) == nil {
+			return nil, errs.New(errs.InvalidArgument, "chain %s has no step %q", c.Type, ps.Name)
+		}
+	}
+	job, err := r.store.CreateJob(ctx, nj, with)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.advance(ctx, job); err != nil {
+		_, _ = r.store.EndJob(context.WithoutCancel(ctx), job.ID, store.JobFailed, "could not enqueue first step: "+err.Error())
+		return nil, err
+	}
+	return r.store.GetJob(ctx, job.ID)
+}
+
+// Resume retries a failed job from its failed step.
+func (r *Runner) Resume(ctx context.Context, jobID string) (*store.Job, error) {
+	job, err := r.store.ResumeJob(ctx, jobID)
+	if err != nil {
+		return nil, err
+	}
+	if r.chains[job.Type] == nil {
+		return nil, errs.New(errs.FailedPrecondition, "no chain for job type %q", job.Type)
+	}
+	if err := r.advance(ctx, job); err != nil {
+		return nil, err
+	}
+	return r.store.GetJob(ctx, job.ID)
+}
+
+// Reenqueue enqueues the current step of an active job again. The task id
+// makes it a no-op when the step's task still exists; it restores a task
+// that was lost (for example with a Redis that lost its data).
+func (r *Runner) Reenqueue(ctx context.Context, jobID string) error {
+	job, err := r.store.GetJob(ctx, jobID)
+	if err != nil {
+		return err
+	}
+	if !job.Status.Active() {
+		return nil
+	}
+	return r.advance(ctx, job)
+}
+
+// advance enqueues the first step of job that is not done, or ends the job
+// completed when every step is done.
+func (r *Runner) advance(ctx context.Context, job *store.Job) error {
+	c := r.chains[job.Type]
+	for i := range job.Steps {
+		st := &job.Steps[i]
+		if st.Status.Done() {
+			continue
+		}
+		step := c.step(st.Name)
+		if step == nil {
+			return errs.New(errs.FailedPrecondition, "chain %s has no step %q", c.Type, st.Name)
+		}
+		return r.enqueue(ctx, job, c, step, st.Seq)
+	}
+	if c.OnCompleted != nil {
+		if err := c.OnCompleted(ctx, job); err != nil {
+			return fmt.Errorf("completing job %s: %w", job.ID, err)
+		}
+	}
+	ended, err := r.store.EndJob(ctx, job.ID, store.JobCompleted, "")
+	if err != nil {
+		return err
+	}
+	if ended {
+		r.observeJobEnd(job, store.JobCompleted)
+		r.log.InfoContext(ctx, "job completed", "job_id", job.ID, "external_job_id", job.ExternalID,
+			"context_id", job.ContextID, "job_type", job.Type)
+	}
+	return nil
+}
+
+func (r *Runner) enqueue(ctx context.Context, job *store.Job, c *Chain, step *Step, seq int) error {
+	payload, err := json.Marshal(StepPayload{JobID: job.ID, Seq: seq, Run: job.RunNo})
+	if err != nil {
+		return fmt.Errorf("encoding step payload: %w", err)
+	}
+	pol := step.Retry.WithDefaults()
+	timeout := step.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Minute
+	}
+	task := asynq.NewTask(TaskType(c.Type, step.Name), payload)
+	_, err = r.client.EnqueueContext(ctx, task,
+		asynq.Queue(job.Queue),
+		asynq.TaskID(stepTaskID(job.ID, seq, job.RunNo)),
+		asynq.MaxRetry(pol.MaxAttempts-1),
+		asynq.Timeout(timeout))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil // already enqueued (or running): exactly one task per step and run
+	}
+	if err != nil {
+		return errs.Transient(err, "enqueueing step %s of job %s", step.Name, job.ID)
+	}
+	return nil
+}
+
+// RetryDelay is the server's RetryDelayFunc: each step's own backoff.
+func (r *Runner) RetryDelay(n int, err error, t *asynq.Task) time.Duration {
+	if ref, ok := r.byTask[t.Type()]; ok {
+		return ref.step.Retry.Delay(n)
+	}
+	return RetryPolicy{}.Delay(n)
+}
+
+// Mux returns an asynq handler for every step of every registered chain.
+func (r *Runner) Mux() *asynq.ServeMux {
+	mux := asynq.NewServeMux()
+	for typ := range r.byTask {
+		mux.Handle(typ, r)
+	}
+	return mux
+}
+
+// ProcessTask runs one step task: it reads the job, skips work that is
+// already done, runs the step (a panic becomes a failed attempt), records
+// the attempt, and enqueues the next step or ends the job.
+func (r *Runner) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	ref, ok := r.byTask[t.Type()]
+	if !ok {
+		return fmt.Errorf("no step for task type %q: %w", t.Type(), asynq.SkipRetry)
+	}
+	var p StepPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return fmt.Errorf("decoding %s payload: %v: %w", t.Type(), err, asynq.SkipRetry)
+	}
+	job, err := r.store.GetJob(ctx, p.JobID)
+	if errs.Is(err, errs.NotFound) {
+		r.log.WarnContext(ctx, "dropping step task of unknown job", "job_id", p.JobID, "step", ref.step.Name)
+		return nil
+	}
+	if err != nil {
+		return err // database trouble: let asynq retry
+	}
+	log := r.log.With("job_id", job.ID, "external_job_id", job.ExternalID, "context_id", job.ContextID,
+		"job_type", job.Type, "step", ref.step.Name)
+	if job.RunNo != p.Run || !job.Status.Active() {
+		log.InfoContext(ctx, "dropping stale step task", "task_run", p.Run, "job_run", job.RunNo, "job_status", job.Status)
+		return nil
+	}
+	if p.Seq < 0 || p.Seq >= len(job.Steps) || job.Steps[p.Seq].Name != ref.step.Name {
+		return fmt.Errorf("job %s has no step %d named %s: %w", job.ID, p.Seq, ref.step.Name, asynq.SkipRetry)
+	}
+	if job.Steps[p.Seq].Status.Done() {
+		log.InfoContext(ctx, "step already done; advancing")
+		return r.advance(ctx, job)
+	}
+	job, err = r.store.BeginStep(ctx, job.ID, p.Seq)
+	if err != nil {
+		return err
+	}
+	st := &job.Steps[p.Seq]
+	run := &StepRun{Job: job, Step: st, Attempt: st.Attempts, store: r.store,
+		Log: log.With("attempt", st.Attempts)}
+	run.Log.InfoContext(ctx, "step started")
+	began := time.Now()
+	err = safeRun(ctx, ref.step.Run, run)
+	if r.metrics != nil {
+		r.metrics.StepDuration.WithLabelValues(ref.step.Name, job.Type).Observe(time.Since(began).Seconds())
+	}
+	if err == nil {
+		if err := r.store.CompleteStep(ctx, job.ID, p.Seq); err != nil {
+			return err
+		}
+		run.Log.InfoContext(ctx, "step completed", "duration_ms", time.Since(began).Milliseconds())
+		job.Steps[p.Seq].Status = store.StepCompleted
+		return r.advance(ctx, job)
+	}
+	return r.stepFailed(ctx, ref, run, err)
+}
+
+func (r *Runner) stepFailed(ctx context.Context, ref taskRef, run *StepRun, cause error) error {
+	class := errs.Class(cause)
+	if r.metrics != nil {
+		r.metrics.StepFailures.WithLabelValues(ref.step.Name, class).Inc()
+	}
+	// The worker is shutting down: asynq puts the task back without
+	// spending a retry; the step stays as it is.
+	if ctx.Err() != nil && errors.Is(cause, context.Canceled) {
+		bg := context.WithoutCancel(ctx)
+		_ = r.store.RetryStep(bg, run.Job.ID, run.Step.Seq, cause.Error(), "interrupted")
+		return cause
+	}
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if errs.IsTransient(cause) && retried < maxRetry {
+		run.Log.WarnContext(ctx, "step attempt failed; will retry", "error", cause, "class", class,
+			"retry", retried+1, "max_retry", maxRetry)
+		if err := r.store.RetryStep(bg, run.Job.ID, run.Step.Seq, cause.Error(), class); err != nil {
+			run.Log.ErrorContext(ctx, "could not record step retry", "error", err)
+		}
+		return cause
+	}
+	run.Log.ErrorContext(ctx, "step failed", "error", cause, "class", class)
+	if err := r.store.FailStep(bg, run.Job.ID, run.Step.Seq, cause.Error(), class); err != nil {
+		// The failure is not recorded: let asynq run the step again rather
+		// than lose the record.
+		return errs.Transient(err, "recording failure of step %s", run.Step.Name)
+	}
+	r.observeJobEnd(run.Job, store.JobFailed)
+	run.Event(bg, slog.LevelError, "step failed: "+cause.Error(), map[string]any{"class": class, "attempt": run.Attempt})
+	if ref.chain.OnFailed != nil {
+		if err := ref.chain.OnFailed(bg, run, cause); err != nil {
+			run.Log.ErrorContext(ctx, "failure hook failed", "error", err)
+		}
+	}
+	return fmt.Errorf("step %s of job %s: %v: %w", run.Step.Name, run.Job.ID, cause, asynq.SkipRetry)
+}
+
+func (r *Runner) observeJobEnd(job *store.Job, outcome store.JobStatus) {
+	if r.metrics == nil {
+		return
+	}
+	r.metrics.JobsTotal.WithLabelValues(job.Type, string(outcome)).Inc()
+	r.metrics.JobDuration.WithLabelValues(job.Type).Observe(time.Since(job.CreatedAt).Seconds())
+}
+
+// safeRun runs a step, turning a panic into a permanent error.
+func safeRun(ctx context.Context, fn StepFunc, run *StepRun) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			run.Log.ErrorContext(ctx, "step panicked", "panic", p, "stack", string(debug.Stack()))
+			err = errs.New(errs.Internal, "step %s panicked: %v", run.Step.Name, p)
+		}
+	}()
+	return fn(ctx, run)
+}

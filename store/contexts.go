@@ -1,0 +1,240 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ossea/unifiedfailover/errs"
+)
+
+// ContextStatus is the status of a VM context.
+type ContextStatus string
+
+// VM context statuses (SPEC §2).
+const (
+	StatusDiscovered       ContextStatus = "discovered"
+	StatusReplicating      ContextStatus = "replicating"
+	StatusReadyForFailover ContextStatus = "ready_for_failover"
+	StatusFailedOverTest   ContextStatus = "failed_over_test"
+	StatusFailedOverLive   ContextStatus = "failed_over_live"
+	StatusCompleted        ContextStatus = "completed"
+	StatusFailed           ContextStatus = "failed"
+	StatusCleanupRequired  ContextStatus = "cleanup_required"
+)
+
+// VMContext is the master record of one protected VM.
+type VMContext struct {
+	ContextID        string        `json:"context_id"`
+	VMName           string        `json:"vm_name"`
+	VMwareVMID       string        `json:"vmware_vm_id"`
+	VCenterHost      string        `json:"vcenter_host"`
+	Datacenter       string        `json:"datacenter"`
+	CPUCount         int           `json:"cpu_count"`
+	MemoryMB         int           `json:"memory_mb"`
+	OSType           string        `json:"os_type"`
+	Firmware         string        `json:"firmware"`
+	CurrentStatus    ContextStatus `json:"current_status"`
+	LastStatusChange time.Time     `json:"last_status_change"`
+	CreatedAt        time.Time     `json:"created_at"`
+	Disks            []Disk        `json:"disks"`
+	NICs             []SourceNIC   `json:"networks"`
+}
+
+// Disk is one disk of a VM context and its replica.
+type Disk struct {
+	DiskKey       int32  `json:"disk_key"`
+	UnitOrder     int    `json:"unit_order"`
+	Label         string `json:"label"`
+	SizeBytes     int64  `json:"size_bytes"`
+	VolumeID      string `json:"volume_id"`
+	SourceNBDURI  string `json:"source_nbd_uri"`
+	ReplicaNBDURI string `json:"replica_nbd_uri"`
+	ChangeID      string `json:"disk_change_id"`
+}
+
+// SourceNIC is one NIC of the source VM.
+type SourceNIC struct {
+	NICKey      int32  `json:"nic_key"`
+	Order       int    `json:"nic_order"`
+	NetworkName string `json:"source_network_name"`
+	MAC         string `json:"mac_address"`
+	AdapterType string `json:"adapter_type"`
+}
+
+// CreateContext inserts a context with its disks and NICs in one
+// transaction. Registering a VMware VM that already has a context fails
+// with AlreadyExists carrying the existing context id.
+func (s *Store) CreateContext(ctx context.Context, c *VMContext) error {
+	if c.CurrentStatus == "" {
+		c.CurrentStatus = StatusDiscovered
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `
+			INSERT INTO vm_replication_contexts (context_id, vm_name, vmware_vm_id, vcenter_host, datacenter,
+				cpu_count, memory_mb, os_type, firmware, current_status)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
+			RETURNING last_status_change, created_at`,
+			c.ContextID, c.VMName, c.VMwareVMID, c.VCenterHost, c.Datacenter,
+			c.CPUCount, c.MemoryMB, c.OSType, c.Firmware, c.CurrentStatus,
+		).Scan(&c.LastStatusChange, &c.CreatedAt)
+		if err != nil {
+			return classify(err, "inserting context %s", c.ContextID)
+		}
+		for _, d := range c.Disks {
+			if _, err := tx.Exec(ctx, `
+				INSERT INTO vm_disks (context_id, disk_key, unit_order, label, size_bytes, volume_id,
+					source_nbd_uri, replica_nbd_uri, disk_change_id)
+				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
+				c.ContextID, d.DiskKey, d.UnitOrder, d.Label, d.SizeBytes, d.VolumeID,
+				d.SourceNBDURI, d.ReplicaNBDURI, d.ChangeID); err != nil {
+				return classify(err, "inserting disk %d of context %s", d.DiskKey, c.ContextID)
+			}
+		}
+		for _, n := range c.NICs {
+			if _, err := tx.Exec(ctx, `
+				INSERT INTO vm_source_networks (context_id, nic_key, nic_order, source_network_name, mac_address, adapter_type)
+				VALUES ($1,$2,$3,$4,$5,$6)`,
+				c.ContextID, n.NICKey, n.Order, n.NetworkName, n.MAC, n.AdapterType); err != nil {
+				return classify(err, "inserting NIC %d of context %s", n.NICKey, c.ContextID)
+			}
+		}
+		return nil
+	})
+	if isUniqueViolation(err, "") {
+		var existing string
+		if qerr := s.pool.QueryRow(ctx, `SELECT context_id FROM vm_replication_contexts
+			WHERE vmware_vm_id = $1 OR context_id = $2 LIMIT 1`, c.VMwareVMID, c.ContextID).Scan(&existing); qerr != nil {
+			existing = ""
+		}
+		return errs.New(errs.AlreadyExists, "VM %s is already registered as context %s", c.VMwareVMID, existing).
+			WithDetails("context_id", existing)
+	}
+	return err
+}
+
+const contextColumns = `context_id, vm_name, vmware_vm_id, vcenter_host, datacenter, cpu_count, memory_mb,
+	os_type, firmware, current_status, last_status_change, created_at`
+
+func scanContext(row pgx.Row) (*VMContext, error) {
+	var c VMContext
+	err := row.Scan(&c.ContextID, &c.VMName, &c.VMwareVMID, &c.VCenterHost, &c.Datacenter, &c.CPUCount,
+		&c.MemoryMB, &c.OSType, &c.Firmware, &c.CurrentStatus, &c.LastStatusChange, &c.CreatedAt)
+	return &c, err
+}
+
+// GetContext returns a context with its disks and NICs.
+func (s *Store) GetContext(ctx context.Context, contextID string) (*VMContext, error) {
+	c, err := scanContext(s.pool.QueryRow(ctx, `SELECT `+contextColumns+` FROM vm_replication_contexts WHERE context_id = $1`, contextID))
+	if err != nil {
+		return nil, classify(err, "reading context %q", contextID)
+	}
+	return c, s.loadContextChildren(ctx, c)
+}
+
+// ResolveContext finds a context by id or, failing that, by VM name. A
+// name shared by several contexts is ambiguous (InvalidArgument).
+func (s *Store) ResolveContext(ctx context.Context, idOrName string) (*VMContext, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+contextColumns+` FROM vm_replication_contexts
+		WHERE context_id = $1 OR vm_name = $1 ORDER BY (context_id = $1) DESC LIMIT 2`, idOrName)
+	if err != nil {
+		return nil, classify(err, "resolving context %q", idOrName)
+	}
+	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*VMContext, error) { return scanContext(r) })
+	if err != nil {
+		return nil, classify(err, "resolving context %q", idOrName)
+	}
+	switch {
+	case len(found) == 0:
+		return nil, errs.New(errs.NotFound, "no VM context with id or name %q", idOrName)
+	case len(found) == 2 && found[0].ContextID != idOrName:
+		return nil, errs.New(errs.InvalidArgument, "VM name %q matches several contexts: use the context id", idOrName)
+	}
+	return found[0], s.loadContextChildren(ctx, found[0])
+}
+
+// ListContexts returns every context (without disks and NICs) by name.
+func (s *Store) ListContexts(ctx context.Context) ([]*VMContext, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+contextColumns+` FROM vm_replication_contexts ORDER BY vm_name, context_id`)
+	if err != nil {
+		return nil, classify(err, "listing contexts")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*VMContext, error) { return scanContext(r) })
+	return out, classify(err, "listing contexts")
+}
+
+func (s *Store) loadContextChildren(ctx context.Context, c *VMContext) error {
+	rows, err := s.pool.Query(ctx, `SELECT disk_key, unit_order, label, size_bytes, volume_id, source_nbd_uri,
+		replica_nbd_uri, disk_change_id FROM vm_disks WHERE context_id = $1 ORDER BY unit_order`, c.ContextID)
+	if err != nil {
+		return classify(err, "reading disks of %s", c.ContextID)
+	}
+	c.Disks, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Disk, error) {
+		var d Disk
+		err := r.Scan(&d.DiskKey, &d.UnitOrder, &d.Label, &d.SizeBytes, &d.VolumeID, &d.SourceNBDURI, &d.ReplicaNBDURI, &d.ChangeID)
+		return d, err
+	})
+	if err != nil {
+		return classify(err, "reading disks of %s", c.ContextID)
+	}
+	rows, err = s.pool.Query(ctx, `SELECT nic_key, nic_order, source_network_name, mac_address, adapter_type
+		FROM vm_source_networks WHERE context_id = $1 ORDER BY nic_order`, c.ContextID)
+	if err != nil {
+		return classify(err, "reading NICs of %s", c.ContextID)
+	}
+	c.NICs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (SourceNIC, error) {
+		var n SourceNIC
+		err := r.Scan(&n.NICKey, &n.Order, &n.NetworkName, &n.MAC, &n.AdapterType)
+		return n, err
+	})
+	return classify(err, "reading NICs of %s", c.ContextID)
+}
+
+// SetContextStatus sets a context's status (and its last change time when
+// the status changes).
+func (s *Store) SetContextStatus(ctx context.Context, contextID string, status ContextStatus) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE vm_replication_contexts
+		SET last_status_change = CASE WHEN current_status = $2 THEN last_status_change ELSE now() END,
+		    current_status = $2, updated_at = now()
+		WHERE context_id = $1`, contextID, status)
+	if err != nil {
+		return classify(err, "setting status of context %s to %s", contextID, status)
+	}
+	if tag.RowsAffected() == 0 {
+		return errs.New(errs.NotFound, "no VM context %q", contextID)
+	}
+	return nil
+}
+
+// SetDiskChangeID stores the CBT change id of one disk after a sync.
+func (s *Store) SetDiskChangeID(ctx context.Context, contextID string, diskKey int32, changeID string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE vm_disks SET disk_change_id = $3, updated_at = now()
+		WHERE context_id = $1 AND disk_key = $2`, contextID, diskKey, changeID)
+	if err != nil {
+		return classify(err, "storing change id of disk %d of %s", diskKey, contextID)
+	}
+	if tag.RowsAffected() == 0 {
+		return errs.New(errs.NotFound, "no disk %d in context %q", diskKey, contextID)
+	}
+	return nil
+}
+
+// DeleteContext deletes a context; its disks, NICs and mappings go with it.
+func (s *Store) DeleteContext(ctx context.Context, contextID string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM vm_replication_contexts WHERE context_id = $1`, contextID)
+	if err != nil {
+		return classify(err, "deleting context %s", contextID)
+	}
+	if tag.RowsAffected() == 0 {
+		return errs.New(errs.NotFound, "no VM context %q", contextID)
+	}
+	return nil
+}
+
+// NewContextID makes a context id in the product's format,
+// ctx-<vm name>-<yyyymmdd>-<hhmmss>.
+func NewContextID(vmName string, at time.Time) string {
+	return fmt.Sprintf("ctx-%s-%s", vmName, at.UTC().Format("20060102-150405"))
+}

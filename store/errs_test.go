@@ -1,0 +1,9 @@
+package store_test
+
+import (
+	"errors"
+
+	"github.com/ossea/unifiedfailover/errs"
+)
+
+func asErr(err error, target **errs.Error) bool { return errors.As(err, target) }

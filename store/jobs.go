@@ -1,0 +1,443 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ossea/unifiedfailover/errs"
+)
+
+// JobStatus is the execution status of a job.
+type JobStatus string
+
+// Job statuses. Pending and Running are active: at most one active job per
+// VM context exists, enforced by a unique index.
+const (
+	JobPending   JobStatus = "pending"
+	JobRunning   JobStatus = "running"
+	JobCompleted JobStatus = "completed"
+	JobFailed    JobStatus = "failed"
+	JobCancelled JobStatus = "cancelled"
+)
+
+// Active reports whether a job in this status holds its VM's lock.
+func (s JobStatus) Active() bool { return s == JobPending || s == JobRunning }
+
+// StepStatus is the status of one planned step.
+type StepStatus string
+
+// Step statuses.
+const (
+	StepPending   StepStatus = "pending"
+	StepRunning   StepStatus = "running"
+	StepRetrying  StepStatus = "retrying"
+	StepCompleted StepStatus = "completed"
+	StepFailed    StepStatus = "failed"
+	StepSkipped   StepStatus = "skipped"
+)
+
+// Done reports whether the step needs no more work.
+func (s StepStatus) Done() bool { return s == StepCompleted || s == StepSkipped }
+
+// Job is one row of the job log with its steps.
+type Job struct {
+	ID           string     `json:"job_id"`
+	ExternalID   string     `json:"external_job_id"`
+	Type         string     `json:"job_type"`
+	FailoverType string     `json:"failover_type,omitempty"`
+	ContextID    string     `json:"context_id,omitempty"`
+	ParentID     string     `json:"parent_job_id,omitempty"`
+	Queue        string     `json:"queue"`
+	Status       JobStatus  `json:"status"`
+	RunNo        int        `json:"run_no"`
+	CurrentStep  string     `json:"current_step,omitempty"`
+	Error        string     `json:"error,omitempty"`
+	Actor        string     `json:"actor,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	StartedAt    *time.Time `json:"started_at,omitempty"`
+	EndedAt      *time.Time `json:"ended_at,omitempty"`
+	UpdatedAt    time.Time  `json:"updated_at"`
+	Steps        []Step     `json:"steps"`
+}
+
+// Step is one planned step of a job.
+type Step struct {
+	Seq        int        `json:"seq"`
+	Name       string     `json:"name"`
+	Status     StepStatus `json:"status"`
+	Attempts   int        `json:"attempts"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	EndedAt    *time.Time `json:"ended_at,omitempty"`
+	Error      string     `json:"error,omitempty"`
+	ErrorClass string     `json:"error_class,omitempty"`
+	SkipReason string     `json:"skip_reason,omitempty"`
+	Progress   *Progress  `json:"progress,omitempty"`
+}
+
+// Progress is the byte progress of a long step such as final sync.
+type Progress struct {
+	BytesDone  int64     `json:"bytes_done"`
+	BytesTotal int64     `json:"bytes_total"`
+	RateBps    float64   `json:"bytes_per_second"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// Percent is the job's progress: the share of planned steps that are done
+// (completed or skipped), 0 to 100.
+func (j *Job) Percent() float64 {
+	if len(j.Steps) == 0 {
+		if j.Status == JobCompleted {
+			return 100
+		}
+		return 0
+	}
+	done := 0
+	for _, s := range j.Steps {
+		if s.Status.Done() {
+			done++
+		}
+	}
+	return float64(done) * 100 / float64(len(j.Steps))
+}
+
+// Step returns the step named name, or nil.
+func (j *Job) Step(name string) *Step {
+	for i := range j.Steps {
+		if j.Steps[i].Name == name {
+			return &j.Steps[i]
+		}
+	}
+	return nil
+}
+
+// PlannedStep is a step to plan; a non-empty SkipReason plans it skipped.
+type PlannedStep struct {
+	Name       string
+	SkipReason string
+}
+
+// NewJob describes a job to create.
+type NewJob struct {
+	// ID is the job's UUID. Defaults to a new random UUID.
+	ID string
+	// ExternalID is the human id. Defaults to "<type>-<id>".
+	ExternalID   string
+	Type         string
+	FailoverType string
+	ContextID    string
+	ParentID     string
+	Queue        string
+	Actor        string
+	Steps        []PlannedStep
+}
+
+// CreateJob inserts a pending job and its planned steps in one transaction;
+// with, when not nil, runs inside the same transaction (to insert rows that
+// belong to the job). When the VM context already has an active job it
+// fails with Conflict naming that job (details active_job_id and
+// active_external_job_id).
+func (s *Store) CreateJob(ctx context.Context, nj NewJob, with func(pgx.Tx, *Job) error) (*Job, error) {
+	if nj.ID == "" {
+		nj.ID = uuid.NewString()
+	}
+	if nj.ExternalID == "" {
+		nj.ExternalID = nj.Type + "-" + nj.ID
+	}
+	if len(nj.Steps) == 0 {
+		return nil, errs.New(errs.InvalidArgument, "a job needs at least one step")
+	}
+	for attempt := 0; ; attempt++ {
+		job, err := s.createJob(ctx, nj, with)
+		if !isUniqueViolation(err, "job_tracking_one_active_per_context") {
+			return job, err
+		}
+		active, aerr := s.ActiveJob(ctx, nj.ContextID)
+		if aerr == nil {
+			return nil, errs.New(errs.Conflict, "VM context %s already has an active %s job %s (%s)",
+				nj.ContextID, active.Type, active.ExternalID, active.ID).
+				WithDetails("active_job_id", active.ID, "active_external_job_id", active.ExternalID)
+		}
+		if !errs.Is(aerr, errs.NotFound) || attempt == 2 {
+			return nil, errs.New(errs.Conflict, "VM context %s already has an active job", nj.ContextID)
+		}
+		// The active job ended between our insert and our look-up: try again.
+	}
+}
+
+func (s *Store) createJob(ctx context.Context, nj NewJob, with func(pgx.Tx, *Job) error) (*Job, error) {
+	var job *Job
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		job, err = scanJob(tx.QueryRow(ctx, `
+			INSERT INTO job_tracking (id, external_job_id, job_type, failover_type, context_id, parent_job_id, queue, status, actor)
+			VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, ''), NULLIF($6, '')::uuid, $7, 'pending', $8)
+			RETURNING `+jobColumns+`, '[]'::json`,
+			nj.ID, nj.ExternalID, nj.Type, nj.FailoverType, nj.ContextID, nj.ParentID, nj.Queue, nj.Actor))
+		if err != nil {
+			return err
+		}
+		for i, st := range nj.Steps {
+			status := StepPending
+			if st.SkipReason != "" {
+				status = StepSkipped
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO job_steps (job_id, seq, name, status, skip_reason) VALUES ($1, $2, $3, $4, $5)`,
+				nj.ID, i, st.Name, status, st.SkipReason); err != nil {
+				return err
+			}
+			job.Steps = append(job.Steps, Step{Seq: i, Name: st.Name, Status: status, SkipReason: st.SkipReason})
+		}
+		if with != nil {
+			return with(tx, job)
+		}
+		return nil
+	})
+	if err != nil {
+		if isUniqueViolation(err, "job_tracking_one_active_per_context") {
+			return nil, err
+		}
+		if isUniqueViolation(err, "job_tracking_external_job_id_key") {
+			return nil, errs.Wrap(errs.AlreadyExists, err, "a job with external id %q exists", nj.ExternalID)
+		}
+		if isForeignKeyViolation(err) {
+			return nil, errs.Wrap(errs.NotFound, err, "creating %s job: VM context %q not found", nj.Type, nj.ContextID)
+		}
+		return nil, classify(err, "creating %s job", nj.Type)
+	}
+	return job, nil
+}
+
+const jobColumns = `id::text, external_job_id, job_type, COALESCE(failover_type, ''), COALESCE(context_id, ''),
+	COALESCE(parent_job_id::text, ''), queue, status, run_no, current_step, error, actor, created_at, started_at,
+	ended_at, updated_at`
+
+// stepsJSON selects a job's steps as one JSON array, so a job and its steps
+// come back in one query.
+const stepsJSON = `COALESCE((SELECT json_agg(json_build_object(
+		'seq', st.seq, 'name', st.name, 'status', st.status, 'attempts', st.attempts,
+		'started_at', st.started_at, 'ended_at', st.ended_at, 'error', st.error,
+		'error_class', st.error_class, 'skip_reason', st.skip_reason, 'progress', st.progress) ORDER BY st.seq)
+	FROM job_steps st WHERE st.job_id = j.id), '[]'::json)`
+
+func scanJob(row pgx.Row) (*Job, error) {
+	var j Job
+	var steps []byte
+	err := row.Scan(&j.ID, &j.ExternalID, &j.Type, &j.FailoverType, &j.ContextID, &j.ParentID, &j.Queue,
+		&j.Status, &j.RunNo, &j.CurrentStep, &j.Error, &j.Actor, &j.CreatedAt, &j.StartedAt, &j.EndedAt,
+		&j.UpdatedAt, &steps)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(steps, &j.Steps); err != nil {
+		return nil, fmt.Errorf("decoding steps of job %s: %w", j.ID, err)
+	}
+	return &j, nil
+}
+
+// GetJob returns a job and its steps by UUID or by external id, in one
+// indexed query.
+func (s *Store) GetJob(ctx context.Context, id string) (*Job, error) {
+	var byUUID *string
+	if _, err := uuid.Parse(id); err == nil {
+		byUUID = &id
+	}
+	job, err := scanJob(s.pool.QueryRow(ctx, `SELECT `+jobColumns+`, `+stepsJSON+` FROM job_tracking j
+		WHERE j.id = $1::uuid OR j.external_job_id = $2 LIMIT 1`, byUUID, id))
+	if err != nil {
+		if errs.Is(classify(err, ""), errs.NotFound) {
+			return nil, errs.New(errs.NotFound, "no job %q", id)
+		}
+		return nil, classify(err, "reading job %q", id)
+	}
+	return job, nil
+}
+
+// ActiveJob returns the active job of a VM context, or NotFound.
+func (s *Store) ActiveJob(ctx context.Context, contextID string) (*Job, error) {
+	job, err := scanJob(s.pool.QueryRow(ctx, `SELECT `+jobColumns+`, `+stepsJSON+` FROM job_tracking j
+		WHERE j.context_id = $1 AND j.status IN ('pending', 'running')`, contextID))
+	if err != nil {
+		if errs.Is(classify(err, ""), errs.NotFound) {
+			return nil, errs.New(errs.NotFound, "VM context %q has no active job", contextID)
+		}
+		return nil, classify(err, "reading active job of %q", contextID)
+	}
+	return job, nil
+}
+
+// JobFilter selects jobs to list. Zero fields do not filter.
+type JobFilter struct {
+	ContextID    string
+	Status       JobStatus
+	Type         string
+	FailoverType string
+	// Limit defaults to 50; at most 500.
+	Limit  int
+	Offset int
+}
+
+// ListJobs returns jobs, newest first.
+func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]*Job, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	f.Limit = min(f.Limit, 500)
+	rows, err := s.pool.Query(ctx, `SELECT `+jobColumns+`, `+stepsJSON+` FROM job_tracking j
+		WHERE ($1 = '' OR j.context_id = $1) AND ($2 = '' OR j.status = $2)
+		  AND ($3 = '' OR j.job_type = $3) AND ($4 = '' OR j.failover_type = $4)
+		ORDER BY j.created_at DESC, j.id LIMIT $5 OFFSET $6`,
+		f.ContextID, string(f.Status), f.Type, f.FailoverType, f.Limit, f.Offset)
+	if err != nil {
+		return nil, classify(err, "listing jobs")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Job, error) { return scanJob(r) })
+	return out, classify(err, "listing jobs")
+}
+
+// BeginStep marks a step running and counts the attempt; it marks the job
+// running too. It returns the job as it now is. A step that is already done
+// is returned unchanged (the caller then only advances the chain).
+func (s *Store) BeginStep(ctx context.Context, jobID string, seq int) (*Job, error) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE job_steps SET status = 'running', attempts = attempts + 1,
+				started_at = COALESCE(started_at, now()), ended_at = NULL, updated_at = now()
+			WHERE job_id = $1 AND seq = $2 AND status IN ('pending', 'running', 'retrying')`, jobID, seq)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE job_tracking SET status = 'running', started_at = COALESCE(started_at, now()),
+				current_step = (SELECT name FROM job_steps WHERE job_id = $1 AND seq = $2), updated_at = now()
+			WHERE id = $1 AND status IN ('pending', 'running')`, jobID, seq)
+		return err
+	})
+	if err != nil {
+		return nil, classify(err, "beginning step %d of job %s", seq, jobID)
+	}
+	return s.GetJob(ctx, jobID)
+}
+
+// CompleteStep marks a running step completed.
+func (s *Store) CompleteStep(ctx context.Context, jobID string, seq int) error {
+	_, err := s.pool.Exec(ctx, `UPDATE job_steps SET status = 'completed', ended_at = now(), error = '',
+			error_class = '', updated_at = now()
+		WHERE job_id = $1 AND seq = $2 AND status <> 'skipped'`, jobID, seq)
+	return classify(err, "completing step %d of job %s", seq, jobID)
+}
+
+// RetryStep records a failed attempt that will be retried.
+func (s *Store) RetryStep(ctx context.Context, jobID string, seq int, cause, class string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE job_steps SET status = 'retrying', error = $3, error_class = $4, updated_at = now()
+		WHERE job_id = $1 AND seq = $2`, jobID, seq, cause, class)
+	return classify(err, "recording retry of step %d of job %s", seq, jobID)
+}
+
+// FailStep marks a step failed and its job failed with the step's error,
+// in one transaction.
+func (s *Store) FailStep(ctx context.Context, jobID string, seq int, cause, class string) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var name string
+		if err := tx.QueryRow(ctx, `UPDATE job_steps SET status = 'failed', ended_at = now(), error = $3,
+				error_class = $4, updated_at = now()
+			WHERE job_id = $1 AND seq = $2 RETURNING name`, jobID, seq, cause, class).Scan(&name); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE job_tracking SET status = 'failed', current_step = $2, error = $3,
+				ended_at = now(), updated_at = now() WHERE id = $1`, jobID, name, name+": "+cause)
+		return err
+	})
+	return classify(err, "failing step %d of job %s", seq, jobID)
+}
+
+// SkipStep marks a pending step skipped with a reason.
+func (s *Store) SkipStep(ctx context.Context, jobID string, seq int, reason string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE job_steps SET status = 'skipped', skip_reason = $3, ended_at = now(), updated_at = now()
+		WHERE job_id = $1 AND seq = $2 AND status = 'pending'`, jobID, seq, reason)
+	return classify(err, "skipping step %d of job %s", seq, jobID)
+}
+
+// SetStepProgress stores a step's byte progress.
+func (s *Store) SetStepProgress(ctx context.Context, jobID string, seq int, p Progress) error {
+	p.UpdatedAt = time.Now().UTC()
+	b, _ := json.Marshal(p)
+	_, err := s.pool.Exec(ctx, `UPDATE job_steps SET progress = $3, updated_at = now() WHERE job_id = $1 AND seq = $2`, jobID, seq, b)
+	return classify(err, "storing progress of step %d of job %s", seq, jobID)
+}
+
+// EndJob ends an active job with status (completed, failed or cancelled)
+// and error text. Ending a job that already ended is a no-op that returns
+// false.
+func (s *Store) EndJob(ctx context.Context, jobID string, status JobStatus, cause string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE job_tracking SET status = $2, error = $3, ended_at = now(), updated_at = now(),
+			current_step = CASE WHEN $2 = 'completed' THEN '' ELSE current_step END
+		WHERE id = $1 AND status IN ('pending', 'running')`, jobID, status, cause)
+	if err != nil {
+		return false, classify(err, "ending job %s as %s", jobID, status)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ResumeJob makes a failed job active again from its failed step: the job
+// becomes pending with the next run number, the failed step pending. It
+// returns the job. A VM with another active job gives Conflict; a job that
+// is not failed gives FailedPrecondition.
+func (s *Store) ResumeJob(ctx context.Context, jobID string) (*Job, error) {
+	job, err := s.GetJob(ctx, jobID)
+	if err != nil {
+		return nil, err
+	}
+	if job.Status != JobFailed {
+		return nil, errs.New(errs.FailedPrecondition, "job %s is %s; only a failed job can be retried", job.ExternalID, job.Status)
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE job_tracking SET status = 'pending', run_no = run_no + 1, error = '',
+				ended_at = NULL, updated_at = now() WHERE id = $1 AND status = 'failed'`, job.ID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return errs.New(errs.FailedPrecondition, "job %s is no longer failed", job.ExternalID)
+		}
+		_, err = tx.Exec(ctx, `UPDATE job_steps SET status = 'pending', ended_at = NULL, updated_at = now()
+			WHERE job_id = $1 AND status IN ('failed', 'running', 'retrying')`, job.ID)
+		return err
+	})
+	if isUniqueViolation(err, "job_tracking_one_active_per_context") {
+		active, aerr := s.ActiveJob(ctx, job.ContextID)
+		if aerr != nil {
+			return nil, errs.New(errs.Conflict, "VM context %s has another active job", job.ContextID)
+		}
+		return nil, errs.New(errs.Conflict, "VM context %s already has an active %s job %s", job.ContextID, active.Type, active.ExternalID).
+			WithDetails("active_job_id", active.ID, "active_external_job_id", active.ExternalID)
+	}
+	if err != nil {
+		if errs.CodeOf(err) == errs.FailedPrecondition {
+			return nil, err
+		}
+		return nil, classify(err, "resuming job %s", job.ID)
+	}
+	return s.GetJob(ctx, job.ID)
+}
+
+// StaleJobs returns active jobs not updated for longer than age, oldest
+// first: candidates for re-enqueueing when their task was lost.
+func (s *Store) StaleJobs(ctx context.Context, age time.Duration, limit int) ([]*Job, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+jobColumns+`, `+stepsJSON+` FROM job_tracking j
+		WHERE j.status IN ('pending', 'running') AND j.updated_at < now() - make_interval(secs => $1)
+		ORDER BY j.updated_at LIMIT $2`, age.Seconds(), limit)
+	if err != nil {
+		return nil, classify(err, "listing stale jobs")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Job, error) { return scanJob(r) })
+	return out, classify(err, "listing stale jobs")
+}
+
+// TouchJob records that a job is alive (a long step's heartbeat).
+func (s *Store) TouchJob(ctx context.Context, jobID string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE job_tracking SET updated_at = now() WHERE id = $1`, jobID)
+	return classify(err, "touching job %s", jobID)
+}
