@@ -51,9 +51,9 @@ type StepFunc func(ctx context.Context, run *StepRun) error
 
 // Step is one step of a chain: its name, handler and policies.
 type Step struct {
-	Name    string
-	Run     StepFunc
-	Retry   RetryPolicy
+	Name  string
+	Run   StepFunc
+	Retry RetryPolicy
 	// Timeout bounds one attempt. Defaults to 10m.
 	Timeout time.Duration
 }
