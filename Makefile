@@ -8,6 +8,8 @@ TEST_TIMEOUT ?= 30m
 
 .PHONY: all services build test vet demo clean
 
+-include mk/*.mk
+
 all: build
 
 services:

@@ -17,6 +17,8 @@ type errorBody struct {
 	Code    errs.Code      `json:"code"`
 	Field   string         `json:"field,omitempty"`
 	Details map[string]any `json:"details,omitempty"`
+	// Plan is what would run, on a 428 approval answer.
+	Plan any `json:"plan,omitempty"`
 }
 
 // writeJSON writes v as JSON with status.
@@ -38,6 +40,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		body.Details = e.Details
 		if f, ok := e.Details["field"].(string); ok {
 			body.Field = f
+		}
+		if p, ok := e.Details["plan"]; ok {
+			body.Plan = p
+			delete(body.Details, "plan")
 		}
 	}
 	status := code.HTTPStatus()

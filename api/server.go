@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ossea/unifiedfailover/errs"
+	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/metrics"
 	"github.com/ossea/unifiedfailover/queue"
 	"github.com/ossea/unifiedfailover/store"
@@ -26,6 +27,8 @@ type Config struct {
 	Store *store.Store
 	// Runner starts and resumes jobs. Required.
 	Runner *queue.Runner
+	// Engine runs failovers. When nil, the failover routes answer 503.
+	Engine *failover.Engine
 	// Redis is pinged by /readyz. Required.
 	Redis redis.UniversalClient
 	// Logger defaults to slog.Default().
@@ -64,6 +67,7 @@ type Server struct {
 	cfg    Config
 	store  *store.Store
 	runner *queue.Runner
+	engine *failover.Engine
 	log    *slog.Logger
 }
 
@@ -73,7 +77,7 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, store: cfg.Store, runner: cfg.Runner, log: cfg.Logger}, nil
+	return &Server{cfg: cfg, store: cfg.Store, runner: cfg.Runner, engine: cfg.Engine, log: cfg.Logger}, nil
 }
 
 // Handler returns the router.
@@ -93,6 +97,17 @@ func (s *Server) Handler() http.Handler {
 		r.Post("/probe", s.startProbe)
 		r.Get("/jobs/{job_id}", s.getJob)
 		r.Get("/jobs/{job_id}/events", s.jobEvents)
+		r.Get("/contexts", s.listContexts)
+		r.Get("/contexts/{context_id}", s.getContext)
+		r.Get("/failover/{job_id}/status", s.failoverJobStatus)
+		r.Group(func(r chi.Router) {
+			r.Use(s.needEngine)
+			r.Post("/contexts", s.registerContext)
+			r.Post("/failover/unified", s.startFailover)
+			r.Post("/failover/rollback", s.startRollback)
+			r.Post("/failover/{job_id}/commit", s.commitFailover)
+			r.Post("/failover/{job_id}/retry", s.retryJob)
+		})
 	})
 	return r
 }
@@ -115,4 +130,15 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusServiceUnavailable
 	}
 	writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
+}
+
+// needEngine answers 503 when the failover engine is not configured.
+func (s *Server) needEngine(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.engine == nil {
+			s.writeError(w, r, errs.New(errs.Unavailable, "the failover engine is not configured (CloudStack and vCenter settings)"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

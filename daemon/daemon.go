@@ -20,11 +20,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ossea/unifiedfailover/cloudstack"
 	"github.com/ossea/unifiedfailover/config"
+	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/metrics"
 	"github.com/ossea/unifiedfailover/queue"
 	"github.com/ossea/unifiedfailover/store"
 	"github.com/ossea/unifiedfailover/tasks"
+	"github.com/ossea/unifiedfailover/vsphere"
 )
 
 // Daemon is a running process's shared parts.
@@ -37,6 +40,8 @@ type Daemon struct {
 	Registry *prometheus.Registry
 	Metrics  *metrics.Metrics
 	Runner   *queue.Runner
+	// Engine is the failover engine; nil when CloudStack is not configured.
+	Engine *failover.Engine
 }
 
 // Setup loads the configuration, connects to Postgres (creating the
@@ -68,7 +73,39 @@ func Setup(ctx context.Context, process string) (*Daemon, error) {
 		d.Close()
 		return nil, err
 	}
+	if err := d.setupEngine(); err != nil {
+		d.Close()
+		return nil, err
+	}
 	return d, nil
+}
+
+// setupEngine builds the failover engine from the configuration and
+// registers its chains. Without CloudStack settings the engine is off (the
+// API answers 503 on failover routes) and the process says so.
+func (d *Daemon) setupEngine() error {
+	cfg := d.Config
+	if cfg.CloudStackURL == "" {
+		d.Log.Warn("failover engine disabled: FAILOVER_CLOUDSTACK_URL is not set")
+		return nil
+	}
+	cs, err := cloudstack.New(cloudstack.Config{URL: cfg.CloudStackURL, APIKey: cfg.CloudStackAPIKey,
+		SecretKey: cfg.CloudStackSecretKey, ZoneID: cfg.CloudStackZoneID})
+	if err != nil {
+		return fmt.Errorf("configuring the CloudStack client: %w", err)
+	}
+	d.Engine, err = failover.New(failover.EngineConfig{Store: d.Store, Runner: d.Runner, CloudStack: cs,
+		VCenter: vsphere.Config{URL: cfg.VCenterURL, User: cfg.VCenterUser, Password: cfg.VCenterPassword,
+			Insecure: cfg.VCenterInsecure},
+		ZoneID: cfg.CloudStackZoneID, TemplateID: cfg.CloudStackTemplateID, ApplianceVMID: cfg.ApplianceVMID,
+		VirtioCommand: cfg.VirtioCommand, Logger: d.Log, Metrics: d.Metrics})
+	if err != nil {
+		return err
+	}
+	for _, c := range d.Engine.Chains() {
+		d.Runner.Register(c)
+	}
+	return nil
 }
 
 // RedisConfig is the queue's Redis configuration.

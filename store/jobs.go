@@ -62,7 +62,10 @@ type Job struct {
 	StartedAt    *time.Time `json:"started_at,omitempty"`
 	EndedAt      *time.Time `json:"ended_at,omitempty"`
 	UpdatedAt    time.Time  `json:"updated_at"`
-	Steps        []Step     `json:"steps"`
+	// Params are the job's own parameters (for example a rollback's
+	// options).
+	Params json.RawMessage `json:"params,omitempty"`
+	Steps  []Step          `json:"steps"`
 }
 
 // Step is one planned step of a job.
@@ -133,7 +136,9 @@ type NewJob struct {
 	ParentID     string
 	Queue        string
 	Actor        string
-	Steps        []PlannedStep
+	// Params are stored with the job; nil stores {}.
+	Params json.RawMessage
+	Steps  []PlannedStep
 }
 
 // CreateJob inserts a pending job and its planned steps in one transaction;
@@ -174,10 +179,10 @@ func (s *Store) createJob(ctx context.Context, nj NewJob, with func(pgx.Tx, *Job
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
 		job, err = scanJob(tx.QueryRow(ctx, `
-			INSERT INTO job_tracking (id, external_job_id, job_type, failover_type, context_id, parent_job_id, queue, status, actor)
-			VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, ''), NULLIF($6, '')::uuid, $7, 'pending', $8)
+			INSERT INTO job_tracking (id, external_job_id, job_type, failover_type, context_id, parent_job_id, queue, status, actor, params)
+			VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, ''), NULLIF($6, '')::uuid, $7, 'pending', $8, COALESCE($9::jsonb, '{}'))
 			RETURNING `+jobColumns+`, '[]'::json`,
-			nj.ID, nj.ExternalID, nj.Type, nj.FailoverType, nj.ContextID, nj.ParentID, nj.Queue, nj.Actor))
+			nj.ID, nj.ExternalID, nj.Type, nj.FailoverType, nj.ContextID, nj.ParentID, nj.Queue, nj.Actor, nullJSON(nj.Params)))
 		if err != nil {
 			return err
 		}
@@ -214,7 +219,7 @@ func (s *Store) createJob(ctx context.Context, nj NewJob, with func(pgx.Tx, *Job
 
 const jobColumns = `id::text, external_job_id, job_type, COALESCE(failover_type, ''), COALESCE(context_id, ''),
 	COALESCE(parent_job_id::text, ''), queue, status, run_no, current_step, error, actor, created_at, started_at,
-	ended_at, updated_at`
+	ended_at, updated_at, params`
 
 // stepsJSON selects a job's steps as one JSON array, so a job and its steps
 // come back in one query.
@@ -229,7 +234,7 @@ func scanJob(row pgx.Row) (*Job, error) {
 	var steps []byte
 	err := row.Scan(&j.ID, &j.ExternalID, &j.Type, &j.FailoverType, &j.ContextID, &j.ParentID, &j.Queue,
 		&j.Status, &j.RunNo, &j.CurrentStep, &j.Error, &j.Actor, &j.CreatedAt, &j.StartedAt, &j.EndedAt,
-		&j.UpdatedAt, &steps)
+		&j.UpdatedAt, &j.Params, &steps)
 	if err != nil {
 		return nil, err
 	}

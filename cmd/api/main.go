@@ -10,7 +10,7 @@ import (
 
 func main() {
 	daemon.Main("api", func(ctx context.Context, d *daemon.Daemon) error {
-		srv, err := api.New(api.Config{Store: d.Store, Runner: d.Runner, Redis: d.Redis, Logger: d.Log,
+		srv, err := api.New(api.Config{Store: d.Store, Runner: d.Runner, Engine: d.Engine, Redis: d.Redis, Logger: d.Log,
 			Metrics: d.Metrics, Gatherer: d.Registry, MaxBodyBytes: d.Config.MaxBodyBytes})
 		if err != nil {
 			return err

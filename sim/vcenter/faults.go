@@ -3,13 +3,15 @@ package vcenter
 import (
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/vmware/govmomi/vim25/types"
 )
 
 // injection is one planned failure of a SOAP method.
 type injection struct {
-	status int // 0: a SOAP SystemError fault (HTTP 500); else a bare HTTP status
+	status int // 0: a SOAP fault (HTTP 500); else a bare HTTP status
+	fault  types.BaseMethodFault
 }
 
 // FailNext makes the next n calls of the SOAP method (for example
@@ -25,6 +27,42 @@ func (s *Server) FailNext(method string, n int) {
 // vCenter) and no SOAP body.
 func (s *Server) FailNextStatus(method string, n int, status int) {
 	s.failNext(method, n, status)
+}
+
+// FailNextWith makes the next n calls of the SOAP method answer with the
+// given fault, for example &types.InvalidState{} for a failure no retry
+// cures.
+func (s *Server) FailNextWith(method string, n int, fault types.BaseMethodFault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.failures[method] = append(s.failures[method], injection{fault: fault})
+	}
+}
+
+// ClearFailures drops every planned failure and latency.
+func (s *Server) ClearFailures() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.failures)
+	clear(s.latency)
+}
+
+// SetLatency delays every call of the SOAP method by d (0 removes it).
+func (s *Server) SetLatency(method string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d <= 0 {
+		delete(s.latency, method)
+		return
+	}
+	s.latency[method] = d
+}
+
+func (s *Server) delay(method string) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.latency[method]
 }
 
 func (s *Server) failNext(method string, n int, status int) {
@@ -53,5 +91,9 @@ func (inj injection) write(w http.ResponseWriter, method string) {
 		return
 	}
 	msg := fmt.Sprintf("injected fault in %s", method)
+	if inj.fault != nil {
+		writeFault(w, msg, inj.fault)
+		return
+	}
 	writeFault(w, msg, &types.SystemError{Reason: msg})
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
@@ -35,6 +36,13 @@ func (s *Server) intercept(next http.Handler) http.Handler {
 		if err != nil {
 			next.ServeHTTP(w, r) // let vcsim answer the malformed request
 			return
+		}
+		if d := s.delay(method.Name); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-r.Context().Done():
+				return
+			}
 		}
 		if inj, ok := s.takeFailure(method.Name); ok {
 			inj.write(w, method.Name)

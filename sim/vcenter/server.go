@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"time"
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25"
@@ -46,6 +47,7 @@ type Server struct {
 	vms      map[string]*vmState // by VM moref value
 	byUUID   map[string]*vmState // by instance UUID
 	failures map[string][]injection
+	latency  map[string]time.Duration
 }
 
 // Start starts a simulated vCenter on a loopback port: one datacenter
@@ -82,6 +84,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		vms:      map[string]*vmState{},
 		byUUID:   map[string]*vmState{},
 		failures: map[string][]injection{},
+		latency:  map[string]time.Duration{},
 	}
 
 	svc := model.Service

@@ -1,0 +1,69 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/ossea/unifiedfailover/failover"
+	"github.com/ossea/unifiedfailover/store"
+)
+
+func (s *Server) registerContext(w http.ResponseWriter, r *http.Request) {
+	var req failover.RegisterRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	c, err := s.engine.Register(r.Context(), req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, c)
+}
+
+func (s *Server) listContexts(w http.ResponseWriter, r *http.Request) {
+	cs, err := s.store.ListContexts(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if cs == nil {
+		cs = []*store.VMContext{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"contexts": cs})
+}
+
+// contextDetail is a context with its mappings and latest jobs.
+type contextDetail struct {
+	*store.VMContext
+	Mappings []store.NetworkMapping `json:"network_mappings"`
+	Jobs     []jobView              `json:"jobs"`
+}
+
+func (s *Server) getContext(w http.ResponseWriter, r *http.Request) {
+	c, err := s.store.ResolveContext(r.Context(), chi.URLParam(r, "context_id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ms, err := s.store.ListMappings(r.Context(), c.ContextID, "")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	jobs, err := s.store.ListJobs(r.Context(), store.JobFilter{ContextID: c.ContextID, Limit: 10})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := contextDetail{VMContext: c, Mappings: ms, Jobs: []jobView{}}
+	if out.Mappings == nil {
+		out.Mappings = []store.NetworkMapping{}
+	}
+	for _, j := range jobs {
+		out.Jobs = append(out.Jobs, viewJob(j))
+	}
+	writeJSON(w, http.StatusOK, out)
+}

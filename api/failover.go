@@ -1,0 +1,113 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/ossea/unifiedfailover/errs"
+	"github.com/ossea/unifiedfailover/failover"
+	"github.com/ossea/unifiedfailover/store"
+)
+
+type actorKey struct{}
+
+// actorOf is who made the request, for the audit.
+func actorOf(r *http.Request) string {
+	if a, ok := r.Context().Value(actorKey{}).(string); ok && a != "" {
+		return a
+	}
+	return "anonymous"
+}
+
+// withActor returns ctx carrying the request's actor.
+func withActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// startedBody is the answer to a request that started a job.
+type startedBody struct {
+	JobID         string          `json:"job_id"`
+	ExternalJobID string          `json:"external_job_id"`
+	Status        store.JobStatus `json:"status"`
+	Plan          *failover.Plan  `json:"plan,omitempty"`
+}
+
+func (s *Server) writeStarted(w http.ResponseWriter, r *http.Request, st *failover.Started, err error, dryRun bool) {
+	switch {
+	case err != nil:
+		s.writeError(w, r, err)
+	case dryRun || st.Job == nil:
+		writeJSON(w, http.StatusOK, map[string]any{"dry_run": true, "plan": st.Plan})
+	default:
+		writeJSON(w, http.StatusAccepted, startedBody{JobID: st.Job.ID, ExternalJobID: st.Job.ExternalID,
+			Status: st.Job.Status, Plan: st.Plan})
+	}
+}
+
+func (s *Server) startFailover(w http.ResponseWriter, r *http.Request) {
+	var req failover.FailoverRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.FailoverType != failover.Test && req.FailoverType != failover.Live {
+		s.writeError(w, r, fieldError("failover_type", "must be test or live"))
+		return
+	}
+	st, err := s.engine.StartFailover(r.Context(), req, actorOf(r))
+	s.writeStarted(w, r, st, err, req.DryRun)
+}
+
+func (s *Server) startRollback(w http.ResponseWriter, r *http.Request) {
+	var req failover.RollbackRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	st, err := s.engine.StartRollback(r.Context(), req, actorOf(r))
+	s.writeStarted(w, r, st, err, req.DryRun)
+}
+
+func (s *Server) commitFailover(w http.ResponseWriter, r *http.Request) {
+	st, err := s.engine.StartCommit(r.Context(), chi.URLParam(r, "job_id"), actorOf(r))
+	s.writeStarted(w, r, st, err, false)
+}
+
+func (s *Server) retryJob(w http.ResponseWriter, r *http.Request) {
+	job, err := s.engine.Retry(r.Context(), chi.URLParam(r, "job_id"), actorOf(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, startedBody{JobID: job.ID, ExternalJobID: job.ExternalID, Status: job.Status})
+}
+
+// failoverStatus is a job with, for a failover, what it made.
+type failoverStatus struct {
+	jobView
+	Failover *store.FailoverJob `json:"failover,omitempty"`
+}
+
+func (s *Server) failoverJobStatus(w http.ResponseWriter, r *http.Request) {
+	job, err := s.store.GetJob(r.Context(), chi.URLParam(r, "job_id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := failoverStatus{jobView: viewJob(job)}
+	foID := job.ID
+	if job.Type != failover.JobFailover {
+		foID = job.ParentID
+	}
+	if foID != "" {
+		fo, err := s.store.GetFailoverJob(r.Context(), foID)
+		if err != nil && !errs.Is(err, errs.NotFound) {
+			s.writeError(w, r, err)
+			return
+		}
+		out.Failover = fo
+	}
+	writeJSON(w, http.StatusOK, out)
+}

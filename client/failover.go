@@ -1,0 +1,95 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+
+	"github.com/ossea/unifiedfailover/failover"
+	"github.com/ossea/unifiedfailover/store"
+)
+
+// StartedJob is the answer to a request that started a job, with its plan.
+type StartedJob struct {
+	Started
+	Plan *failover.Plan `json:"plan,omitempty"`
+}
+
+// Register registers a protected VM (the body labsim's manifest gives).
+func (c *Client) Register(ctx context.Context, body any) (*store.VMContext, error) {
+	var out store.VMContext
+	return &out, c.Do(ctx, http.MethodPost, "/api/v1/contexts", body, &out)
+}
+
+// ContextDetail is a VM context with its mappings and latest jobs.
+type ContextDetail struct {
+	store.VMContext
+	Mappings []store.NetworkMapping `json:"network_mappings"`
+	Jobs     []Job                  `json:"jobs"`
+}
+
+// Context returns a VM context by id or VM name.
+func (c *Client) Context(ctx context.Context, idOrName string) (*ContextDetail, error) {
+	var out ContextDetail
+	return &out, c.Do(ctx, http.MethodGet, "/api/v1/contexts/"+url.PathEscape(idOrName), nil, &out)
+}
+
+// Contexts lists the VM contexts.
+func (c *Client) Contexts(ctx context.Context) ([]store.VMContext, error) {
+	var out struct {
+		Contexts []store.VMContext `json:"contexts"`
+	}
+	return out.Contexts, c.Do(ctx, http.MethodGet, "/api/v1/contexts", nil, &out)
+}
+
+// Failover starts a failover (or, with DryRun, returns its plan).
+func (c *Client) Failover(ctx context.Context, req failover.FailoverRequest) (*StartedJob, error) {
+	var out StartedJob
+	return &out, c.Do(ctx, http.MethodPost, "/api/v1/failover/unified", req, &out)
+}
+
+// Rollback starts the rollback of a VM's latest failover.
+func (c *Client) Rollback(ctx context.Context, req failover.RollbackRequest) (*StartedJob, error) {
+	var out StartedJob
+	return &out, c.Do(ctx, http.MethodPost, "/api/v1/failover/rollback", req, &out)
+}
+
+// Commit commits a completed live failover.
+func (c *Client) Commit(ctx context.Context, jobID string) (*StartedJob, error) {
+	var out StartedJob
+	return &out, c.Do(ctx, http.MethodPost, "/api/v1/failover/"+url.PathEscape(jobID)+"/commit", nil, &out)
+}
+
+// Retry resumes a failed job at its failed step.
+func (c *Client) Retry(ctx context.Context, jobID string) (*StartedJob, error) {
+	var out StartedJob
+	return &out, c.Do(ctx, http.MethodPost, "/api/v1/failover/"+url.PathEscape(jobID)+"/retry", nil, &out)
+}
+
+// FailoverStatus is a job with, for a failover, what it made.
+type FailoverStatus struct {
+	Job
+	Failover *store.FailoverJob `json:"failover,omitempty"`
+}
+
+// Status returns the status of a failover, rollback or commit job.
+func (c *Client) Status(ctx context.Context, jobID string) (*FailoverStatus, error) {
+	var out FailoverStatus
+	return &out, c.Do(ctx, http.MethodGet, "/api/v1/failover/"+url.PathEscape(jobID)+"/status", nil, &out)
+}
+
+// PlanOf decodes the plan carried by a 428 answer.
+func PlanOf(err error) *failover.Plan {
+	ae, ok := err.(*APIError)
+	if !ok {
+		return nil
+	}
+	var body struct {
+		Plan *failover.Plan `json:"plan"`
+	}
+	if json.Unmarshal(ae.Body, &body) != nil {
+		return nil
+	}
+	return body.Plan
+}

@@ -1,0 +1,203 @@
+// Package e2e runs the product end to end: the real api and worker
+// processes, real Postgres (a schema of the test's own) and Redis (a
+// private server), against the lab (vcsim, the CloudStack simulator and
+// nbdkit exports) in the test process, where the test can inspect it and
+// inject faults.
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ossea/unifiedfailover/client"
+	"github.com/ossea/unifiedfailover/failover"
+	"github.com/ossea/unifiedfailover/lab"
+	"github.com/ossea/unifiedfailover/stack"
+	"github.com/ossea/unifiedfailover/store"
+	"github.com/ossea/unifiedfailover/testsvc"
+)
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "failover-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	args := []string{"build", "-o", dir + "/"}
+	if os.Getenv("E2E_RACE") != "" {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "../cmd/api", "../cmd/worker", "../cmd/scheduler")...)
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building the product:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type bundle struct {
+	ctx      context.Context
+	lab      *lab.Lab
+	stack    *stack.Stack
+	api      *client.Client
+	redis    *testsvc.Redis
+	dbURL    string
+	virtio   string // file the VirtIO stand-in appends its arguments to
+	failFile string // while it exists, the VirtIO stand-in fails
+	contexts map[string]string
+}
+
+type options struct {
+	vms     int
+	workers int
+}
+
+// setup starts the lab, Postgres schema, Redis, api and workers, and
+// registers every lab VM through the API.
+func setup(t *testing.T, o options) *bundle {
+	t.Helper()
+	if o.vms == 0 {
+		o.vms = 3
+	}
+	if o.workers == 0 {
+		o.workers = 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	t.Cleanup(cancel)
+	l, err := lab.Start(ctx, lab.Config{VMs: o.vms, DiskSize: 16 << 20, JobDuration: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("starting the lab: %v", err)
+	}
+	t.Cleanup(l.Close)
+	dir := t.TempDir()
+	b := &bundle{ctx: ctx, lab: l, dbURL: testsvc.PostgresURL(t), redis: testsvc.StartRedis(t, testsvc.RedisOptions{}),
+		virtio: filepath.Join(dir, "virtio.log"), failFile: filepath.Join(dir, "virtio.fail"), contexts: map[string]string{}}
+	script := filepath.Join(dir, "virt-v2v-in-place")
+	if err := os.WriteFile(script, []byte(fmt.Sprintf("#!/bin/sh\n[ -e %q ] && { echo injected failure >&2; exit 3; }\necho \"$FAILOVER_VM_NAME $*\" >> %q\n", b.failFile, b.virtio)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := append(l.Env(), "FAILOVER_DATABASE_URL="+b.dbURL, "FAILOVER_REDIS_ADDR="+b.redis.Addr,
+		"FAILOVER_VIRTIO_COMMAND="+script, "FAILOVER_LOG_LEVEL=debug", "FAILOVER_SHUTDOWN_TIMEOUT=5s")
+	b.stack, err = stack.Start(ctx, stack.Options{BinDir: binDir, Env: env, Workers: o.workers, LogDir: dir})
+	if err != nil {
+		t.Fatalf("starting the product: %v", err)
+	}
+	t.Cleanup(func() {
+		b.stack.Stop()
+		if t.Failed() {
+			dumpLogs(t, dir)
+		}
+	})
+	b.api = client.New(b.stack.APIURL, "")
+	for _, vm := range l.Manifest().VMs {
+		c, err := b.api.Register(ctx, vm.Register)
+		if err != nil {
+			t.Fatalf("registering %s: %v", vm.Name, err)
+		}
+		b.contexts[vm.Name] = c.ContextID
+	}
+	return b
+}
+
+func dumpLogs(t *testing.T, dir string) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	for _, f := range files {
+		raw, _ := os.ReadFile(f)
+		lines := strings.Split(string(raw), "\n")
+		if len(lines) > 60 {
+			lines = lines[len(lines)-60:]
+		}
+		t.Logf("==== %s (tail)\n%s", filepath.Base(f), strings.Join(lines, "\n"))
+	}
+}
+
+// vm returns the lab VM of the given OS and firmware ("" for any) that is
+// not in used.
+func (b *bundle) pick(t *testing.T, os, firmware string, used map[string]bool) *lab.VM {
+	t.Helper()
+	for i := range b.lab.VMs {
+		vm := &b.lab.VMs[i]
+		if used[vm.Name] || (os != "" && vm.OS != os) || (firmware != "" && vm.Firmware != firmware) {
+			continue
+		}
+		used[vm.Name] = true
+		return vm
+	}
+	t.Fatalf("the lab has no free %s %s VM", os, firmware)
+	return nil
+}
+
+// wait waits for a job to end and returns its status.
+func (b *bundle) wait(t *testing.T, jobID string) *client.FailoverStatus {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Minute)
+	defer cancel()
+	if _, err := b.api.WaitJob(ctx, jobID, 50*time.Millisecond, nil); err != nil {
+		t.Fatalf("waiting for job %s: %v", jobID, err)
+	}
+	st, err := b.api.Status(ctx, jobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// failover runs a failover to its end and returns it.
+func (b *bundle) failover(t *testing.T, req failover.FailoverRequest) *client.FailoverStatus {
+	t.Helper()
+	started, err := b.api.Failover(b.ctx, req)
+	if err != nil {
+		t.Fatalf("starting %s failover of %s: %v", req.FailoverType, req.ContextID, err)
+	}
+	return b.wait(t, started.JobID)
+}
+
+func (b *bundle) rollback(t *testing.T, req failover.RollbackRequest) *client.FailoverStatus {
+	t.Helper()
+	started, err := b.api.Rollback(b.ctx, req)
+	if err != nil {
+		t.Fatalf("starting rollback of %s: %v", req.ContextID, err)
+	}
+	return b.wait(t, started.JobID)
+}
+
+func (b *bundle) contextStatus(t *testing.T, name string) store.ContextStatus {
+	t.Helper()
+	c, err := b.api.Context(b.ctx, b.contexts[name])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.CurrentStatus
+}
+
+func (b *bundle) checksum(t *testing.T, uri string) string {
+	t.Helper()
+	sum, err := lab.Checksum(b.ctx, uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+func apiStatus(err error) int {
+	var ae *client.APIError
+	if errors.As(err, &ae) {
+		return ae.Status
+	}
+	return 0
+}
+
+func ptr[T any](v T) *T { return &v }

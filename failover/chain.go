@@ -1,0 +1,137 @@
+package failover
+
+import (
+	"context"
+	"time"
+
+	"github.com/ossea/unifiedfailover/queue"
+	"github.com/ossea/unifiedfailover/store"
+)
+
+// The chains of the engine, top to bottom. Each step is one queued task;
+// when it succeeds, the next one is enqueued. A step's Skip says, from the
+// resolved config (or the rollback's options), why the step does not run
+// for this job; a skipped step is recorded as skipped, never left out.
+// Every handler reads the real state before acting, so a retry or a re-run
+// after a crash never does the work twice.
+
+// Job types of the engine.
+const (
+	JobFailover = "failover"
+	JobRollback = "rollback"
+	JobCommit   = "commit"
+)
+
+// Retry policies by what a step talks to.
+var (
+	retryCloud    = queue.RetryPolicy{MaxAttempts: 6, Backoff: time.Second, MaxBackoff: 30 * time.Second}
+	retryVCenter  = queue.RetryPolicy{MaxAttempts: 6, Backoff: time.Second, MaxBackoff: 30 * time.Second}
+	retrySync     = queue.RetryPolicy{MaxAttempts: 4, Backoff: 2 * time.Second, MaxBackoff: time.Minute}
+	retryCommand  = queue.RetryPolicy{MaxAttempts: 2, Backoff: 5 * time.Second}
+	retryDatabase = queue.RetryPolicy{MaxAttempts: 8, Backoff: 500 * time.Millisecond, MaxBackoff: 10 * time.Second}
+)
+
+// step declares one step of a chain.
+type step struct {
+	name    string
+	skip    func(p *plan) string
+	run     func(s *stepEnv, ctx context.Context) error
+	retry   queue.RetryPolicy
+	timeout time.Duration
+}
+
+// plan is what skip conditions look at.
+type plan struct {
+	cfg      *Config
+	rollback RollbackOptions
+}
+
+// failoverChain: test and live failovers (SPEC §3).
+var failoverChain = []step{
+	{name: "validation", run: (*stepEnv).validate, retry: retryCloud, timeout: 5 * time.Minute,
+		skip: func(p *plan) string { return reasonIf(p.cfg.SkipValidation, "skipped on the operator's request (audited)") }},
+	{name: "source-power-off", run: (*stepEnv).powerOffSource, retry: retryVCenter, timeout: 3 * time.Hour,
+		skip: func(p *plan) string { return reasonIf(!p.cfg.PowerOffSource, "the source VM keeps running") }},
+	{name: "final-sync", run: (*stepEnv).finalSync, retry: retrySync, timeout: 12 * time.Hour,
+		skip: func(p *plan) string { return reasonIf(!p.cfg.PerformFinalSync, "no final sync requested") }},
+	{name: "snapshot", run: (*stepEnv).snapshotReplicas, retry: retryCloud, timeout: 30 * time.Minute,
+		skip: func(p *plan) string { return reasonIf(p.cfg.SnapshotType == SnapshotNone, "snapshots turned off") }},
+	{name: "virtio-injection", run: (*stepEnv).injectVirtio, retry: retryCommand, timeout: 2 * time.Hour,
+		skip: func(p *plan) string {
+			if p.cfg.OSType != "windows" {
+				return "not a Windows guest"
+			}
+			return reasonIf(p.cfg.SkipVirtio, "skipped on the operator's request")
+		}},
+	{name: "vm-creation", run: (*stepEnv).createVM, retry: retryCloud, timeout: 30 * time.Minute},
+	{name: "volume-operations", run: (*stepEnv).moveVolumesToVM, retry: retryCloud, timeout: 30 * time.Minute},
+	{name: "vm-startup", run: (*stepEnv).startVM, retry: retryCloud, timeout: 30 * time.Minute},
+	{name: "status-update", run: (*stepEnv).finishFailover, retry: retryDatabase, timeout: time.Minute},
+}
+
+// rollbackChain: undo a test or live failover, finished or failed; each
+// step does what is needed given how far the failover got.
+var rollbackChain = []step{
+	{name: "stop-destination-vm", run: (*stepEnv).stopDestinationVM, retry: retryCloud, timeout: 30 * time.Minute},
+	{name: "detach-volumes", run: (*stepEnv).detachFromDestination, retry: retryCloud, timeout: 30 * time.Minute},
+	{name: "destroy-destination-vm", run: (*stepEnv).destroyDestinationVM, retry: retryCloud, timeout: 30 * time.Minute},
+	{name: "revert-snapshots", run: (*stepEnv).revertSnapshots, retry: retryCloud, timeout: time.Hour},
+	{name: "reattach-volumes", run: (*stepEnv).reattachToAppliance, retry: retryCloud, timeout: 30 * time.Minute},
+	{name: "delete-snapshots", run: (*stepEnv).deleteSnapshots, retry: retryCloud, timeout: 30 * time.Minute},
+	{name: "power-on-source", run: (*stepEnv).powerOnSource, retry: retryVCenter, timeout: 30 * time.Minute,
+		skip: func(p *plan) string { return reasonIf(!p.rollback.PowerOnSource, "power_on_source is off") }},
+	{name: "status-update", run: (*stepEnv).finishRollback, retry: retryDatabase, timeout: time.Minute},
+}
+
+// commitChain: seal a live failover; the source stays off.
+var commitChain = []step{
+	{name: "delete-snapshots", run: (*stepEnv).deleteSnapshots, retry: retryCloud, timeout: 30 * time.Minute},
+	{name: "status-update", run: (*stepEnv).finishCommit, retry: retryDatabase, timeout: time.Minute},
+}
+
+func reasonIf(cond bool, reason string) string {
+	if cond {
+		return reason
+	}
+	return ""
+}
+
+// planSteps lists a chain's steps for a job, with skip reasons.
+func planSteps(chain []step, p *plan) []store.PlannedStep {
+	out := make([]store.PlannedStep, len(chain))
+	for i, s := range chain {
+		out[i] = store.PlannedStep{Name: s.name}
+		if s.skip != nil {
+			out[i].SkipReason = s.skip(p)
+		}
+	}
+	return out
+}
+
+// Chains returns the engine's chains for the runner.
+func (e *Engine) Chains() []*queue.Chain {
+	build := func(typ string, steps []step) *queue.Chain {
+		c := &queue.Chain{Type: typ, OnFailed: e.onFailed}
+		for _, s := range steps {
+			c.Steps = append(c.Steps, queue.Step{Name: s.name, Retry: s.retry, Timeout: s.timeout, Run: e.handler(s.run)})
+		}
+		return c
+	}
+	return []*queue.Chain{
+		build(JobFailover, failoverChain),
+		build(JobRollback, rollbackChain),
+		build(JobCommit, commitChain),
+	}
+}
+
+// handler adapts a step function to the runner: it loads the step's
+// environment from Postgres first.
+func (e *Engine) handler(fn func(s *stepEnv, ctx context.Context) error) queue.StepFunc {
+	return func(ctx context.Context, run *queue.StepRun) error {
+		env, err := e.load(ctx, run)
+		if err != nil {
+			return err
+		}
+		return fn(env, ctx)
+	}
+}

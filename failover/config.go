@@ -1,0 +1,221 @@
+package failover
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ossea/unifiedfailover/errs"
+	"github.com/ossea/unifiedfailover/store"
+)
+
+// Type is the kind of failover.
+type Type string
+
+// Failover types.
+const (
+	Test Type = "test"
+	Live Type = "live"
+)
+
+// Naming, snapshot and network strategies of a failover.
+const (
+	NamingExact    = "exact"
+	NamingSuffixed = "suffixed"
+
+	SnapshotCloudStack = "cloudstack"
+	SnapshotNone       = "none"
+
+	NetworkProduction = "production"
+	NetworkIsolated   = "isolated"
+	NetworkCustom     = "custom"
+)
+
+// Options are the operator's choices for one failover. Nil pointers take
+// the failover type's defaults.
+type Options struct {
+	PowerOffSource   *bool `json:"power_off_source,omitempty"`
+	PerformFinalSync *bool `json:"perform_final_sync,omitempty"`
+	SkipValidation   bool  `json:"skip_validation,omitempty"`
+	SkipVirtio       bool  `json:"skip_virtio,omitempty"`
+	// NetworkStrategy is production, isolated or custom; custom needs
+	// NetworkMappings.
+	NetworkStrategy string `json:"network_strategy,omitempty"`
+	// NetworkMappings are the request's own mappings (custom strategy).
+	NetworkMappings []NetworkChoice `json:"network_mappings,omitempty"`
+	// KeepMACs keeps the source NICs' MAC addresses. Defaults to true.
+	KeepMACs *bool `json:"keep_macs,omitempty"`
+	// ShutdownTimeout is how long a graceful guest shutdown may take before
+	// a hard power-off. Defaults to 5m.
+	ShutdownTimeout string `json:"shutdown_timeout,omitempty"`
+}
+
+// NetworkChoice maps one source network to a CloudStack network.
+type NetworkChoice struct {
+	SourceNetworkName      string `json:"source_network_name"`
+	DestinationNetworkID   string `json:"destination_network_id"`
+	DestinationNetworkName string `json:"destination_network_name,omitempty"`
+}
+
+// NICPlan is one NIC of the destination VM.
+type NICPlan struct {
+	SourceNetworkName      string `json:"source_network_name"`
+	DestinationNetworkID   string `json:"destination_network_id"`
+	DestinationNetworkName string `json:"destination_network_name,omitempty"`
+	MAC                    string `json:"mac_address,omitempty"`
+}
+
+// Config is the resolved configuration of one failover
+// (UnifiedFailoverConfig). It is stored on the failover job; every step
+// reads it from there.
+type Config struct {
+	ContextID         string    `json:"context_id"`
+	VMwareVMID        string    `json:"vmware_vm_id"`
+	VMName            string    `json:"vm_name"`
+	JobID             string    `json:"job_id"`
+	ExternalJobID     string    `json:"external_job_id"`
+	FailoverType      Type      `json:"failover_type"`
+	NamingStrategy    string    `json:"naming_strategy"`
+	DestinationVMName string    `json:"destination_vm_name"`
+	SnapshotType      string    `json:"snapshot_type"`
+	NetworkStrategy   string    `json:"network_strategy"`
+	NICs              []NICPlan `json:"nics"`
+	PowerOffSource    bool      `json:"power_off_source"`
+	PerformFinalSync  bool      `json:"perform_final_sync"`
+	SkipValidation    bool      `json:"skip_validation"`
+	SkipVirtio        bool      `json:"skip_virtio"`
+	RollbackEnabled   bool      `json:"rollback_enabled"`
+	KeepMACs          bool      `json:"keep_macs"`
+	ShutdownTimeout   Duration  `json:"shutdown_timeout"`
+	OSType            string    `json:"os_type"`
+	Firmware          string    `json:"firmware"`
+	CPUCount          int       `json:"cpu_count"`
+	MemoryMB          int       `json:"memory_mb"`
+	RequestedAt       time.Time `json:"requested_at"`
+}
+
+// Duration is a time.Duration that reads and writes JSON as "5m0s".
+type Duration time.Duration
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	*d = Duration(v)
+	return err
+}
+
+// Resolve turns a context, a failover type and the operator's options into
+// a config: the type's defaults, overridden by the options, checked for
+// consistency. mappings are the context's stored mappings.
+func Resolve(c *store.VMContext, typ Type, opts Options, mappings []store.NetworkMapping, now time.Time) (*Config, error) {
+	cfg := &Config{
+		ContextID: c.ContextID, VMwareVMID: c.VMwareVMID, VMName: c.VMName, FailoverType: typ,
+		SnapshotType: SnapshotCloudStack, RollbackEnabled: true, KeepMACs: true,
+		ShutdownTimeout: Duration(5 * time.Minute), OSType: c.OSType, Firmware: c.Firmware,
+		CPUCount: c.CPUCount, MemoryMB: c.MemoryMB, SkipValidation: opts.SkipValidation,
+		SkipVirtio: opts.SkipVirtio, RequestedAt: now.UTC(),
+	}
+	switch typ {
+	case Test:
+		cfg.NamingStrategy, cfg.NetworkStrategy = NamingSuffixed, NetworkIsolated
+		cfg.DestinationVMName = fmt.Sprintf("%s-test-%d", c.VMName, now.Unix())
+	case Live:
+		cfg.NamingStrategy, cfg.NetworkStrategy = NamingExact, NetworkProduction
+		cfg.DestinationVMName = c.VMName
+		cfg.PowerOffSource, cfg.PerformFinalSync = true, true
+	default:
+		return nil, fieldError("failover_type", "must be test or live, not %q", typ)
+	}
+	if opts.PowerOffSource != nil {
+		cfg.PowerOffSource = *opts.PowerOffSource
+	}
+	if opts.PerformFinalSync != nil {
+		cfg.PerformFinalSync = *opts.PerformFinalSync
+	}
+	if opts.KeepMACs != nil {
+		cfg.KeepMACs = *opts.KeepMACs
+	}
+	if opts.ShutdownTimeout != "" {
+		d, err := time.ParseDuration(opts.ShutdownTimeout)
+		if err != nil || d <= 0 || d > 2*time.Hour {
+			return nil, fieldError("shutdown_timeout", "must be a duration such as 5m, at most 2h")
+		}
+		cfg.ShutdownTimeout = Duration(d)
+	}
+	if cfg.PerformFinalSync && !cfg.PowerOffSource {
+		return nil, fieldError("perform_final_sync", "a final sync needs power_off_source: the disks would not be consistent while the source runs")
+	}
+	if opts.NetworkStrategy != "" {
+		switch opts.NetworkStrategy {
+		case NetworkProduction, NetworkIsolated, NetworkCustom:
+			cfg.NetworkStrategy = opts.NetworkStrategy
+		default:
+			return nil, fieldError("network_strategy", "must be production, isolated or custom, not %q", opts.NetworkStrategy)
+		}
+	}
+	if len(opts.NetworkMappings) > 0 && opts.NetworkStrategy == "" {
+		cfg.NetworkStrategy = NetworkCustom
+	}
+	if cfg.NetworkStrategy == NetworkCustom && len(opts.NetworkMappings) == 0 {
+		return nil, fieldError("network_mappings", "the custom network strategy needs network_mappings")
+	}
+	if cfg.NetworkStrategy != NetworkCustom && len(opts.NetworkMappings) > 0 {
+		return nil, fieldError("network_mappings", "network_mappings go with the custom network strategy only")
+	}
+	nics, err := planNICs(c, cfg, opts.NetworkMappings, mappings)
+	if err != nil {
+		return nil, err
+	}
+	cfg.NICs = nics
+	return cfg, nil
+}
+
+// MappingType is the stored mapping type a network strategy uses.
+func MappingType(strategy string) store.MappingType {
+	if strategy == NetworkProduction {
+		return store.MappingLive
+	}
+	return store.MappingTest
+}
+
+// planNICs picks each source NIC's destination network: the request's own
+// mappings (custom) or the context's stored mappings of the strategy's
+// type. A NIC without a mapping gets an empty network id; pre-flight
+// reports it.
+func planNICs(c *store.VMContext, cfg *Config, custom []NetworkChoice, stored []store.NetworkMapping) ([]NICPlan, error) {
+	byName := map[string]NetworkChoice{}
+	if cfg.NetworkStrategy == NetworkCustom {
+		for i, m := range custom {
+			if strings.TrimSpace(m.SourceNetworkName) == "" || strings.TrimSpace(m.DestinationNetworkID) == "" {
+				return nil, fieldError(fmt.Sprintf("network_mappings[%d]", i), "needs source_network_name and destination_network_id")
+			}
+			byName[m.SourceNetworkName] = m
+		}
+	} else {
+		want := MappingType(cfg.NetworkStrategy)
+		for _, m := range stored {
+			if m.MappingType == want {
+				byName[m.SourceNetworkName] = NetworkChoice{SourceNetworkName: m.SourceNetworkName,
+					DestinationNetworkID: m.DestinationNetworkID, DestinationNetworkName: m.DestinationNetworkName}
+			}
+		}
+	}
+	out := make([]NICPlan, 0, len(c.NICs))
+	for _, n := range c.NICs {
+		m := byName[n.NetworkName]
+		p := NICPlan{SourceNetworkName: n.NetworkName, DestinationNetworkID: m.DestinationNetworkID,
+			DestinationNetworkName: m.DestinationNetworkName}
+		if cfg.KeepMACs {
+			p.MAC = n.MAC
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func fieldError(field, format string, args ...any) *errs.Error {
+	return errs.New(errs.InvalidArgument, "%s: %s", field, fmt.Sprintf(format, args...)).WithDetails("field", field)
+}

@@ -1,0 +1,171 @@
+// Package failover is the unified failover engine: one configuration
+// resolved from the failover type and the operator's options, run as a
+// chain of idempotent steps (chain.go lists them top to bottom), and the
+// rollback and commit chains that undo or seal a failover.
+package failover
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ossea/unifiedfailover/cloudstack"
+	"github.com/ossea/unifiedfailover/errs"
+	"github.com/ossea/unifiedfailover/metrics"
+	"github.com/ossea/unifiedfailover/queue"
+	"github.com/ossea/unifiedfailover/store"
+	"github.com/ossea/unifiedfailover/vsphere"
+)
+
+// EngineConfig configures the engine.
+type EngineConfig struct {
+	// Store is the product's database. Required.
+	Store *store.Store
+	// Runner starts jobs. Required.
+	Runner *queue.Runner
+	// VCenter says how to reach vCenter. Required for live failovers,
+	// registration and final sync.
+	VCenter vsphere.Config
+	// CloudStack is the CloudStack client. Required.
+	CloudStack *cloudstack.Client
+	// ZoneID is the zone destination VMs are deployed in. Required.
+	ZoneID string
+	// TemplateID is the blank template destination VMs are deployed from.
+	// Required.
+	TemplateID string
+	// ApplianceVMID is the VM replica volumes are attached to between
+	// failovers. Required.
+	ApplianceVMID string
+	// VirtioCommand is run on the boot replica of Windows guests. Defaults
+	// to virt-v2v-in-place.
+	VirtioCommand string
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Metrics defaults to none.
+	Metrics *metrics.Metrics
+	// Now defaults to time.Now.
+	Now func() time.Time
+}
+
+// WithDefaults fills the zero fields.
+func (c EngineConfig) WithDefaults() EngineConfig {
+	if c.VirtioCommand == "" {
+		c.VirtioCommand = "virt-v2v-in-place"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+func (c EngineConfig) validate() error {
+	switch {
+	case c.Store == nil || c.Runner == nil:
+		return fmt.Errorf("failover engine: Store and Runner are required")
+	case c.CloudStack == nil:
+		return fmt.Errorf("failover engine: a CloudStack client is required (FAILOVER_CLOUDSTACK_URL and keys)")
+	case c.ZoneID == "" || c.TemplateID == "" || c.ApplianceVMID == "":
+		return fmt.Errorf("failover engine: FAILOVER_CLOUDSTACK_ZONE_ID, FAILOVER_CLOUDSTACK_TEMPLATE_ID and FAILOVER_APPLIANCE_VM_ID are required")
+	}
+	return nil
+}
+
+// Engine runs failovers, rollbacks and commits.
+type Engine struct {
+	cfg   EngineConfig
+	store *store.Store
+	cs    *cloudstack.Client
+	log   *slog.Logger
+}
+
+// New returns an engine. Register its chains with the runner (Chains).
+func New(cfg EngineConfig) (*Engine, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Engine{cfg: cfg, store: cfg.Store, cs: cfg.CloudStack, log: cfg.Logger}, nil
+}
+
+// vcenter opens a vCenter session for one step; close it with the
+// returned func.
+func (e *Engine) vcenter(ctx context.Context) (*vsphere.Client, func(), error) {
+	if e.cfg.VCenter.URL == "" {
+		return nil, nil, errs.New(errs.FailedPrecondition, "vCenter is not configured (FAILOVER_VCENTER_URL)")
+	}
+	c, err := vsphere.Dial(ctx, e.cfg.VCenter)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = c.Close(cctx)
+	}, nil
+}
+
+// RollbackOptions are a rollback's options, stored as the rollback job's
+// params.
+type RollbackOptions struct {
+	// PowerOnSource powers the source VM on at the end. Defaults to true
+	// for a live failover, false for a test failover.
+	PowerOnSource bool `json:"power_on_source"`
+	// ForceCleanup stops the destination VM forcibly and carries on past
+	// resources that are already gone.
+	ForceCleanup bool `json:"force_cleanup"`
+	// Reason is the operator's free text.
+	Reason string `json:"reason,omitempty"`
+}
+
+// stepEnv is what a failover, rollback or commit step works with: the
+// engine, the step run, the failover being acted on (for a rollback or a
+// commit, the failover it undoes or seals), its config, and the VM context.
+type stepEnv struct {
+	*queue.StepRun
+	e        *Engine
+	failover *store.FailoverJob
+	cfg      *Config
+	vm       *store.VMContext
+	rollback RollbackOptions
+}
+
+// load reads what a step needs from Postgres: never from the task payload.
+func (e *Engine) load(ctx context.Context, run *queue.StepRun) (*stepEnv, error) {
+	foID := run.Job.ID
+	if run.Job.Type != JobFailover {
+		foID = run.Job.ParentID
+	}
+	fo, err := e.store.GetFailoverJob(ctx, foID)
+	if err != nil {
+		return nil, err
+	}
+	var cfg Config
+	if err := json.Unmarshal(fo.Config, &cfg); err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "decoding the config of failover %s", fo.JobID)
+	}
+	vm, err := e.store.GetContext(ctx, fo.ContextID)
+	if err != nil {
+		return nil, err
+	}
+	env := &stepEnv{StepRun: run, e: e, failover: fo, cfg: &cfg, vm: vm}
+	if run.Job.Type == JobRollback && len(run.Job.Params) > 0 {
+		if err := json.Unmarshal(run.Job.Params, &env.rollback); err != nil {
+			return nil, errs.Wrap(errs.Internal, err, "decoding rollback options of %s", run.Job.ID)
+		}
+	}
+	return env, nil
+}
+
+// event records a step event with attributes given as key, value pairs.
+func (s *stepEnv) event(ctx context.Context, msg string, kv ...any) {
+	attrs := map[string]any{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		attrs[fmt.Sprint(kv[i])] = kv[i+1]
+	}
+	s.Event(ctx, slog.LevelInfo, msg, attrs)
+}

@@ -1,0 +1,77 @@
+package failover
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/ossea/unifiedfailover/blocksync"
+	"github.com/ossea/unifiedfailover/errs"
+	"github.com/ossea/unifiedfailover/store"
+)
+
+// finalSync copies, for every disk, the areas vCenter reports changed
+// since the stored change id from the source disk's export to the
+// replica's export, flushes, and stores the new change id. A disk whose
+// new change id is stored reports no changes on a re-run (the source is
+// off), so a retry copies only what is left.
+func (s *stepEnv) finalSync(ctx context.Context) error {
+	vc, closeVC, err := s.e.vcenter(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeVC()
+	type pending struct {
+		disk     store.Disk
+		changeID string
+	}
+	var disks []blocksync.Disk
+	var todo []pending
+	for _, d := range s.vm.Disks {
+		areas, err := vc.ChangedAreas(ctx, s.cfg.VMwareVMID, d.DiskKey, d.ChangeID)
+		if err != nil {
+			return err
+		}
+		ext := make([]blocksync.Extent, len(areas.Extents))
+		for i, x := range areas.Extents {
+			ext[i] = blocksync.Extent{Offset: x.Offset, Length: x.Length}
+		}
+		if len(ext) > 0 { // an empty list would mean "the whole disk" to blocksync
+			disks = append(disks, blocksync.Disk{Name: d.Label, SourceURI: d.SourceNBDURI, TargetURI: d.ReplicaNBDURI, Extents: ext})
+		}
+		todo = append(todo, pending{disk: d, changeID: areas.ChangeID})
+	}
+	began := time.Now()
+	var mu sync.Mutex
+	lastStore := time.Time{}
+	res, err := blocksync.Copy(ctx, blocksync.Config{Flush: true}, disks, func(p blocksync.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(lastStore) < time.Second && p.BytesDone < p.BytesTotal {
+			return
+		}
+		lastStore = time.Now()
+		_ = s.Progress(ctx, store.Progress{BytesDone: p.BytesDone, BytesTotal: p.BytesTotal, RateBps: p.BytesPerSecond})
+		_ = s.e.store.TouchJob(ctx, s.Job.ID)
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return errs.Transient(err, "final sync interrupted")
+		}
+		return err
+	}
+	if m := s.e.cfg.Metrics; m != nil {
+		m.SyncBytes.Add(float64(res.BytesCopied + res.BytesZeroed))
+		m.SyncDuration.Observe(time.Since(began).Seconds())
+	}
+	for _, p := range todo {
+		if err := s.e.store.SetDiskChangeID(ctx, s.vm.ContextID, p.disk.DiskKey, p.changeID); err != nil {
+			return err
+		}
+	}
+	_ = s.Progress(ctx, store.Progress{BytesDone: res.BytesTotal, BytesTotal: res.BytesTotal,
+		RateBps: float64(res.BytesTotal) / max(time.Since(began).Seconds(), 1e-3)})
+	s.event(ctx, "final sync done", "bytes", res.BytesTotal, "bytes_zeroed", res.BytesZeroed,
+		"duration_ms", time.Since(began).Milliseconds(), "disks", len(disks))
+	return nil
+}

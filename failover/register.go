@@ -1,0 +1,172 @@
+package failover
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/ossea/unifiedfailover/errs"
+	"github.com/ossea/unifiedfailover/store"
+)
+
+// RegisterRequest registers a protected VM: its VMware UUID, and for each
+// disk the replica volume and the NBD exports that serve the source disk
+// and the replica. It is the body cmd/labsim writes in its manifest.
+type RegisterRequest struct {
+	VMwareVMID      string            `json:"vmware_vm_id"`
+	VMName          string            `json:"vm_name,omitempty"`
+	VCenterHost     string            `json:"vcenter_host,omitempty"`
+	Datacenter      string            `json:"datacenter,omitempty"`
+	Disks           []RegisterDisk    `json:"disks"`
+	NICs            []RegisterNIC     `json:"nics,omitempty"`
+	NetworkMappings []RegisterMapping `json:"network_mappings,omitempty"`
+}
+
+// RegisterDisk is one disk of a RegisterRequest.
+type RegisterDisk struct {
+	DiskKey       int32  `json:"disk_key"`
+	VolumeID      string `json:"volume_id"`
+	SourceNBDURI  string `json:"source_nbd_uri,omitempty"`
+	ReplicaNBDURI string `json:"replica_nbd_uri,omitempty"`
+	ChangeID      string `json:"change_id,omitempty"`
+}
+
+// RegisterNIC is one NIC of a RegisterRequest (informative: NICs are read
+// from vCenter).
+type RegisterNIC struct {
+	SourceNetworkName string `json:"source_network_name"`
+	MACAddress        string `json:"mac_address,omitempty"`
+}
+
+// RegisterMapping is a network mapping given at registration.
+type RegisterMapping struct {
+	SourceNetworkName      string `json:"source_network_name"`
+	DestinationNetworkID   string `json:"destination_network_id"`
+	DestinationNetworkName string `json:"destination_network_name,omitempty"`
+	MappingType            string `json:"mapping_type"`
+}
+
+func validNBDURI(s string) bool {
+	if s == "" {
+		return true
+	}
+	u, err := url.Parse(s)
+	return err == nil && strings.HasPrefix(u.Scheme, "nbd")
+}
+
+// validate checks the request's shape before anything is read or written.
+func (r *RegisterRequest) validate() error {
+	if strings.TrimSpace(r.VMwareVMID) == "" {
+		return fieldError("vmware_vm_id", "is required")
+	}
+	if len(r.Disks) == 0 {
+		return fieldError("disks", "at least one disk with its replica volume is required")
+	}
+	seen := map[int32]bool{}
+	for i, d := range r.Disks {
+		f := fmt.Sprintf("disks[%d]", i)
+		switch {
+		case seen[d.DiskKey]:
+			return fieldError(f+".disk_key", "disk %d is listed twice", d.DiskKey)
+		case strings.TrimSpace(d.VolumeID) == "":
+			return fieldError(f+".volume_id", "is required")
+		case !validNBDURI(d.SourceNBDURI):
+			return fieldError(f+".source_nbd_uri", "must be an nbd:// or nbd+unix:// URI")
+		case !validNBDURI(d.ReplicaNBDURI):
+			return fieldError(f+".replica_nbd_uri", "must be an nbd:// or nbd+unix:// URI")
+		}
+		seen[d.DiskKey] = true
+	}
+	for i, m := range r.NetworkMappings {
+		f := fmt.Sprintf("network_mappings[%d]", i)
+		switch {
+		case m.MappingType != string(store.MappingLive) && m.MappingType != string(store.MappingTest):
+			return fieldError(f+".mapping_type", "must be live or test, not %q", m.MappingType)
+		case strings.TrimSpace(m.SourceNetworkName) == "":
+			return fieldError(f+".source_network_name", "is required")
+		case strings.TrimSpace(m.DestinationNetworkID) == "":
+			return fieldError(f+".destination_network_id", "is required")
+		}
+	}
+	return nil
+}
+
+// Register reads the VM's spec from vCenter by UUID, checks each replica
+// volume exists in CloudStack, and stores the context (ready for
+// failover) with its disks, NICs and mappings. A VM registered before
+// gives AlreadyExists with the existing context id.
+func (e *Engine) Register(ctx context.Context, req RegisterRequest) (*store.VMContext, error) {
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	vc, closeVC, err := e.vcenter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer closeVC()
+	spec, err := vc.VMSpec(ctx, req.VMwareVMID)
+	if errs.Is(err, errs.NotFound) {
+		return nil, errs.New(errs.NotFound, "no VM with instance UUID %s in vCenter", req.VMwareVMID).WithDetails("field", "vmware_vm_id")
+	}
+	if err != nil {
+		return nil, err
+	}
+	byKey := map[int32]RegisterDisk{}
+	for _, d := range req.Disks {
+		byKey[d.DiskKey] = d
+	}
+	c := &store.VMContext{ContextID: store.NewContextID(spec.Name, e.cfg.Now()), VMName: spec.Name,
+		VMwareVMID: spec.UUID, VCenterHost: req.VCenterHost, Datacenter: req.Datacenter, CPUCount: spec.NumCPU,
+		MemoryMB: spec.MemoryMB, OSType: osType(spec.OSFamily), Firmware: spec.Firmware,
+		CurrentStatus: store.StatusReadyForFailover}
+	if c.Firmware != "efi" {
+		c.Firmware = "bios"
+	}
+	for _, d := range spec.Disks {
+		rd, ok := byKey[d.Key]
+		if !ok {
+			return nil, fieldError("disks", "vCenter disk %d (%s) has no replica in the request", d.Key, d.Label)
+		}
+		delete(byKey, d.Key)
+		if _, err := e.cs.GetVolume(ctx, rd.VolumeID); errs.Is(err, errs.NotFound) {
+			return nil, fieldError("disks", "replica volume %s of disk %d does not exist in CloudStack", rd.VolumeID, d.Key)
+		} else if err != nil {
+			return nil, err
+		}
+		c.Disks = append(c.Disks, store.Disk{DiskKey: d.Key, UnitOrder: d.Order, Label: d.Label, SizeBytes: d.CapacityBytes,
+			VolumeID: rd.VolumeID, SourceNBDURI: rd.SourceNBDURI, ReplicaNBDURI: rd.ReplicaNBDURI, ChangeID: rd.ChangeID})
+	}
+	for k := range byKey {
+		return nil, fieldError("disks", "disk %d is not a disk of VM %s in vCenter", k, spec.Name)
+	}
+	for i, n := range spec.NICs {
+		c.NICs = append(c.NICs, store.SourceNIC{NICKey: n.Key, Order: i, NetworkName: n.NetworkName, MAC: n.MAC,
+			AdapterType: n.AdapterType})
+	}
+	if err := e.store.CreateContext(ctx, c); err != nil {
+		return nil, err
+	}
+	if len(req.NetworkMappings) > 0 {
+		ms := make([]store.NetworkMapping, len(req.NetworkMappings))
+		for i, m := range req.NetworkMappings {
+			ms[i] = store.NetworkMapping{ContextID: c.ContextID, SourceNetworkName: m.SourceNetworkName,
+				DestinationNetworkID: m.DestinationNetworkID, DestinationNetworkName: m.DestinationNetworkName,
+				MappingType: store.MappingType(m.MappingType)}
+		}
+		if _, err := e.store.UpsertMappings(ctx, ms); err != nil {
+			_ = e.store.DeleteContext(context.WithoutCancel(ctx), c.ContextID)
+			return nil, err
+		}
+	}
+	return e.store.GetContext(ctx, c.ContextID)
+}
+
+func osType(family string) string {
+	switch family {
+	case "windows", "linux":
+		return family
+	default:
+		return "other"
+	}
+}

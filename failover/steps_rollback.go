@@ -1,0 +1,174 @@
+package failover
+
+import (
+	"context"
+
+	"github.com/ossea/unifiedfailover/cloudstack"
+	"github.com/ossea/unifiedfailover/errs"
+	"github.com/ossea/unifiedfailover/queue"
+	"github.com/ossea/unifiedfailover/store"
+)
+
+// stopDestinationVM stops the destination VM if the failover made one and
+// it is not stopped.
+func (s *stepEnv) stopDestinationVM(ctx context.Context) error {
+	vm, err := s.destinationVM(ctx)
+	if err != nil || vm == nil {
+		if vm == nil && err == nil {
+			s.event(ctx, "no destination VM to stop")
+		}
+		return err
+	}
+	if vm.State == cloudstack.StateStopped {
+		return nil
+	}
+	if _, err := s.e.cs.StopVM(ctx, vm.ID, true); err != nil {
+		return err
+	}
+	s.event(ctx, "destination VM stopped", "vm_id", vm.ID)
+	return nil
+}
+
+// detachFromDestination detaches every replica attached to the
+// destination VM.
+func (s *stepEnv) detachFromDestination(ctx context.Context) error {
+	vm, err := s.destinationVM(ctx)
+	if err != nil || vm == nil {
+		return err
+	}
+	for _, d := range s.vm.Disks {
+		v, err := s.e.cs.GetVolume(ctx, d.VolumeID)
+		if err != nil {
+			return err
+		}
+		if v.VMID != vm.ID {
+			continue
+		}
+		if _, err := s.e.cs.DetachVolume(ctx, v.ID); err != nil {
+			return err
+		}
+		s.event(ctx, "replica detached from the destination VM", "volume_id", v.ID)
+	}
+	return nil
+}
+
+// destroyDestinationVM expunges the destination VM.
+func (s *stepEnv) destroyDestinationVM(ctx context.Context) error {
+	vm, err := s.destinationVM(ctx)
+	if err != nil || vm == nil {
+		return err
+	}
+	if err := s.e.cs.DestroyVM(ctx, vm.ID, true); err != nil && !errs.Is(err, errs.NotFound) {
+		return err
+	}
+	s.event(ctx, "destination VM destroyed", "vm_id", vm.ID)
+	return s.e.store.SetDestinationVM(ctx, s.failover.JobID, "")
+}
+
+// revertSnapshots reverts every replica to the failover's snapshot, so
+// what the destination VM wrote is gone. Reverting twice is harmless.
+func (s *stepEnv) revertSnapshots(ctx context.Context) error {
+	for _, d := range s.vm.Disks {
+		id := s.failover.SnapshotIDs[d.VolumeID]
+		if id == "" {
+			s.event(ctx, "no snapshot of replica: nothing to revert", "volume_id", d.VolumeID)
+			continue
+		}
+		if err := s.e.cs.RevertVolumeSnapshot(ctx, id); err != nil {
+			if errs.Is(err, errs.NotFound) && s.rollback.ForceCleanup {
+				s.event(ctx, "snapshot is gone; carrying on (force_cleanup)", "snapshot_id", id)
+				continue
+			}
+			return err
+		}
+		s.event(ctx, "replica reverted to its snapshot", "volume_id", d.VolumeID, "snapshot_id", id)
+	}
+	return nil
+}
+
+// reattachToAppliance attaches every detached replica to the appliance.
+func (s *stepEnv) reattachToAppliance(ctx context.Context) error {
+	for _, d := range s.vm.Disks {
+		v, err := s.e.cs.GetVolume(ctx, d.VolumeID)
+		if err != nil {
+			return err
+		}
+		switch v.VMID {
+		case s.e.cfg.ApplianceVMID:
+			continue
+		case "":
+		default:
+			if !s.rollback.ForceCleanup {
+				return errs.New(errs.FailedPrecondition, "volume %s is attached to VM %s; force_cleanup detaches it", v.ID, v.VMID)
+			}
+			if _, err := s.e.cs.DetachVolume(ctx, v.ID); err != nil {
+				return err
+			}
+		}
+		if _, err := s.e.cs.AttachVolume(ctx, v.ID, s.e.cfg.ApplianceVMID, cloudstack.AutoDeviceID); err != nil {
+			return err
+		}
+		s.event(ctx, "replica attached to the appliance", "volume_id", v.ID)
+	}
+	return nil
+}
+
+// deleteSnapshots deletes the failover's rollback snapshots.
+func (s *stepEnv) deleteSnapshots(ctx context.Context) error {
+	for vol, id := range s.failover.SnapshotIDs {
+		if err := s.e.cs.DeleteVolumeSnapshot(ctx, id); err != nil && !errs.Is(err, errs.NotFound) {
+			return err
+		}
+		if err := s.e.store.SetSnapshotID(ctx, s.failover.JobID, vol, ""); err != nil {
+			return err
+		}
+		s.event(ctx, "rollback snapshot deleted", "volume_id", vol, "snapshot_id", id)
+	}
+	return nil
+}
+
+// powerOnSource powers the source VM on.
+func (s *stepEnv) powerOnSource(ctx context.Context) error {
+	vc, closeVC, err := s.e.vcenter(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeVC()
+	if err := vc.PowerOn(ctx, s.cfg.VMwareVMID, false); err != nil {
+		return err
+	}
+	s.event(ctx, "source VM powered on")
+	return nil
+}
+
+// finishRollback records the outcome: the failover rolled back, the VM
+// context ready for a failover again.
+func (s *stepEnv) finishRollback(ctx context.Context) error {
+	if err := s.e.store.SetFailoverStatus(ctx, s.failover.JobID, store.FailoverRolledBack); err != nil {
+		return err
+	}
+	return s.e.store.SetContextStatus(ctx, s.vm.ContextID, store.StatusReadyForFailover)
+}
+
+// finishCommit records a committed live failover.
+func (s *stepEnv) finishCommit(ctx context.Context) error {
+	if err := s.e.store.SetFailoverStatus(ctx, s.failover.JobID, store.FailoverCommitted); err != nil {
+		return err
+	}
+	return s.e.store.SetContextStatus(ctx, s.vm.ContextID, store.StatusCompleted)
+}
+
+// onFailed runs once when a step of a failover, rollback or commit finally
+// fails: the failover is marked failed (for a failover job) and the VM
+// context cleanup_required, so the operator decides what next.
+func (e *Engine) onFailed(ctx context.Context, run *queue.StepRun, cause error) error {
+	if run.Job.Type == JobFailover {
+		if err := e.store.SetFailoverStatus(ctx, run.Job.ID, store.FailoverFailed); err != nil {
+			return err
+		}
+	}
+	if run.Job.ContextID == "" {
+		return nil
+	}
+	return e.store.SetContextStatus(ctx, run.Job.ContextID, store.StatusCleanupRequired)
+}

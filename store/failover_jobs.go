@@ -1,0 +1,137 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ossea/unifiedfailover/errs"
+)
+
+// FailoverStatus is the lifecycle status of a failover: its job's outcome,
+// then what the operator decided (rolled back or committed).
+type FailoverStatus string
+
+// Failover statuses.
+const (
+	FailoverPending    FailoverStatus = "pending"
+	FailoverRunning    FailoverStatus = "running"
+	FailoverCompleted  FailoverStatus = "completed"
+	FailoverFailed     FailoverStatus = "failed"
+	FailoverRolledBack FailoverStatus = "rolled_back"
+	FailoverCommitted  FailoverStatus = "committed"
+)
+
+// FailoverJob is one failover: its resolved config and what it made.
+type FailoverJob struct {
+	JobID           string            `json:"job_id"`
+	ExternalJobID   string            `json:"external_job_id"`
+	ContextID       string            `json:"vm_context_id"`
+	VMID            string            `json:"vm_id"`
+	FailoverType    string            `json:"job_type"`
+	Status          FailoverStatus    `json:"status"`
+	Config          json.RawMessage   `json:"config"`
+	DestinationVMID string            `json:"destination_vm_id,omitempty"`
+	SnapshotIDs     map[string]string `json:"snapshot_ids"`
+	SourceVMSpec    json.RawMessage   `json:"source_vm_spec,omitempty"`
+	CreatedAt       time.Time         `json:"created_at"`
+	UpdatedAt       time.Time         `json:"updated_at"`
+	CompletedAt     *time.Time        `json:"completed_at,omitempty"`
+}
+
+// InsertFailoverJob inserts the failover row of a job inside the job's
+// creating transaction.
+func InsertFailoverJob(ctx context.Context, tx pgx.Tx, f *FailoverJob) error {
+	_, err := tx.Exec(ctx, `INSERT INTO failover_jobs (job_id, external_job_id, vm_context_id, vm_id, job_type, status,
+			config, source_vm_spec)
+		VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7)`,
+		f.JobID, f.ExternalJobID, f.ContextID, f.VMID, f.FailoverType, []byte(f.Config), nullJSON(f.SourceVMSpec))
+	return classify(err, "inserting failover job %s", f.JobID)
+}
+
+func nullJSON(b json.RawMessage) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return []byte(b)
+}
+
+const failoverColumns = `job_id::text, external_job_id, COALESCE(vm_context_id, ''), vm_id, job_type, status, config,
+	destination_vm_id, snapshot_ids, source_vm_spec, created_at, updated_at, completed_at`
+
+func scanFailover(row pgx.Row) (*FailoverJob, error) {
+	var f FailoverJob
+	var cfg, snaps, spec []byte
+	if err := row.Scan(&f.JobID, &f.ExternalJobID, &f.ContextID, &f.VMID, &f.FailoverType, &f.Status, &cfg,
+		&f.DestinationVMID, &snaps, &spec, &f.CreatedAt, &f.UpdatedAt, &f.CompletedAt); err != nil {
+		return nil, err
+	}
+	f.Config, f.SourceVMSpec = cfg, spec
+	if err := json.Unmarshal(snaps, &f.SnapshotIDs); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// GetFailoverJob returns the failover of a job (UUID or external id).
+func (s *Store) GetFailoverJob(ctx context.Context, jobID string) (*FailoverJob, error) {
+	job, err := s.GetJob(ctx, jobID)
+	if err != nil {
+		return nil, err
+	}
+	f, err := scanFailover(s.pool.QueryRow(ctx, `SELECT `+failoverColumns+` FROM failover_jobs WHERE job_id = $1`, job.ID))
+	if err != nil {
+		if errs.Is(classify(err, ""), errs.NotFound) {
+			return nil, errs.New(errs.NotFound, "job %q is not a failover", jobID)
+		}
+		return nil, classify(err, "reading failover %s", jobID)
+	}
+	return f, nil
+}
+
+// LatestFailover returns the newest failover of a context whose status is
+// one of statuses (any when none given).
+func (s *Store) LatestFailover(ctx context.Context, contextID string, statuses ...FailoverStatus) (*FailoverJob, error) {
+	st := make([]string, len(statuses))
+	for i, x := range statuses {
+		st[i] = string(x)
+	}
+	f, err := scanFailover(s.pool.QueryRow(ctx, `SELECT `+failoverColumns+` FROM failover_jobs
+		WHERE vm_context_id = $1 AND (cardinality($2::text[]) = 0 OR status = ANY($2))
+		ORDER BY created_at DESC LIMIT 1`, contextID, st))
+	if err != nil {
+		if errs.Is(classify(err, ""), errs.NotFound) {
+			return nil, errs.New(errs.NotFound, "VM context %q has no failover to act on", contextID)
+		}
+		return nil, classify(err, "reading latest failover of %s", contextID)
+	}
+	return f, nil
+}
+
+// SetFailoverStatus sets a failover's status.
+func (s *Store) SetFailoverStatus(ctx context.Context, jobID string, status FailoverStatus) error {
+	_, err := s.pool.Exec(ctx, `UPDATE failover_jobs SET status = $2, updated_at = now(),
+			completed_at = CASE WHEN $2 IN ('completed', 'rolled_back', 'committed') THEN now() ELSE completed_at END
+		WHERE job_id = $1`, jobID, status)
+	return classify(err, "setting failover %s to %s", jobID, status)
+}
+
+// SetDestinationVM records the CloudStack VM a failover made ("" clears).
+func (s *Store) SetDestinationVM(ctx context.Context, jobID, vmID string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE failover_jobs SET destination_vm_id = $2, updated_at = now() WHERE job_id = $1`, jobID, vmID)
+	return classify(err, "recording destination VM of %s", jobID)
+}
+
+// SetSnapshotID records the rollback snapshot of one volume ("" removes).
+func (s *Store) SetSnapshotID(ctx context.Context, jobID, volumeID, snapshotID string) error {
+	var err error
+	if snapshotID == "" {
+		_, err = s.pool.Exec(ctx, `UPDATE failover_jobs SET snapshot_ids = snapshot_ids - $2, updated_at = now() WHERE job_id = $1`, jobID, volumeID)
+	} else {
+		_, err = s.pool.Exec(ctx, `UPDATE failover_jobs SET snapshot_ids = snapshot_ids || jsonb_build_object($2::text, $3::text),
+			updated_at = now() WHERE job_id = $1`, jobID, volumeID, snapshotID)
+	}
+	return classify(err, "recording snapshot of volume %s for %s", volumeID, jobID)
+}
