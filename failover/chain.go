@@ -49,7 +49,9 @@ type plan struct {
 // failoverChain: test and live failovers (SPEC §3).
 var failoverChain = []step{
 	{name: "validation", run: (*stepEnv).validate, retry: retryCloud, timeout: 5 * time.Minute,
-		skip: func(p *plan) string { return reasonIf(p.cfg.SkipValidation, "skipped on the operator's request (audited)") }},
+		skip: func(p *plan) string {
+			return reasonIf(p.cfg.SkipValidation, "skipped on the operator's request (audited)")
+		}},
 	{name: "source-power-off", run: (*stepEnv).powerOffSource, retry: retryVCenter, timeout: 3 * time.Hour,
 		skip: func(p *plan) string { return reasonIf(!p.cfg.PowerOffSource, "the source VM keeps running") }},
 	{name: "final-sync", run: (*stepEnv).finalSync, retry: retrySync, timeout: 12 * time.Hour,
