@@ -71,13 +71,18 @@ func Copy(ctx context.Context, cfg Config, disks []Disk, progress func(Progress)
 			}
 		}
 	}()
-	var res Result
+	// Connections can be slow to set up: prepare the disks in parallel.
+	perr := make([]error, len(disks))
+	var pwg sync.WaitGroup
 	for i, d := range disks {
-		r, err := prepare(ctx, cfg, d)
-		if err != nil {
-			return Result{Duration: time.Since(start)}, err
-		}
-		runs[i] = r
+		pwg.Go(func() { runs[i], perr[i] = prepare(ctx, cfg, d) })
+	}
+	pwg.Wait()
+	if err := errors.Join(perr...); err != nil {
+		return Result{Duration: time.Since(start)}, err
+	}
+	var res Result
+	for _, r := range runs {
 		res.BytesTotal += r.total
 	}
 
@@ -135,16 +140,24 @@ func checkDisks(disks []Disk) error {
 func connectPair(ctx context.Context, cfg Config, d Disk) (pair, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
-	src, err := nbd.Connect(ctx, d.SourceURI)
-	if err != nil {
-		return pair{}, fmt.Errorf("blocksync: disk %q: connect to source: %w", d.Name, err)
+	// Both at once: a server may take a while to open an export.
+	var p pair
+	var serr, derr error
+	var wg sync.WaitGroup
+	wg.Go(func() { p.src, serr = nbd.Connect(ctx, d.SourceURI) })
+	p.dst, derr = nbd.Connect(ctx, d.TargetURI)
+	wg.Wait()
+	if serr != nil {
+		serr = fmt.Errorf("blocksync: disk %q: connect to source: %w", d.Name, serr)
 	}
-	dst, err := nbd.Connect(ctx, d.TargetURI)
-	if err != nil {
-		_ = src.Close()
-		return pair{}, fmt.Errorf("blocksync: disk %q: connect to target: %w", d.Name, err)
+	if derr != nil {
+		derr = fmt.Errorf("blocksync: disk %q: connect to target: %w", d.Name, derr)
 	}
-	return pair{src: src, dst: dst}, nil
+	if err := errors.Join(serr, derr); err != nil {
+		p.close()
+		return pair{}, err
+	}
+	return p, nil
 }
 
 // prepare connects to a disk, checks its extents against the sizes of the
@@ -184,7 +197,10 @@ func prepare(ctx context.Context, cfg Config, d Disk) (*diskRun, error) {
 		return fail(classify(fmt.Errorf("blocksync: disk %q: multi-conn of target: %w", d.Name, err)))
 	}
 	if multi {
-		r.maxConns = cfg.ConnectionsPerDisk
+		// A connection costs a round of handshakes, and more time on some
+		// servers: open one per BytesPerConnection of work at most.
+		per := cfg.BytesPerConnection
+		r.maxConns = int(min(int64(cfg.ConnectionsPerDisk), max(1, (r.total+per-1)/per)))
 	}
 	return r, nil
 }

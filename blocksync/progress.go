@@ -40,7 +40,9 @@ func newReporter(fn func(Progress), total int64, every time.Duration) *reporter 
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		t := time.NewTicker(every)
+		// A timer restarted after each report, not a ticker: a late tick
+		// must not bring the next report closer than every.
+		t := time.NewTimer(every)
 		defer t.Stop()
 		for {
 			select {
@@ -48,6 +50,7 @@ func newReporter(fn func(Progress), total int64, every time.Duration) *reporter 
 				return
 			case <-t.C:
 				r.report("", r.done.Load(), r.total)
+				t.Reset(every)
 			}
 		}
 	}()
