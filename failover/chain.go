@@ -75,7 +75,7 @@ var failoverChain = []step{
 // step does what is needed given how far the failover got.
 var rollbackChain = []step{
 	{name: "stop-destination-vm", run: (*stepEnv).stopDestinationVM, retry: retryCloud, timeout: 30 * time.Minute},
-	{name: "detach-volumes", run: (*stepEnv).detachFromDestination, retry: retryCloud, timeout: 30 * time.Minute},
+	{name: "detach-volumes", run: (*stepEnv).detachReplicas, retry: retryCloud, timeout: 30 * time.Minute},
 	{name: "destroy-destination-vm", run: (*stepEnv).destroyDestinationVM, retry: retryCloud, timeout: 30 * time.Minute},
 	{name: "revert-snapshots", run: (*stepEnv).revertSnapshots, retry: retryCloud, timeout: time.Hour},
 	{name: "reattach-volumes", run: (*stepEnv).reattachToAppliance, retry: retryCloud, timeout: 30 * time.Minute},

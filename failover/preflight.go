@@ -59,7 +59,9 @@ var failoverStatuses = map[store.ContextStatus]bool{store.StatusReadyForFailover
 // lock is not a conflict).
 func (e *Engine) Preflight(ctx context.Context, vm *store.VMContext, cfg *Config, ownJobID string) (*Report, error) {
 	r := &Report{}
-	if failoverStatuses[vm.CurrentStatus] {
+	// A retried job left the context cleanup_required itself.
+	retrying := ownJobID != "" && vm.CurrentStatus == store.StatusCleanupRequired
+	if failoverStatuses[vm.CurrentStatus] || retrying {
 		r.add("context-status", Pass, "VM context %s is %s", vm.ContextID, vm.CurrentStatus)
 	} else {
 		r.add("context-status", Fail, "VM context %s is %s; a failover needs ready_for_failover", vm.ContextID, vm.CurrentStatus)

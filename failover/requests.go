@@ -105,26 +105,36 @@ func (e *Engine) StartFailover(ctx context.Context, req FailoverRequest, actor s
 		return &Started{Plan: p}, errs.New(errs.FailedPrecondition, "pre-flight failed: %s",
 			strings.Join(p.Preflight.Failures(), "; ")).WithDetails("preflight", p.Preflight)
 	}
-	jobID := uuid.NewString()
-	cfg.JobID = jobID
-	cfg.ExternalJobID = fmt.Sprintf("unified-%s-failover-%s-%d", cfg.FailoverType, cfg.VMName, cfg.RequestedAt.Unix())
-	raw, err := json.Marshal(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("encoding failover config: %w", err)
-	}
 	queueName := queue.QueueDefault
 	if cfg.FailoverType == Live {
 		queueName = queue.QueueCritical
 	}
-	job, err := e.cfg.Runner.Start(ctx, store.NewJob{ID: jobID, ExternalID: cfg.ExternalJobID, Type: JobFailover,
-		FailoverType: string(cfg.FailoverType), ContextID: cfg.ContextID, Queue: queueName, Actor: actor, Steps: p.Steps},
-		func(tx pgx.Tx, job *store.Job) error {
-			if err := store.InsertFailoverJob(ctx, tx, &store.FailoverJob{JobID: jobID, ExternalJobID: job.ExternalID,
-				ContextID: cfg.ContextID, VMID: cfg.VMwareVMID, FailoverType: string(cfg.FailoverType), Config: raw}); err != nil {
-				return err
-			}
-			return e.recordDecisions(ctx, tx, actor, job, decisionsForFailover(req, cfg))
-		})
+	base := fmt.Sprintf("unified-%s-failover-%s-%d", cfg.FailoverType, cfg.VMName, cfg.RequestedAt.Unix())
+	var job *store.Job
+	for attempt := 1; ; attempt++ {
+		// Two failovers of a VM in the same second share the base id; the
+		// later one gets a -2, -3 … suffix.
+		cfg.JobID, cfg.ExternalJobID = uuid.NewString(), base
+		if attempt > 1 {
+			cfg.ExternalJobID = fmt.Sprintf("%s-%d", base, attempt)
+		}
+		raw, merr := json.Marshal(cfg)
+		if merr != nil {
+			return nil, fmt.Errorf("encoding failover config: %w", merr)
+		}
+		job, err = e.cfg.Runner.Start(ctx, store.NewJob{ID: cfg.JobID, ExternalID: cfg.ExternalJobID, Type: JobFailover,
+			FailoverType: string(cfg.FailoverType), ContextID: cfg.ContextID, Queue: queueName, Actor: actor, Steps: p.Steps},
+			func(tx pgx.Tx, job *store.Job) error {
+				if err := store.InsertFailoverJob(ctx, tx, &store.FailoverJob{JobID: job.ID, ExternalJobID: job.ExternalID,
+					ContextID: cfg.ContextID, VMID: cfg.VMwareVMID, FailoverType: string(cfg.FailoverType), Config: raw}); err != nil {
+					return err
+				}
+				return e.recordDecisions(ctx, tx, actor, job, decisionsForFailover(req, cfg))
+			})
+		if !errs.Is(err, errs.AlreadyExists) || attempt == 20 {
+			break
+		}
+	}
 	if err != nil {
 		return &Started{Plan: p}, err
 	}

@@ -29,11 +29,12 @@ func (s *stepEnv) stopDestinationVM(ctx context.Context) error {
 	return nil
 }
 
-// detachFromDestination detaches every replica attached to the
-// destination VM.
-func (s *stepEnv) detachFromDestination(ctx context.Context) error {
+// detachReplicas detaches every replica from the destination VM, and from
+// the appliance too when it has a snapshot to revert (CloudStack reverts a
+// volume only while it is detached or its VM stopped).
+func (s *stepEnv) detachReplicas(ctx context.Context) error {
 	vm, err := s.destinationVM(ctx)
-	if err != nil || vm == nil {
+	if err != nil {
 		return err
 	}
 	for _, d := range s.vm.Disks {
@@ -41,13 +42,15 @@ func (s *stepEnv) detachFromDestination(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if v.VMID != vm.ID {
+		onDestination := vm != nil && v.VMID == vm.ID
+		forRevert := v.VMID == s.e.cfg.ApplianceVMID && s.failover.SnapshotIDs[d.VolumeID] != ""
+		if !onDestination && !forRevert {
 			continue
 		}
 		if _, err := s.e.cs.DetachVolume(ctx, v.ID); err != nil {
 			return err
 		}
-		s.event(ctx, "replica detached from the destination VM", "volume_id", v.ID)
+		s.event(ctx, "replica detached", "volume_id", v.ID, "from_vm", v.VMID)
 	}
 	return nil
 }

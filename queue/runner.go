@@ -275,18 +275,20 @@ func (r *Runner) stepFailed(ctx context.Context, ref taskRef, run *StepRun, caus
 		return cause
 	}
 	run.Log.ErrorContext(ctx, "step failed", "error", cause, "class", class)
+	// The hook runs first, so whoever sees the job failed also sees what
+	// the hook records (for example the VM context cleanup_required).
+	if ref.chain.OnFailed != nil {
+		if err := ref.chain.OnFailed(bg, run, cause); err != nil {
+			run.Log.ErrorContext(ctx, "failure hook failed", "error", err)
+		}
+	}
+	run.Event(bg, slog.LevelError, "step failed: "+cause.Error(), map[string]any{"class": class, "attempt": run.Attempt})
 	if err := r.store.FailStep(bg, run.Job.ID, run.Step.Seq, cause.Error(), class); err != nil {
 		// The failure is not recorded: let asynq run the step again rather
 		// than lose the record.
 		return errs.Transient(err, "recording failure of step %s", run.Step.Name)
 	}
 	r.observeJobEnd(run.Job, store.JobFailed)
-	run.Event(bg, slog.LevelError, "step failed: "+cause.Error(), map[string]any{"class": class, "attempt": run.Attempt})
-	if ref.chain.OnFailed != nil {
-		if err := ref.chain.OnFailed(bg, run, cause); err != nil {
-			run.Log.ErrorContext(ctx, "failure hook failed", "error", err)
-		}
-	}
 	return fmt.Errorf("step %s of job %s: %v: %w", run.Step.Name, run.Job.ID, cause, asynq.SkipRetry)
 }
 
