@@ -80,7 +80,7 @@ func run(ctx context.Context, o options) error {
 		cfg.RequestSize>>10, cfg.InFlight, cfg.Concurrency, cfg.MaxMemory>>20, cfg.CoalesceGap>>10)
 
 	// Warm-up: the first copy allocates the target's pages.
-	if _, err := nbdcopy(ctx, src.URI, dst.URI, o.flush); err != nil {
+	if _, _, err := nbdcopy(ctx, src.URI, dst.URI, o.flush); err != nil {
 		return err
 	}
 	disk := blocksync.Disk{Name: "disk0", SourceURI: src.URI, TargetURI: dst.URI}
@@ -95,14 +95,14 @@ func run(ctx context.Context, o options) error {
 		}
 		ours = append(ours, time.Since(wall))
 		peak, last = max(peak, r.MaxRSS), r
-		d, err := nbdcopy(ctx, src.URI, dst.URI, o.flush)
+		d, c, err := nbdcopy(ctx, src.URI, dst.URI, o.flush)
 		if err != nil {
 			return err
 		}
 		theirs = append(theirs, d)
-		fmt.Printf("  run %d: blocksync %v (engine %v, %d MiB data, %d MiB zeroed, max RSS %d MiB), nbdcopy %v\n", i+1,
-			ours[i].Round(time.Millisecond), r.Result.Duration.Round(time.Millisecond),
-			r.Result.BytesCopied>>20, r.Result.BytesZeroed>>20, r.MaxRSS>>20, d.Round(time.Millisecond))
+		fmt.Printf("  run %d: blocksync %v (engine %v, CPU %v, %d MiB data, %d MiB zeroed, max RSS %d MiB), nbdcopy %v (CPU %v)\n", i+1,
+			ours[i].Round(time.Millisecond), r.Result.Duration.Round(time.Millisecond), r.CPU.Round(time.Millisecond),
+			r.Result.BytesCopied>>20, r.Result.BytesZeroed>>20, r.MaxRSS>>20, d.Round(time.Millisecond), c.Round(time.Millisecond))
 	}
 	bo, bt := slices.Min(ours), slices.Min(theirs)
 	if last.Result.BytesTotal != o.size {
@@ -151,9 +151,13 @@ func run(ctx context.Context, o options) error {
 	fmt.Printf("load after: %s\n", uptime())
 	fmt.Println()
 	fmt.Printf("full copy, %d MiB, flush %v, best of %d (wall clock, process start included):\n", o.size>>20, o.flush, o.runs)
-	fmt.Printf("  blocksync  %7.0f MB/s  (%v)\n", float64(o.size)/bo.Seconds()/mb, bo.Round(time.Millisecond))
-	fmt.Printf("  nbdcopy    %7.0f MB/s  (%v)\n", float64(o.size)/bt.Seconds()/mb, bt.Round(time.Millisecond))
-	fmt.Printf("  ratio blocksync/nbdcopy throughput: %.2f (goal >= 0.90) %s\n", bt.Seconds()/bo.Seconds(), verdict(bt.Seconds()/bo.Seconds() >= 0.9))
+	mo, mt := median(ours), median(theirs)
+	fmt.Printf("  blocksync  %7.0f MB/s  (%v; median %v, %.0f MB/s)\n", float64(o.size)/bo.Seconds()/mb, bo.Round(time.Millisecond),
+		mo.Round(time.Millisecond), float64(o.size)/mo.Seconds()/mb)
+	fmt.Printf("  nbdcopy    %7.0f MB/s  (%v; median %v, %.0f MB/s)\n", float64(o.size)/bt.Seconds()/mb, bt.Round(time.Millisecond),
+		mt.Round(time.Millisecond), float64(o.size)/mt.Seconds()/mb)
+	fmt.Printf("  ratio blocksync/nbdcopy throughput: %.2f best, %.2f median (goal >= 0.90) %s\n",
+		bt.Seconds()/bo.Seconds(), mt.Seconds()/mo.Seconds(), verdict(bt.Seconds()/bo.Seconds() >= 0.9))
 	fmt.Printf("incremental, %d extents of 64 KiB-1 MiB, %d MiB changed (%.2f%%), %d ranges after coalescing, best of %d:\n",
 		len(ext), changed>>20, 100*frac, ir.Result.PerDisk[0].Ranges, o.runs)
 	fmt.Printf("  blocksync  %v (engine %v); fraction x full = %v; ratio %.2f; goal <= 1.5 x %v + 100 ms = %v %s\n",
@@ -166,6 +170,14 @@ func run(ctx context.Context, o options) error {
 	return nil
 }
 
+// median is the median of ds (the upper one of an even count).
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// verdict says whether a goal was met.
 func verdict(ok bool) string {
 	if ok {
 		return "OK"
@@ -278,6 +290,7 @@ func same(a, b string) error {
 	return nil
 }
 
+// sum is the hex SHA-256 of a file.
 func sum(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {

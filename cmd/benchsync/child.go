@@ -21,8 +21,10 @@ type job struct {
 // childResult is what a child prints.
 type childResult struct {
 	Result blocksync.Result
-	// MaxRSS is the child's peak resident set in bytes (set by the parent).
+	// MaxRSS is the child's peak resident set in bytes, CPU its user and
+	// system time (set by the parent).
 	MaxRSS int64
+	CPU    time.Duration
 }
 
 // runChild runs the copy described in path and prints the result as JSON.
@@ -74,12 +76,19 @@ func copyInChild(ctx context.Context, dir string, j job) (childResult, error) {
 	}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.MaxRSS = ru.Maxrss << 10 // KiB on Linux
+		r.CPU = cpu(ru)
 	}
 	return r, nil
 }
 
-// nbdcopy runs nbdcopy from src to dst and returns its wall-clock time.
-func nbdcopy(ctx context.Context, src, dst string, flush bool) (time.Duration, error) {
+// cpu is the user and system time of a rusage.
+func cpu(ru *syscall.Rusage) time.Duration {
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// nbdcopy runs nbdcopy from src to dst and returns its wall-clock time
+// and CPU time.
+func nbdcopy(ctx context.Context, src, dst string, flush bool) (time.Duration, time.Duration, error) {
 	args := []string{src, dst}
 	if flush {
 		args = append([]string{"--flush"}, args...)
@@ -88,7 +97,12 @@ func nbdcopy(ctx context.Context, src, dst string, flush bool) (time.Duration, e
 	cmd.Stderr = os.Stderr
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		return 0, fmt.Errorf("nbdcopy: %w", err)
+		return 0, 0, fmt.Errorf("nbdcopy: %w", err)
 	}
-	return time.Since(start), nil
+	wall := time.Since(start)
+	var c time.Duration
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		c = cpu(ru)
+	}
+	return wall, c, nil
 }

@@ -47,7 +47,7 @@ func main() {
 	}
 }
 
-// must exits on an error that cannot happen.
+// mustJSON marshals v, which cannot fail for the types used here.
 func mustJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
