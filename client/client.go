@@ -144,3 +144,11 @@ func (c *Client) WaitJob(ctx context.Context, id string, every time.Duration, on
 		}
 	}
 }
+
+// Events returns a job's structured events.
+func (c *Client) Events(ctx context.Context, id string) ([]store.Event, error) {
+	var out struct {
+		Events []store.Event `json:"events"`
+	}
+	return out.Events, c.Do(ctx, http.MethodGet, "/api/v1/jobs/"+url.PathEscape(id)+"/events?limit=1000", nil, &out)
+}

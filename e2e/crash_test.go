@@ -1,0 +1,147 @@
+package e2e
+
+import (
+	"encoding/json"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/ossea/unifiedfailover/failover"
+	"github.com/ossea/unifiedfailover/lab"
+	"github.com/ossea/unifiedfailover/store"
+)
+
+// waitStep waits until a job's step is running.
+func (b *bundle) waitStep(t *testing.T, jobID, step string) {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		st, err := b.api.Status(b.ctx, jobID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := st.Step(step); s != nil && s.Status == store.StepRunning {
+			return
+		}
+		if !st.Status.Active() {
+			t.Fatalf("job %s ended %s before reaching %s: %s", jobID, st.Status, step, st.Error)
+		}
+	}
+	t.Fatalf("job %s never ran %s", jobID, step)
+}
+
+// workerPIDsRunning returns the pids of the worker processes that are
+// running a step of each job, as asynq's own server registry says.
+func (b *bundle) workerPIDsRunning(t *testing.T, jobIDs []string) map[int]bool {
+	t.Helper()
+	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: b.redis.Addr})
+	defer insp.Close()
+	want := map[string]bool{}
+	for _, id := range jobIDs {
+		want[id] = true
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		servers, err := insp.Servers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids := map[int]bool{}
+		seen := map[string]bool{}
+		for _, s := range servers {
+			for _, w := range s.ActiveWorkers {
+				var p struct {
+					JobID string `json:"job_id"`
+				}
+				if json.Unmarshal(w.TaskPayload, &p) == nil && want[p.JobID] {
+					pids[s.PID] = true
+					seen[p.JobID] = true
+				}
+			}
+		}
+		if len(seen) == len(want) {
+			return pids
+		}
+	}
+	t.Fatalf("asynq never showed every job's task on a worker")
+	return nil
+}
+
+func TestWorkerKilledMidStepFinishesExactlyOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{vms: 4, workers: 2})
+	cs, vc := b.lab.CloudStack, b.lab.VCenter
+	vms := []*lab.VM{&b.lab.VMs[0], &b.lab.VMs[1], &b.lab.VMs[2], &b.lab.VMs[3]}
+	jobs := make([]string, 4)
+	steps := []string{"volume-operations", "vm-creation", "source-power-off", "final-sync"}
+
+	cs.SetLatency("attachVolume", 20*time.Second)
+	jobs[0] = b.startFailover(t, vms[0], false, failover.Options{})
+	b.waitStep(t, jobs[0], steps[0])
+	cs.SetLatency("deployVirtualMachine", 20*time.Second)
+	jobs[1] = b.startFailover(t, vms[1], false, failover.Options{})
+	if err := vc.IgnoreGuestShutdown(vms[2].UUID, true); err != nil {
+		t.Fatal(err)
+	}
+	jobs[2] = b.startFailover(t, vms[2], true, failover.Options{ShutdownTimeout: "20s"})
+	vc.SetLatency("QueryChangedDiskAreas", 20*time.Second)
+	jobs[3] = b.startFailover(t, vms[3], true, failover.Options{})
+	for i := 1; i < 4; i++ {
+		b.waitStep(t, jobs[i], steps[i])
+	}
+	pids := b.workerPIDsRunning(t, jobs)
+	live := b.stack.Workers()
+	for i, pid := range live {
+		if pids[pid] {
+			b.stack.KillWorker(i) // SIGKILL: no graceful shutdown
+		}
+	}
+	for pid := range pids {
+		if syscall.Kill(pid, 0) == nil {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	// Every fault goes away; another worker must finish the jobs.
+	cs.ClearFaults()
+	vc.ClearFailures()
+	if err := vc.IgnoreGuestShutdown(vms[2].UUID, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.stack.StartWorker(); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range jobs {
+		st := b.wait(t, id)
+		if st.Status != store.JobCompleted {
+			t.Fatalf("%s (killed in %s): job ended %s: %s", vms[i].Name, steps[i], st.Status, st.Error)
+		}
+		if s := st.Step(steps[i]); s.Attempts < 2 {
+			t.Fatalf("%s: step %s shows %d attempts; the killed one must be counted", vms[i].Name, steps[i], s.Attempts)
+		}
+		mappings, exact := vms[i].TestMappings, false
+		if i >= 2 {
+			mappings, exact = vms[i].LiveMappings, true
+		}
+		b.assertFailedOver(t, vms[i], vms[i].Name, exact, mappings)
+		events, err := b.api.Events(b.ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		created := 0
+		for _, e := range events {
+			if e.Message == "destination VM created" {
+				created++
+			}
+		}
+		if created > 1 {
+			t.Fatalf("%s: the destination VM was created %d times", vms[i].Name, created)
+		}
+	}
+	for i := 2; i < 4; i++ {
+		for _, d := range vms[i].Disks {
+			if b.checksum(t, d.Source.URI) != b.checksum(t, d.Replica.URI) {
+				t.Fatalf("%s: replica differs from the source after a final sync interrupted by a crash", vms[i].Name)
+			}
+		}
+	}
+}
