@@ -32,7 +32,6 @@ type slot struct {
 	n      int
 	zero   bool // the write is a zero request
 	cookie nbd.Cookie
-	seq    uint64 // order in which the current request was started
 }
 
 // worker copies pieces with its own buffers, one disk at a time.
@@ -43,7 +42,6 @@ type worker struct {
 	start time.Time
 	slots []*slot
 	zeros []byte // RequestSize zero bytes, read only
-	seq   uint64
 }
 
 // newPool allocates the workers and their buffers: as many workers as
@@ -157,8 +155,7 @@ func (w *worker) copyDisk(ctx context.Context, d *diskRun, p pair) error {
 			if err != nil {
 				return w.ioError(d, "read", n, off, err)
 			}
-			w.seq++
-			s.state, s.off, s.n, s.cookie, s.seq = reading, off, n, c, w.seq
+			s.state, s.off, s.n, s.cookie = reading, off, n, c
 			srcOut++
 		}
 		if srcOut+dstOut == 0 {
@@ -239,29 +236,14 @@ func (w *worker) write(d *diskRun, p pair, s *slot) error {
 		}
 		return w.ioError(d, op, s.n, s.off, err)
 	}
-	w.seq++
-	s.state, s.cookie, s.seq = writing, c, w.seq
+	s.state, s.cookie = writing, c
 	return nil
 }
 
-// wait polls the connection that carries the oldest request, after
-// giving the other one a chance to send and receive without waiting.
+// wait polls both connections until one of them makes progress.
 func (w *worker) wait(d *diskRun, p pair) error {
-	var oldest *slot
-	for _, s := range w.slots {
-		if s.state != idle && (oldest == nil || s.seq < oldest.seq) {
-			oldest = s
-		}
-	}
-	h, other, side := p.src, p.dst, "source"
-	if oldest.state == writing {
-		h, other, side = p.dst, p.src, "target"
-	}
-	if err := other.Poll(0); err != nil {
+	if err := nbd.PollPair(p.src, p.dst, pollSlice); err != nil {
 		return classify(fmt.Errorf("blocksync: disk %q: poll: %w", d.disk.Name, err))
-	}
-	if err := h.Poll(pollSlice); err != nil {
-		return classify(fmt.Errorf("blocksync: disk %q: poll %s: %w", d.disk.Name, side, err))
 	}
 	return nil
 }

@@ -1,5 +1,6 @@
 /* C helpers for package nbd; see shim.h. */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include "shim.h"
@@ -191,4 +192,52 @@ int uf_poll(struct nbd_handle *h, int timeout_ms, uf_err *e)
 	if (r == -1)
 		uf_seterr(e);
 	return r;
+}
+
+/* uf_poll2 is nbd_poll over two handles at once: it waits up to timeout_ms
+ * for either socket to be ready for what its handle wants, then lets each
+ * ready handle make progress (read first, as nbd_poll does). */
+int uf_poll2(struct nbd_handle *a, struct nbd_handle *b, int timeout_ms, uf_err *e)
+{
+	struct nbd_handle *h[2] = { a, b };
+	struct pollfd fds[2];
+	for (int i = 0; i < 2; i++) {
+		int fd = nbd_aio_get_fd(h[i]);
+		if (fd == -1) {
+			uf_seterr(e);
+			return -1;
+		}
+		unsigned dir = nbd_aio_get_direction(h[i]);
+		fds[i].fd = fd;
+		fds[i].events = 0;
+		fds[i].revents = 0;
+		if (dir & LIBNBD_AIO_DIRECTION_READ)
+			fds[i].events |= POLLIN;
+		if (dir & LIBNBD_AIO_DIRECTION_WRITE)
+			fds[i].events |= POLLOUT;
+	}
+	int r = poll(fds, 2, timeout_ms);
+	if (r == -1) {
+		if (errno == EINTR)
+			return 0;
+		uf_setmsg(e, strerror(errno), errno);
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		short re = fds[i].revents;
+		if (re & (POLLIN | POLLHUP))
+			r = nbd_aio_notify_read(h[i]);
+		else if (re & POLLOUT)
+			r = nbd_aio_notify_write(h[i]);
+		else if (re & (POLLERR | POLLNVAL)) {
+			uf_setmsg(e, "server closed socket unexpectedly", ENOTCONN);
+			return -1;
+		} else
+			continue;
+		if (r == -1) {
+			uf_seterr(e);
+			return -1;
+		}
+	}
+	return 0;
 }

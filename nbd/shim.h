@@ -41,5 +41,6 @@ int uf_aio_command_completed(struct nbd_handle *h, int64_t cookie, uf_err *e);
 int64_t uf_aio_peek_command_completed(struct nbd_handle *h, uf_err *e);
 int uf_aio_in_flight(struct nbd_handle *h);
 int uf_poll(struct nbd_handle *h, int timeout_ms, uf_err *e);
+int uf_poll2(struct nbd_handle *a, struct nbd_handle *b, int timeout_ms, uf_err *e);
 
 #endif
