@@ -18,12 +18,15 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ossea/unifiedfailover/api"
+	"github.com/ossea/unifiedfailover/auth"
 	"github.com/ossea/unifiedfailover/metrics"
 	"github.com/ossea/unifiedfailover/queue"
 	"github.com/ossea/unifiedfailover/store"
 	"github.com/ossea/unifiedfailover/tasks"
 	"github.com/ossea/unifiedfailover/testsvc"
 )
+
+const testToken = "uft_test-admin"
 
 type bundle struct {
 	ctx   context.Context
@@ -60,7 +63,7 @@ func setup(t *testing.T) *bundle {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Shutdown)
-	a, err := api.New(api.Config{Store: st, Runner: runner, Redis: rdb, Logger: log, Metrics: m, Gatherer: reg, MaxBodyBytes: 1024})
+	a, err := api.New(api.Config{Auth: auth.Static(map[string]auth.Principal{testToken: {Name: "tester", Role: auth.Admin}}), Store: st, Runner: runner, Redis: rdb, Logger: log, Metrics: m, Gatherer: reg, MaxBodyBytes: 1024})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +76,7 @@ func (b *bundle) do(t *testing.T, method, path, body string) (int, map[string]an
 	t.Helper()
 	req, _ := http.NewRequestWithContext(b.ctx, method, b.url+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+testToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

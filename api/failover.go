@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/ossea/unifiedfailover/auth"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/store"
@@ -56,6 +57,12 @@ func (s *Server) startFailover(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fieldError("failover_type", "must be test or live"))
 		return
 	}
+	if req.FailoverType == failover.Live && !req.DryRun {
+		if err := need(r, auth.Admin, "a live failover"); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	st, err := s.engine.StartFailover(r.Context(), req, actorOf(r))
 	s.writeStarted(w, r, st, err, req.DryRun)
 }
@@ -65,6 +72,19 @@ func (s *Server) startRollback(w http.ResponseWriter, r *http.Request) {
 	if err := decodeJSON(r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if !req.DryRun {
+		p, _, err := s.engine.PlanRollback(r.Context(), req)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if p.Config != nil && p.Config.FailoverType == failover.Live {
+			if err := need(r, auth.Admin, "the rollback of a live failover"); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
 	}
 	st, err := s.engine.StartRollback(r.Context(), req, actorOf(r))
 	s.writeStarted(w, r, st, err, req.DryRun)
@@ -76,6 +96,17 @@ func (s *Server) commitFailover(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) retryJob(w http.ResponseWriter, r *http.Request) {
+	j, err := s.store.GetJob(r.Context(), chi.URLParam(r, "job_id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if j.FailoverType == string(failover.Live) {
+		if err := need(r, auth.Admin, "retrying a live failover's job"); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	job, err := s.engine.Retry(r.Context(), chi.URLParam(r, "job_id"), actorOf(r))
 	if err != nil {
 		s.writeError(w, r, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ossea/unifiedfailover/auth"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/metrics"
@@ -29,6 +30,8 @@ type Config struct {
 	Runner *queue.Runner
 	// Engine runs failovers. When nil, the failover routes answer 503.
 	Engine *failover.Engine
+	// Auth checks bearer tokens. Defaults to refusing every token.
+	Auth *auth.Authenticator
 	// Redis is pinged by /readyz. Required.
 	Redis redis.UniversalClient
 	// Logger defaults to slog.Default().
@@ -51,6 +54,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 1 << 20
+	}
+	if c.Auth == nil {
+		c.Auth = auth.Static(nil)
 	}
 	return c
 }
@@ -94,19 +100,26 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/readyz", s.readyz)
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.cfg.Gatherer, promhttp.HandlerOpts{}))
 	r.Route("/api/v1", func(r chi.Router) {
-		r.Post("/probe", s.startProbe)
+		r.Use(s.authenticate)
+		// Reading needs a viewer token.
 		r.Get("/jobs/{job_id}", s.getJob)
 		r.Get("/jobs/{job_id}/events", s.jobEvents)
 		r.Get("/contexts", s.listContexts)
 		r.Get("/contexts/{context_id}", s.getContext)
 		r.Get("/failover/{job_id}/status", s.failoverJobStatus)
 		r.Group(func(r chi.Router) {
-			r.Use(s.needEngine)
-			r.Post("/contexts", s.registerContext)
-			r.Post("/failover/unified", s.startFailover)
-			r.Post("/failover/rollback", s.startRollback)
-			r.Post("/failover/{job_id}/commit", s.commitFailover)
-			r.Post("/failover/{job_id}/retry", s.retryJob)
+			r.Use(s.require(auth.Operator))
+			r.Post("/probe", s.startProbe)
+			r.Group(func(r chi.Router) {
+				r.Use(s.needEngine)
+				r.Post("/contexts", s.registerContext)
+				// Live failovers, their rollbacks and retries need admin:
+				// the handlers check once they know the failover's type.
+				r.Post("/failover/unified", s.startFailover)
+				r.Post("/failover/rollback", s.startRollback)
+				r.Post("/failover/{job_id}/retry", s.retryJob)
+				r.With(s.require(auth.Admin)).Post("/failover/{job_id}/commit", s.commitFailover)
+			})
 		})
 	})
 	return r

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ossea/unifiedfailover/auth"
 	"github.com/ossea/unifiedfailover/client"
 	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/lab"
@@ -89,7 +90,15 @@ func setup(t *testing.T, o options) *bundle {
 	if err := os.WriteFile(script, []byte(fmt.Sprintf("#!/bin/sh\n[ -e %q ] && { echo injected failure >&2; exit 3; }\necho \"$FAILOVER_VM_NAME $*\" >> %q\n", b.failFile, b.virtio)), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	env := append(l.Env(), "FAILOVER_DATABASE_URL="+b.dbURL, "FAILOVER_REDIS_ADDR="+b.redis.Addr,
+	token, line, err := auth.NewToken("e2e-admin", auth.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := filepath.Join(dir, "tokens")
+	if err := os.WriteFile(tokens, []byte(line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := append(l.Env(), "FAILOVER_API_TOKENS_FILE="+tokens, "FAILOVER_DATABASE_URL="+b.dbURL, "FAILOVER_REDIS_ADDR="+b.redis.Addr,
 		"FAILOVER_VIRTIO_COMMAND="+script, "FAILOVER_LOG_LEVEL=debug", "FAILOVER_SHUTDOWN_TIMEOUT=5s")
 	b.stack, err = stack.Start(ctx, stack.Options{BinDir: binDir, Env: env, Workers: o.workers, LogDir: dir})
 	if err != nil {
@@ -101,7 +110,7 @@ func setup(t *testing.T, o options) *bundle {
 			dumpLogs(t, dir)
 		}
 	})
-	b.api = client.New(b.stack.APIURL, "")
+	b.api = client.New(b.stack.APIURL, token)
 	for _, vm := range l.Manifest().VMs {
 		c, err := b.api.Register(ctx, vm.Register)
 		if err != nil {

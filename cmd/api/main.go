@@ -5,12 +5,20 @@ import (
 	"context"
 
 	"github.com/ossea/unifiedfailover/api"
+	"github.com/ossea/unifiedfailover/auth"
 	"github.com/ossea/unifiedfailover/daemon"
 )
 
 func main() {
 	daemon.Main("api", func(ctx context.Context, d *daemon.Daemon) error {
-		srv, err := api.New(api.Config{Store: d.Store, Runner: d.Runner, Engine: d.Engine, Redis: d.Redis, Logger: d.Log,
+		authn, err := auth.NewAuthenticator(d.Config.APITokensFile)
+		if err != nil {
+			return err
+		}
+		if d.Config.APITokensFile == "" {
+			d.Log.Warn("FAILOVER_API_TOKENS_FILE is not set: every API request will be refused (401)")
+		}
+		srv, err := api.New(api.Config{Auth: authn, Store: d.Store, Runner: d.Runner, Engine: d.Engine, Redis: d.Redis, Logger: d.Log,
 			Metrics: d.Metrics, Gatherer: d.Registry, MaxBodyBytes: d.Config.MaxBodyBytes})
 		if err != nil {
 			return err

@@ -22,6 +22,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ossea/unifiedfailover/auth"
 	"github.com/ossea/unifiedfailover/client"
 	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/stack"
@@ -61,9 +62,18 @@ func run() error {
 	}
 	defer stopLab()
 
+	token, line, err := auth.NewToken("demo-admin", auth.Admin)
+	if err != nil {
+		return err
+	}
+	tokensFile := filepath.Join(work, "tokens")
+	if err := os.WriteFile(tokensFile, []byte(line+"\n"), 0o600); err != nil {
+		return err
+	}
+	fmt.Printf("== made an admin token for this demo (stored hashed in %s)\n", tokensFile)
 	schema := fmt.Sprintf("demo_%d", time.Now().Unix())
 	defer dropSchema(schema)
-	env := append(labEnv, "FAILOVER_DATABASE_URL=postgres://postgres@127.0.0.1:5432/failover_demo?sslmode=disable&search_path="+schema,
+	env := append(labEnv, "FAILOVER_API_TOKENS_FILE="+tokensFile, "FAILOVER_DATABASE_URL=postgres://postgres@127.0.0.1:5432/failover_demo?sslmode=disable&search_path="+schema,
 		"FAILOVER_REDIS_DB=9", "FAILOVER_VIRTIO_COMMAND="+virtioStandIn(work))
 	fmt.Println("== starting the api and 2 workers")
 	st, err := stack.Start(ctx, stack.Options{BinDir: *binDir, Workers: 2, LogDir: work, Env: env})
@@ -74,7 +84,7 @@ func run() error {
 		fmt.Println("== stopping everything the demo started")
 		st.Stop()
 	}()
-	api := client.New(st.APIURL, "")
+	api := client.New(st.APIURL, token)
 
 	fmt.Println("== registering the lab's VMs")
 	var contexts []string
