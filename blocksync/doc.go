@@ -16,8 +16,10 @@
 // number of extents given.
 //
 // Several connections serve one disk only when the target advertises
-// multi-conn; each disk is flushed once at the end, after every write to
-// it has completed. Cancelling the context stops the copy within a poll
+// multi-conn, Config.ConnectionsPerDisk allows it (by default it does not:
+// on two cores one pair keeps up with nbdcopy) and the disk has
+// Config.BytesPerConnection of work per pair; each disk is flushed once at
+// the end, after every write to it has completed. Cancelling the context stops the copy within a poll
 // slice (100 ms): requests in flight are abandoned and the context's error
 // returned.
 package blocksync

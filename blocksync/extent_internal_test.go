@@ -51,7 +51,7 @@ func TestCursorSplitsRanges(t *testing.T) {
 func TestConfigDefaultsAndValidation(t *testing.T) {
 	t.Parallel()
 	c := Config{}.WithDefaults()
-	if err := c.validate(); err != nil || c.RequestSize != DefaultRequestSize || c.ConnectionsPerDisk != c.Concurrency {
+	if err := c.validate(); err != nil || c.RequestSize != DefaultRequestSize || c.ConnectionsPerDisk != DefaultConnectionsPerDisk {
 		t.Fatalf("defaults %+v: %v", c, err)
 	}
 	if d := DefaultConfig(); !d.ZeroDetect || !d.Flush {

@@ -16,7 +16,7 @@ func TestSeveralDisksInParallel(t *testing.T) {
 		// Fewer pairs than disks: workers move on to the next disk.
 		{"budget 2", blocksync.Config{Concurrency: 2, Flush: true, ZeroDetect: true, CoalesceGap: -1}},
 		// More pairs than disks: multi-conn targets get several.
-		{"budget 8", blocksync.Config{Concurrency: 8, InFlight: 2, RequestSize: 64 << 10, BytesPerConnection: 1 << 20, Flush: true, CoalesceGap: -1}},
+		{"budget 8", blocksync.Config{Concurrency: 8, InFlight: 2, RequestSize: 64 << 10, BytesPerConnection: 1 << 20, ConnectionsPerDisk: 4, Flush: true, CoalesceGap: -1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

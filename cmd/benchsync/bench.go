@@ -76,8 +76,8 @@ func run(ctx context.Context, o options) error {
 	cfg := o.cfg
 	cfg.ZeroDetect, cfg.Flush = true, o.flush
 	cfg = cfg.WithDefaults()
-	fmt.Printf("blocksync config: RequestSize %d KiB, InFlight %d, Concurrency %d, MaxMemory %d MiB, CoalesceGap %d KiB\n",
-		cfg.RequestSize>>10, cfg.InFlight, cfg.Concurrency, cfg.MaxMemory>>20, cfg.CoalesceGap>>10)
+	fmt.Printf("blocksync config: RequestSize %d KiB, InFlight %d, Concurrency %d, ConnectionsPerDisk %d, MaxMemory %d MiB, CoalesceGap %d KiB\n",
+		cfg.RequestSize>>10, cfg.InFlight, cfg.Concurrency, cfg.ConnectionsPerDisk, cfg.MaxMemory>>20, cfg.CoalesceGap>>10)
 
 	// Warm-up: the first copy allocates the target's pages.
 	if _, _, err := nbdcopy(ctx, src.URI, dst.URI, o.flush); err != nil {

@@ -28,6 +28,7 @@ func main() {
 	flag.IntVar(&o.cfg.RequestSize, "request-size", 0, "blocksync RequestSize (0: default)")
 	flag.IntVar(&o.cfg.InFlight, "in-flight", 0, "blocksync InFlight (0: default)")
 	flag.IntVar(&o.cfg.Concurrency, "concurrency", 0, "blocksync Concurrency (0: default)")
+	flag.IntVar(&o.cfg.ConnectionsPerDisk, "connections-per-disk", 0, "blocksync ConnectionsPerDisk (0: default)")
 	flag.Int64Var(&o.cfg.MaxMemory, "max-memory", 0, "blocksync MaxMemory (0: default)")
 	child := flag.String("child", "", "internal: run one copy described by this JSON file and print its result")
 	flag.Parse()
