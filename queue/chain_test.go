@@ -245,3 +245,30 @@ func TestSkippedStepsAreRecordedNotRun(t *testing.T) {
 		t.Fatalf("ran %v", got)
 	}
 }
+
+func TestSweeperRestoresALostStepTask(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(b *bundle) *queue.Chain {
+		return threeSteps(b, func(context.Context, *queue.StepRun) error { return nil })
+	})
+	// A job whose first task never reached Redis (as after a Redis that
+	// lost its data): create it in Postgres only.
+	job, err := b.store.CreateJob(b.ctx, store.NewJob{Type: "t", Queue: queue.QueueDefault,
+		Steps: b.runner.Chain("t").Planned()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insp := asynq.NewInspector(b.redis.ConnOpt())
+	defer insp.Close()
+	time.Sleep(50 * time.Millisecond)
+	n, err := b.runner.Sweep(b.ctx, insp, 0)
+	if err != nil || n != 1 {
+		t.Fatalf("sweep repaired %d jobs (%v), want 1", n, err)
+	}
+	if j := waitJob(t, b, job.ID); j.Status != store.JobCompleted {
+		t.Fatalf("swept job ended %s", j.Status)
+	}
+	if n, err := b.runner.Sweep(b.ctx, insp, 0); err != nil || n != 0 {
+		t.Fatalf("a second sweep repaired %d (%v), want none", n, err)
+	}
+}

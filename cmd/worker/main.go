@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/ossea/unifiedfailover/daemon"
 	"github.com/ossea/unifiedfailover/queue"
@@ -17,6 +18,9 @@ func main() {
 		if err := srv.Start(d.Runner.Mux()); err != nil {
 			return fmt.Errorf("starting the queue server: %w", err)
 		}
+		// Jobs whose step task was lost (for example with Redis's data) are
+		// found in Postgres and their step enqueued again.
+		go d.Runner.RunSweeper(ctx, d.RedisConfig(), 30*time.Second, time.Minute)
 		errc := make(chan error, 1)
 		if addr := d.Config.WorkerMetricsAddr; addr != "" && addr != "off" {
 			go func() { errc <- daemon.Serve(ctx, d.Log, addr, d.MetricsHandler()) }()
