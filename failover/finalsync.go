@@ -44,7 +44,7 @@ func (s *stepEnv) finalSync(ctx context.Context) error {
 	began := time.Now()
 	var mu sync.Mutex
 	lastStore := time.Time{}
-	res, err := blocksync.Copy(ctx, blocksync.Config{Flush: true}, disks, func(p blocksync.Progress) {
+	res, err := blocksync.Copy(ctx, blocksync.DefaultConfig(), disks, func(p blocksync.Progress) {
 		mu.Lock()
 		defer mu.Unlock()
 		if time.Since(lastStore) < time.Second && p.BytesDone < p.BytesTotal {
