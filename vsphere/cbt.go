@@ -3,6 +3,7 @@ package vsphere
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vmware/govmomi/object"
@@ -162,6 +163,9 @@ func (c *Client) CurrentChangeID(ctx context.Context, uuid string, diskKey int32
 }
 
 func (c *Client) createSnapshot(ctx context.Context, vm *object.VirtualMachine) (types.ManagedObjectReference, error) {
+	if err := c.removeStaleSnapshots(ctx, vm); err != nil {
+		return types.ManagedObjectReference{}, err
+	}
 	name := fmt.Sprintf("%s%d", snapshotPrefix, time.Now().UnixNano())
 	task, err := vm.CreateSnapshot(ctx, name, "temporary snapshot for changed block tracking", false, false)
 	if err != nil {
@@ -176,6 +180,37 @@ func (c *Client) createSnapshot(ctx context.Context, vm *object.VirtualMachine) 
 		return types.ManagedObjectReference{}, errs.New(errs.Internal, "taking snapshot of VM %s: task returned %T", vm.Reference().Value, info.Result)
 	}
 	return ref, nil
+}
+
+// removeStaleSnapshots removes temporary snapshots an earlier call left
+// behind when its process died between taking and removing one: a
+// forgotten snapshot would grow on the production VM. Only one job at a
+// time acts on a VM, so no other call is using them.
+func (c *Client) removeStaleSnapshots(ctx context.Context, vm *object.VirtualMachine) error {
+	var props mo.VirtualMachine
+	if err := vm.Properties(ctx, vm.Reference(), []string{"snapshot"}, &props); err != nil {
+		return classify(err, "listing snapshots of VM %s", vm.Reference().Value)
+	}
+	if props.Snapshot == nil {
+		return nil
+	}
+	var stale []types.ManagedObjectReference
+	var walk func([]types.VirtualMachineSnapshotTree)
+	walk = func(trees []types.VirtualMachineSnapshotTree) {
+		for _, t := range trees {
+			if strings.HasPrefix(t.Name, snapshotPrefix) {
+				stale = append(stale, t.Snapshot)
+			}
+			walk(t.ChildSnapshotList)
+		}
+	}
+	walk(props.Snapshot.RootSnapshotList)
+	for _, snap := range stale {
+		if err := c.removeSnapshot(ctx, snap); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (c *Client) removeSnapshot(ctx context.Context, snap types.ManagedObjectReference) error {

@@ -368,3 +368,35 @@ func TestFinderListsVMs(t *testing.T) {
 		t.Errorf("VMs = %v", names)
 	}
 }
+
+func TestChangedAreasRemovesSnapshotsLeftByACrash(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	src := &memSource{}
+	vm := f.createVM(t, vcenter.VMDef{Name: "crash01", Disks: []vcenter.DiskDef{{SizeBytes: 4 * mib, Changes: src}}, PowerOn: true})
+	id0, err := f.client.CurrentChangeID(f.ctx, vm.UUID, vm.Disks[0].Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A process that died mid-call left its temporary snapshot behind.
+	obj, err := f.client.FindByUUID(f.ctx, vm.UUID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, err := obj.CreateSnapshot(f.ctx, "ossea-cbt-1", "left by a crash", false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := task.Wait(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := f.sim.SnapshotCount(vm.UUID); n != 1 {
+		t.Fatalf("want the leftover snapshot in place, have %d", n)
+	}
+	if _, err := f.client.ChangedAreas(f.ctx, vm.UUID, vm.Disks[0].Key, id0); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.sim.SnapshotCount(vm.UUID); err != nil || n != 0 {
+		t.Fatalf("snapshots after ChangedAreas: %d (%v); the leftover must be gone", n, err)
+	}
+}
