@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/store"
 	"github.com/ossea/unifiedfailover/testsvc"
@@ -242,5 +244,28 @@ func TestDecisionsAudit(t *testing.T) {
 	ds, err := b.store.ListDecisions(b.ctx, store.DecisionFilter{ContextID: c.ContextID})
 	if err != nil || len(ds) != 1 || ds[0].Actor != "alice" || ds[0].Choice["confirm"] != "vm1" {
 		t.Fatalf("decisions: %+v %v", ds, err)
+	}
+}
+
+func TestOpenCreatesAMissingDatabase(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	name := fmt.Sprintf("failover_created_%d", time.Now().UnixNano())
+	url := "postgres://postgres@127.0.0.1:5432/" + name + "?sslmode=disable"
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+		if err == nil {
+			_, _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			conn.Close(context.Background())
+		}
+	})
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatalf("opening a store on a database that does not exist: %v", err)
+	}
+	defer st.Close()
+	if _, err := st.ListContexts(ctx); err != nil {
+		t.Fatalf("the new database has no schema: %v", err)
 	}
 }
