@@ -21,6 +21,7 @@ import (
 
 	cs "github.com/apache/cloudstack-go/v2/cloudstack"
 
+	"github.com/ossea/unifiedfailover/calltime"
 	"github.com/ossea/unifiedfailover/errs"
 )
 
@@ -46,12 +47,14 @@ func New(cfg Config) (*Client, error) {
 		ExpectContinueTimeout: time.Second,
 		TLSClientConfig:       &tls.Config{InsecureSkipVerify: cfg.InsecureSkipVerify}, //nolint:gosec // lab option
 	}
-	return &Client{cfg: cfg, transport: tr}, nil
+	// Each round trip counts as time spent in CloudStack (package calltime).
+	return &Client{cfg: cfg, transport: calltime.Transport(tr)}, nil
 }
 
 // Close releases idle connections.
 func (c *Client) Close() {
-	if t, ok := c.transport.(*http.Transport); ok {
+	type idleCloser interface{ CloseIdleConnections() }
+	if t, ok := c.transport.(idleCloser); ok {
 		t.CloseIdleConnections()
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	cs "github.com/apache/cloudstack-go/v2/cloudstack"
 
+	"github.com/ossea/unifiedfailover/calltime"
 	"github.com/ossea/unifiedfailover/errs"
 )
 
@@ -22,6 +23,9 @@ const (
 // then waits for the job and returns its result object (the single value
 // of jobresult, or jobresult itself when it is not a one-key wrapper).
 func (c *Client) runJob(ctx context.Context, command, what string, start func(api *cs.CloudStackClient) (string, error)) (json.RawMessage, error) {
+	// Waiting for the async job, polls and pauses between them, is time
+	// spent in CloudStack, not in the orchestration.
+	defer calltime.Start(ctx)()
 	api, x := c.api(ctx)
 	jobID, err := start(api)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ossea/unifiedfailover/calltime"
 	"github.com/ossea/unifiedfailover/cloudstack"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/store"
@@ -102,7 +103,9 @@ func (s *stepEnv) injectVirtio(ctx context.Context) error {
 	cmd := exec.CommandContext(ctx, fields[0], args...)
 	cmd.Env = append(cmd.Environ(), "FAILOVER_VM_NAME="+s.cfg.VMName, "FAILOVER_VOLUME_ID="+boot.VolumeID,
 		"FAILOVER_FIRMWARE="+s.cfg.Firmware, "FAILOVER_JOB_ID="+s.Job.ExternalID)
+	ran := calltime.Start(ctx) // the command's run is time spent outside the orchestration
 	out, err := cmd.CombinedOutput()
+	ran()
 	tail := string(out)
 	if len(tail) > 2000 {
 		tail = tail[len(tail)-2000:]

@@ -12,6 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ossea/unifiedfailover/calltime"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/metrics"
 	"github.com/ossea/unifiedfailover/store"
@@ -235,12 +236,13 @@ func (r *Runner) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		Log: log.With("attempt", st.Attempts)}
 	run.Log.InfoContext(ctx, "step started")
 	began := time.Now()
+	ctx = calltime.With(ctx) // the step's time in outside calls, recorded with the attempt
 	err = safeRun(ctx, ref.step.Run, run)
 	if r.metrics != nil {
 		r.metrics.StepDuration.WithLabelValues(ref.step.Name, job.Type).Observe(time.Since(began).Seconds())
 	}
 	if err == nil {
-		if err := r.store.CompleteStep(ctx, job.ID, p.Seq); err != nil {
+		if err := r.store.CompleteStep(ctx, job.ID, p.Seq, calltime.Total(ctx)); err != nil {
 			return err
 		}
 		run.Log.InfoContext(ctx, "step completed", "duration_ms", time.Since(began).Milliseconds())
@@ -259,7 +261,7 @@ func (r *Runner) stepFailed(ctx context.Context, ref taskRef, run *StepRun, caus
 	// spending a retry; the step stays as it is.
 	if ctx.Err() != nil && errors.Is(cause, context.Canceled) {
 		bg := context.WithoutCancel(ctx)
-		_ = r.store.RetryStep(bg, run.Job.ID, run.Step.Seq, cause.Error(), "interrupted")
+		_ = r.store.RetryStep(bg, run.Job.ID, run.Step.Seq, cause.Error(), "interrupted", calltime.Total(ctx))
 		return cause
 	}
 	retried, _ := asynq.GetRetryCount(ctx)
@@ -269,7 +271,7 @@ func (r *Runner) stepFailed(ctx context.Context, ref taskRef, run *StepRun, caus
 	if errs.IsTransient(cause) && retried < maxRetry {
 		run.Log.WarnContext(ctx, "step attempt failed; will retry", "error", cause, "class", class,
 			"retry", retried+1, "max_retry", maxRetry)
-		if err := r.store.RetryStep(bg, run.Job.ID, run.Step.Seq, cause.Error(), class); err != nil {
+		if err := r.store.RetryStep(bg, run.Job.ID, run.Step.Seq, cause.Error(), class, calltime.Total(ctx)); err != nil {
 			run.Log.ErrorContext(ctx, "could not record step retry", "error", err)
 		}
 		return cause
@@ -283,7 +285,7 @@ func (r *Runner) stepFailed(ctx context.Context, ref taskRef, run *StepRun, caus
 		}
 	}
 	run.Event(bg, slog.LevelError, "step failed: "+cause.Error(), map[string]any{"class": class, "attempt": run.Attempt})
-	if err := r.store.FailStep(bg, run.Job.ID, run.Step.Seq, cause.Error(), class); err != nil {
+	if err := r.store.FailStep(bg, run.Job.ID, run.Step.Seq, cause.Error(), class, calltime.Total(ctx)); err != nil {
 		// The failure is not recorded: let asynq run the step again rather
 		// than lose the record.
 		return errs.Transient(err, "recording failure of step %s", run.Step.Name)

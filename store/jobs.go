@@ -80,6 +80,9 @@ type Step struct {
 	ErrorClass string     `json:"error_class,omitempty"`
 	SkipReason string     `json:"skip_reason,omitempty"`
 	Progress   *Progress  `json:"progress,omitempty"`
+	// ExternalMS is the time the step's attempts spent in outside calls
+	// (vCenter, CloudStack, NBD, commands), in milliseconds.
+	ExternalMS int64 `json:"external_ms"`
 }
 
 // Progress is the byte progress of a long step such as final sync.
@@ -226,7 +229,8 @@ const jobColumns = `id::text, external_job_id, job_type, COALESCE(failover_type,
 const stepsJSON = `COALESCE((SELECT json_agg(json_build_object(
 		'seq', st.seq, 'name', st.name, 'status', st.status, 'attempts', st.attempts,
 		'started_at', st.started_at, 'ended_at', st.ended_at, 'error', st.error,
-		'error_class', st.error_class, 'skip_reason', st.skip_reason, 'progress', st.progress) ORDER BY st.seq)
+		'error_class', st.error_class, 'skip_reason', st.skip_reason, 'progress', st.progress,
+		'external_ms', st.external_ms) ORDER BY st.seq)
 	FROM job_steps st WHERE st.job_id = j.id), '[]'::json)`
 
 func scanJob(row pgx.Row) (*Job, error) {
@@ -326,29 +330,33 @@ func (s *Store) BeginStep(ctx context.Context, jobID string, seq int) (*Job, err
 	return s.GetJob(ctx, jobID)
 }
 
-// CompleteStep marks a running step completed.
-func (s *Store) CompleteStep(ctx context.Context, jobID string, seq int) error {
+// CompleteStep marks a running step completed. external, when given, is
+// the attempt's time in outside calls, added to the step's external_ms.
+func (s *Store) CompleteStep(ctx context.Context, jobID string, seq int, external ...time.Duration) error {
 	_, err := s.pool.Exec(ctx, `UPDATE job_steps SET status = 'completed', ended_at = now(), error = '',
-			error_class = '', updated_at = now()
-		WHERE job_id = $1 AND seq = $2 AND status <> 'skipped'`, jobID, seq)
+			error_class = '', updated_at = now(), external_ms = external_ms + $3
+		WHERE job_id = $1 AND seq = $2 AND status <> 'skipped'`, jobID, seq, externalMS(external))
 	return classify(err, "completing step %d of job %s", seq, jobID)
 }
 
-// RetryStep records a failed attempt that will be retried.
-func (s *Store) RetryStep(ctx context.Context, jobID string, seq int, cause, class string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE job_steps SET status = 'retrying', error = $3, error_class = $4, updated_at = now()
-		WHERE job_id = $1 AND seq = $2`, jobID, seq, cause, class)
+// RetryStep records a failed attempt that will be retried. external, when
+// given, is the attempt's time in outside calls.
+func (s *Store) RetryStep(ctx context.Context, jobID string, seq int, cause, class string, external ...time.Duration) error {
+	_, err := s.pool.Exec(ctx, `UPDATE job_steps SET status = 'retrying', error = $3, error_class = $4, updated_at = now(),
+			external_ms = external_ms + $5
+		WHERE job_id = $1 AND seq = $2`, jobID, seq, cause, class, externalMS(external))
 	return classify(err, "recording retry of step %d of job %s", seq, jobID)
 }
 
 // FailStep marks a step failed and its job failed with the step's error,
-// in one transaction.
-func (s *Store) FailStep(ctx context.Context, jobID string, seq int, cause, class string) error {
+// in one transaction. external, when given, is the attempt's time in
+// outside calls.
+func (s *Store) FailStep(ctx context.Context, jobID string, seq int, cause, class string, external ...time.Duration) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var name string
 		if err := tx.QueryRow(ctx, `UPDATE job_steps SET status = 'failed', ended_at = now(), error = $3,
-				error_class = $4, updated_at = now()
-			WHERE job_id = $1 AND seq = $2 RETURNING name`, jobID, seq, cause, class).Scan(&name); err != nil {
+				error_class = $4, updated_at = now(), external_ms = external_ms + $5
+			WHERE job_id = $1 AND seq = $2 RETURNING name`, jobID, seq, cause, class, externalMS(external)).Scan(&name); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `UPDATE job_tracking SET status = 'failed', current_step = $2, error = $3,
@@ -356,6 +364,15 @@ func (s *Store) FailStep(ctx context.Context, jobID string, seq int, cause, clas
 		return err
 	})
 	return classify(err, "failing step %d of job %s", seq, jobID)
+}
+
+// externalMS sums optional durations in whole milliseconds.
+func externalMS(ds []time.Duration) int64 {
+	var t time.Duration
+	for _, d := range ds {
+		t += d
+	}
+	return t.Milliseconds()
 }
 
 // SkipStep marks a pending step skipped with a reason.

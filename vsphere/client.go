@@ -15,6 +15,7 @@ import (
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/soap"
 
+	"github.com/ossea/unifiedfailover/calltime"
 	"github.com/ossea/unifiedfailover/errs"
 )
 
@@ -37,6 +38,8 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	sc := soap.NewClient(u, cfg.Insecure)
 	sc.Timeout = cfg.Timeout
+	// Each SOAP round trip counts as time spent in vCenter (package calltime).
+	sc.Client.Transport = calltime.Transport(sc.Client.Transport)
 
 	vim, err := vim25.NewClient(ctx, sc)
 	if err != nil {
