@@ -99,6 +99,8 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.cfg.Gatherer, promhttp.HandlerOpts{}))
+	r.Get(MonitoringPath, http.RedirectHandler(MonitoringPath+"/", http.StatusMovedPermanently).ServeHTTP)
+	r.With(s.authenticate).Handle(MonitoringPath+"/*", s.monitoring())
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(s.authenticate)
 		// Reading needs a viewer token.

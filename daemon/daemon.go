@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -77,7 +78,66 @@ func Setup(ctx context.Context, process string) (*Daemon, error) {
 		d.Close()
 		return nil, err
 	}
+	if err := d.registerCollectors(openCtx, process); err != nil {
+		d.Close()
+		return nil, err
+	}
 	return d, nil
+}
+
+// registerCollectors adds the scrape-time collectors: failover_active_jobs
+// (from Postgres) in every process, and asynq's queue metrics (from Redis)
+// in the API process only, since they are the same from everywhere. The
+// API process also makes sure every product queue exists in Redis, so that
+// asynqmon and the queue metrics list them before their first task.
+func (d *Daemon) registerCollectors(ctx context.Context, process string) error {
+	types := []string{tasks.ProbeChain}
+	if d.Engine != nil {
+		for _, c := range d.Engine.Chains() {
+			types = append(types, c.Type)
+		}
+	}
+	if err := d.Registry.Register(&metrics.ActiveJobs{Pool: d.Store.Pool(), Types: types, Logger: d.Log}); err != nil {
+		return fmt.Errorf("registering failover_active_jobs: %w", err)
+	}
+	if process != "api" {
+		return nil
+	}
+	insp := asynq.NewInspectorFromRedisClient(d.Redis)
+	if err := d.ensureQueues(ctx, insp); err != nil {
+		return err
+	}
+	if err := d.Registry.Register(&metrics.Queues{Inspector: insp, Logger: d.Log}); err != nil {
+		return fmt.Errorf("registering the asynq queue metrics: %w", err)
+	}
+	return nil
+}
+
+// ensureQueues makes asynq know every product queue. asynq records a queue
+// when a task is first enqueued to it and has no other way to create one,
+// so a queue it does not know yet gets a placeholder task, scheduled far
+// in the future and deleted at once.
+func (d *Daemon) ensureQueues(ctx context.Context, insp *asynq.Inspector) error {
+	known, err := insp.Queues()
+	if err != nil {
+		return fmt.Errorf("listing asynq queues: %w", err)
+	}
+	for q := range queue.Priorities {
+		if slices.Contains(known, q) {
+			continue
+		}
+		const id = "failover-queue-placeholder"
+		_, err := d.Queue.EnqueueContext(ctx, asynq.NewTask("failover:queue-placeholder", nil), asynq.Queue(q),
+			asynq.TaskID(id), asynq.ProcessIn(10*365*24*time.Hour), asynq.MaxRetry(0))
+		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return fmt.Errorf("creating asynq queue %s: %w", q, err)
+		}
+		if err := insp.DeleteTask(q, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+			return fmt.Errorf("creating asynq queue %s: removing the placeholder: %w", q, err)
+		}
+		d.Log.Info("created asynq queue", "queue", q)
+	}
+	return nil
 }
 
 // setupEngine builds the failover engine from the configuration and

@@ -1,10 +1,9 @@
-// Package deploy holds the deployment files (Dockerfile, docker-compose,
-// Kubernetes manifests, systemd units, Prometheus configuration and alert
-// rules, Grafana dashboard). Its test checks them: promtool accepts the
-// Prometheus files, every metric the dashboard and the rules name is one the
-// product exports, the YAML files parse and the Kubernetes objects are
-// well-formed, and the dashboard's panels all have a title and a query.
 package deploy
+
+// The tests check the deployment files: promtool accepts the Prometheus
+// files, every metric the dashboard and the rules name is one the product
+// exports (Exported), the YAML files parse and the Kubernetes objects are
+// well-formed, and the dashboard's panels all have a title and a query.
 
 import (
 	"bytes"
@@ -23,53 +22,20 @@ import (
 	"go.yaml.in/yaml/v4"
 )
 
-// exported is every metric family the product's processes export, with its
-// labels (scrape-time job and instance excluded). Histograms are listed by
-// family name; their _bucket, _sum and _count series are derived.
-// From metrics/metrics.go, plus asynq's exporter
-// (github.com/hibiken/asynq/x/metrics, served by the API process).
-var exported = map[string][]string{
-	// metrics/metrics.go
-	"failover_jobs_total":                   {"type", "outcome"},
-	"failover_job_duration_seconds":         {"type"}, // histogram
-	"failover_step_duration_seconds":        {"step", "type"},
-	"failover_step_failures_total":          {"step", "class"},
-	"failover_active_jobs":                  {"type"},
-	"failover_sync_bytes_total":             {},
-	"failover_sync_duration_seconds":        {}, // histogram
-	"failover_api_requests_total":           {"route", "code"},
-	"failover_api_request_duration_seconds": {"route"}, // histogram
-	// asynq x/metrics QueueMetricsCollector. asynq_tasks_enqueued_total is a
-	// gauge per queue and state (active, pending, scheduled, retry,
-	// archived, completed); asynq_queue_size has no state label.
-	"asynq_tasks_enqueued_total":            {"queue", "state"},
-	"asynq_queue_size":                      {"queue"},
-	"asynq_queue_latency_seconds":           {"queue"},
-	"asynq_queue_memory_usage_approx_bytes": {"queue"},
-	"asynq_tasks_processed_total":           {"queue"},
-	"asynq_tasks_failed_total":              {"queue"},
-	"asynq_queue_paused_total":              {"queue"},
-	// Prometheus' own per-target series.
-	"up": {},
-}
-
-var histograms = []string{"failover_job_duration_seconds", "failover_step_duration_seconds",
-	"failover_sync_duration_seconds", "failover_api_request_duration_seconds"}
-
 // scrapeLabels are attached by Prometheus to every scraped series.
 var scrapeLabels = []string{"job", "instance", "pod"}
 
 // knownSeries returns every series name the product exports, with labels.
 func knownSeries() map[string][]string {
 	known := map[string][]string{}
-	for name, labels := range exported {
+	for name, labels := range Exported {
 		known[name] = labels
 	}
-	for _, h := range histograms {
+	for _, h := range Histograms {
 		delete(known, h)
-		known[h+"_sum"] = exported[h]
-		known[h+"_count"] = exported[h]
-		known[h+"_bucket"] = append(slices.Clone(exported[h]), "le")
+		known[h+"_sum"] = Exported[h]
+		known[h+"_count"] = Exported[h]
+		known[h+"_bucket"] = append(slices.Clone(Exported[h]), "le")
 	}
 	return known
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/ossea/unifiedfailover/blocksync"
-	"github.com/ossea/unifiedfailover/calltime"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/store"
 )
@@ -45,10 +44,21 @@ func (s *stepEnv) finalSync(ctx context.Context) error {
 	began := time.Now()
 	var mu sync.Mutex
 	lastStore := time.Time{}
-	copied := calltime.Start(ctx) // the NBD copy is time spent outside the orchestration
+	// counted is what was added to failover_sync_bytes_total so far: the
+	// counter grows with every all-disks report, so throughput shows live.
+	var counted int64
+	countBytes := func(done int64) {
+		if m := s.e.cfg.Metrics; m != nil && done > counted {
+			m.SyncBytes.Add(float64(done - counted))
+			counted = done
+		}
+	}
 	res, err := blocksync.Copy(ctx, blocksync.DefaultConfig(), disks, func(p blocksync.Progress) {
 		mu.Lock()
 		defer mu.Unlock()
+		if p.Disk == "" {
+			countBytes(p.BytesDone)
+		}
 		if time.Since(lastStore) < time.Second && p.BytesDone < p.BytesTotal {
 			return
 		}
@@ -56,15 +66,16 @@ func (s *stepEnv) finalSync(ctx context.Context) error {
 		_ = s.Progress(ctx, store.Progress{BytesDone: p.BytesDone, BytesTotal: p.BytesTotal, RateBps: p.BytesPerSecond})
 		_ = s.e.store.TouchJob(ctx, s.Job.ID)
 	})
-	copied()
 	if err != nil {
 		if ctx.Err() != nil {
 			return errs.Transient(err, "final sync interrupted")
 		}
 		return err
 	}
+	mu.Lock()
+	countBytes(res.BytesCopied + res.BytesZeroed)
+	mu.Unlock()
 	if m := s.e.cfg.Metrics; m != nil {
-		m.SyncBytes.Add(float64(res.BytesCopied + res.BytesZeroed))
 		m.SyncDuration.Observe(time.Since(began).Seconds())
 	}
 	for _, p := range todo {
