@@ -82,7 +82,7 @@ type Step struct {
 	Progress   *Progress  `json:"progress,omitempty"`
 	// ExternalMS is the time the step's attempts spent in outside calls
 	// (vCenter, CloudStack, NBD, commands), in milliseconds.
-	ExternalMS int64 `json:"external_ms"`
+	ExternalMS float64 `json:"external_ms"`
 }
 
 // Progress is the byte progress of a long step such as final sync.
@@ -366,13 +366,13 @@ func (s *Store) FailStep(ctx context.Context, jobID string, seq int, cause, clas
 	return classify(err, "failing step %d of job %s", seq, jobID)
 }
 
-// externalMS sums optional durations in whole milliseconds.
-func externalMS(ds []time.Duration) int64 {
+// externalMS sums optional durations in milliseconds.
+func externalMS(ds []time.Duration) float64 {
 	var t time.Duration
 	for _, d := range ds {
 		t += d
 	}
-	return t.Milliseconds()
+	return float64(t) / float64(time.Millisecond)
 }
 
 // SkipStep marks a pending step skipped with a reason.
