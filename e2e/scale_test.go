@@ -74,6 +74,11 @@ func TestSecondRequestForABusyVMIsAConflict(t *testing.T) {
 	b := setup(t, options{vms: 2})
 	vm := &b.lab.VMs[0]
 	ctxID := b.contexts[vm.Name]
+	// Registering a VM twice names the context it already has.
+	_, err := b.api.Register(b.ctx, b.lab.Manifest().VMs[0].Register)
+	if ae, _ := err.(*client.APIError); ae == nil || ae.Status != http.StatusConflict || ae.Details["context_id"] != ctxID {
+		t.Fatalf("second registration: %v, want 409 naming %s", err, ctxID)
+	}
 	b.lab.CloudStack.SetLatency("deployVirtualMachine", 3*time.Second)
 	first := b.startFailover(t, vm, false, failover.Options{})
 	for _, try := range []func() error{
@@ -96,7 +101,7 @@ func TestSecondRequestForABusyVMIsAConflict(t *testing.T) {
 	if st := b.wait(t, first); st.Status != store.JobCompleted {
 		t.Fatalf("first failover ended %s: %s", st.Status, st.Error)
 	}
-	_, err := b.api.Failover(b.ctx, failover.FailoverRequest{ContextID: ctxID, FailoverType: failover.Test})
+	_, err = b.api.Failover(b.ctx, failover.FailoverRequest{ContextID: ctxID, FailoverType: failover.Test})
 	ae, _ := err.(*client.APIError)
 	if ae == nil || ae.Status != http.StatusConflict || ae.Code != "failed_precondition" {
 		t.Fatalf("test failover of a failed-over VM: %v, want 409 failed_precondition", err)
