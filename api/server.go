@@ -103,6 +103,7 @@ func (s *Server) Handler() http.Handler {
 	r.With(s.authenticate).Handle(MonitoringPath+"/*", s.monitoring())
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(s.authenticate)
+		s.mountDrills(r) // DR drills (drills.go)
 		// Reading needs a viewer token.
 		r.Get("/jobs/{job_id}", s.getJob)
 		r.Get("/jobs/{job_id}/events", s.jobEvents)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/ossea/unifiedfailover/cloudstack"
 	"github.com/ossea/unifiedfailover/config"
+	"github.com/ossea/unifiedfailover/drill"
 	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/metrics"
 	"github.com/ossea/unifiedfailover/queue"
@@ -158,13 +159,18 @@ func (d *Daemon) setupEngine() error {
 		VCenter: vsphere.Config{URL: cfg.VCenterURL, User: cfg.VCenterUser, Password: cfg.VCenterPassword,
 			Insecure: cfg.VCenterInsecure},
 		ZoneID: cfg.CloudStackZoneID, TemplateID: cfg.CloudStackTemplateID, ApplianceVMID: cfg.ApplianceVMID,
-		VirtioCommand: cfg.VirtioCommand, Logger: d.Log, Metrics: d.Metrics})
+		VirtioCommand: cfg.VirtioCommand, Logger: d.Log, Metrics: d.Metrics, Timers: d.Queue})
 	if err != nil {
 		return err
 	}
 	for _, c := range d.Engine.Chains() {
 		d.Runner.Register(c)
 	}
+	drills, err := drill.New(drill.Config{Store: d.Store, Engine: d.Engine, Logger: d.Log, Metrics: d.Metrics})
+	if err != nil {
+		return err
+	}
+	d.Runner.Register(drills.Chain())
 	return nil
 }
 

@@ -119,8 +119,10 @@ func (e *Engine) Chains() []*queue.Chain {
 		}
 		return c
 	}
+	fo := build(JobFailover, failoverChain)
+	fo.OnCompleted = e.armAutoRollback // time-boxed test failovers (autorollback.go)
 	return []*queue.Chain{
-		build(JobFailover, failoverChain),
+		fo,
 		build(JobRollback, rollbackChain),
 		build(JobCommit, commitChain),
 	}

@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/ossea/unifiedfailover/cloudstack"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/metrics"
@@ -45,6 +47,9 @@ type EngineConfig struct {
 	Logger *slog.Logger
 	// Metrics defaults to none.
 	Metrics *metrics.Metrics
+	// Timers enqueues timer tasks (auto-rollbacks of time-boxed test
+	// failovers). Without it the scheduler's sweep alone starts them.
+	Timers *asynq.Client
 	// Now defaults to time.Now.
 	Now func() time.Time
 }

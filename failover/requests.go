@@ -24,6 +24,9 @@ type FailoverRequest struct {
 	DryRun bool `json:"dry_run,omitempty"`
 	// Confirm approves a live failover: it must be the VM's name.
 	Confirm string `json:"confirm,omitempty"`
+	// TestDuration time-boxes a test failover (for example "30m"): it is
+	// rolled back by itself that long after it completed (autorollback.go).
+	TestDuration string `json:"test_duration,omitempty"`
 }
 
 // Plan is what a failover, rollback or commit would do: shown for a dry
@@ -72,6 +75,9 @@ func (e *Engine) PlanFailover(ctx context.Context, req FailoverRequest) (*Plan, 
 	}
 	cfg, err := Resolve(vm, req.FailoverType, req.Options, mappings, e.cfg.Now())
 	if err != nil {
+		return nil, err
+	}
+	if _, err := testDuration(req); err != nil {
 		return nil, err
 	}
 	rep, err := e.Preflight(ctx, vm, cfg, "")
@@ -127,6 +133,9 @@ func (e *Engine) StartFailover(ctx context.Context, req FailoverRequest, actor s
 			func(tx pgx.Tx, job *store.Job) error {
 				if err := store.InsertFailoverJob(ctx, tx, &store.FailoverJob{JobID: job.ID, ExternalJobID: job.ExternalID,
 					ContextID: cfg.ContextID, VMID: cfg.VMwareVMID, FailoverType: string(cfg.FailoverType), Config: raw}); err != nil {
+					return err
+				}
+				if err := e.recordTestDuration(ctx, tx, actor, job, req); err != nil {
 					return err
 				}
 				return e.recordDecisions(ctx, tx, actor, job, decisionsForFailover(req, cfg))

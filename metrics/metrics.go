@@ -18,6 +18,10 @@ type Metrics struct {
 	SyncDuration       prometheus.Histogram
 	APIRequests        *prometheus.CounterVec
 	APIRequestDuration *prometheus.HistogramVec
+	// DR drills (package drill).
+	DrillsTotal     *prometheus.CounterVec
+	DrillRTO        prometheus.Histogram
+	DrillVMsSkipped prometheus.Counter
 }
 
 // New creates the collectors and registers them (and the Go and process
@@ -60,7 +64,21 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help:    "API request latency by route pattern.",
 			Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5},
 		}, []string{"route"}),
+		DrillsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "failover_drills_total",
+			Help: "DR drill runs that ended, by outcome (passed, failed).",
+		}, []string{"outcome"}),
+		DrillRTO: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "failover_drill_rto_seconds",
+			Help:    "Measured RTO of each VM of a DR drill: failover request to destination VM running.",
+			Buckets: []float64{5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600},
+		}),
+		DrillVMsSkipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "failover_drill_vms_skipped_total",
+			Help: "VMs a DR drill skipped because they were busy with another job or not ready.",
+		}),
 	}
+	reg.MustRegister(m.DrillsTotal, m.DrillRTO, m.DrillVMsSkipped)
 	reg.MustRegister(m.JobsTotal, m.JobDuration, m.StepDuration, m.StepFailures, m.SyncBytes,
 		m.SyncDuration, m.APIRequests, m.APIRequestDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -1,0 +1,263 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/ossea/unifiedfailover/auth"
+	"github.com/ossea/unifiedfailover/drill"
+	"github.com/ossea/unifiedfailover/errs"
+	"github.com/ossea/unifiedfailover/store"
+)
+
+// mountDrills adds the DR drill routes (SPEC §6): viewers read schedules,
+// runs and reports; admins create, change, delete and run schedules.
+func (s *Server) mountDrills(r chi.Router) {
+	r.Get("/drills", s.listDrills)
+	r.Get("/drills/runs/{run_id}", s.getDrillRun)
+	r.Get("/drills/runs/{run_id}/report.html", s.drillReportHTML)
+	r.Get("/drills/{id}", s.getDrill)
+	r.Get("/drills/{id}/runs", s.listDrillRuns)
+	r.Group(func(r chi.Router) {
+		r.Use(s.require(auth.Admin))
+		r.Post("/drills", s.createDrill)
+		r.Put("/drills/{id}", s.updateDrill)
+		r.Delete("/drills/{id}", s.deleteDrill)
+		r.With(s.needEngine).Post("/drills/{id}/run", s.runDrill)
+	})
+}
+
+// drillView is a schedule as the API shows it.
+type drillView struct {
+	*store.DrillSchedule
+	Hold      string        `json:"hold"`
+	NextRunAt *time.Time    `json:"next_run_at,omitempty"`
+	LastRun   *drillRunInfo `json:"last_run,omitempty"`
+}
+
+// drillRunInfo is a run without its VMs.
+type drillRunInfo struct {
+	ID           string               `json:"id"`
+	ScheduleID   string               `json:"schedule_id,omitempty"`
+	ScheduleName string               `json:"schedule_name"`
+	Tick         time.Time            `json:"tick"`
+	Status       store.DrillRunStatus `json:"status"`
+	Trigger      string               `json:"trigger"`
+	JobID        string               `json:"job_id,omitempty"`
+	Error        string               `json:"error,omitempty"`
+	StartedAt    *time.Time           `json:"started_at,omitempty"`
+	EndedAt      *time.Time           `json:"ended_at,omitempty"`
+}
+
+func runInfo(r *store.DrillRun) *drillRunInfo {
+	return &drillRunInfo{ID: r.ID, ScheduleID: r.ScheduleID, ScheduleName: r.ScheduleName, Tick: r.Tick, Status: r.Status,
+		Trigger: r.Trigger, JobID: r.JobID, Error: r.Error, StartedAt: r.StartedAt, EndedAt: r.EndedAt}
+}
+
+func (s *Server) viewDrill(r *http.Request, d *store.DrillSchedule) (drillView, error) {
+	v := drillView{DrillSchedule: d, Hold: (time.Duration(d.HoldSeconds) * time.Second).String()}
+	if d.Enabled {
+		if t := drill.NextTick(d, time.Now()); !t.IsZero() {
+			v.NextRunAt = &t
+		}
+	}
+	runs, err := s.store.ListDrillRuns(r.Context(), d.ID, 1)
+	if err != nil {
+		return v, err
+	}
+	if len(runs) > 0 {
+		v.LastRun = runInfo(runs[0])
+	}
+	return v, nil
+}
+
+func (s *Server) listDrills(w http.ResponseWriter, r *http.Request) {
+	ds, err := s.store.ListDrillSchedules(r.Context(), false)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]drillView, 0, len(ds))
+	for _, d := range ds {
+		v, err := s.viewDrill(r, d)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"drills": out})
+}
+
+func (s *Server) getDrill(w http.ResponseWriter, r *http.Request) {
+	d, err := s.store.GetDrillSchedule(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	v, err := s.viewDrill(r, d)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) createDrill(w http.ResponseWriter, r *http.Request) {
+	var sp drill.Spec
+	if err := decodeJSON(r, &sp); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d, err := drill.Validate(r.Context(), s.store, sp)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d.CreatedBy = actorOf(r)
+	if err := s.store.CreateDrillSchedule(r.Context(), d); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "drill schedule created", "schedule_id", d.ID, "name", d.Name, "actor", d.CreatedBy)
+	v, err := s.viewDrill(r, d)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, v)
+}
+
+func (s *Server) updateDrill(w http.ResponseWriter, r *http.Request) {
+	old, err := s.store.GetDrillSchedule(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var sp drill.Spec
+	if err := decodeJSON(r, &sp); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d, err := drill.Validate(r.Context(), s.store, sp)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d.ID = old.ID
+	if err := s.store.UpdateDrillSchedule(r.Context(), d); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "drill schedule updated", "schedule_id", d.ID, "name", d.Name, "actor", actorOf(r))
+	v, err := s.viewDrill(r, d)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) deleteDrill(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if err := s.store.DeleteDrillSchedule(r.Context(), id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "drill schedule deleted", "schedule_id", id, "actor", actorOf(r))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// runDrill runs a schedule now. A schedule whose previous run has not
+// ended gets Conflict naming that run.
+func (s *Server) runDrill(w http.ResponseWriter, r *http.Request) {
+	d, err := s.store.GetDrillSchedule(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if active, err := s.store.ActiveDrillRun(r.Context(), d.ID); err == nil {
+		s.writeError(w, r, errs.New(errs.Conflict, "drill %s has a run that has not ended: %s", d.Name, active.ID).
+			WithDetails("active_run_id", active.ID))
+		return
+	} else if !errs.Is(err, errs.NotFound) {
+		s.writeError(w, r, err)
+		return
+	}
+	run, _, err := drill.StartRun(r.Context(), s.store, s.runner, d, time.Now().UTC().Truncate(time.Millisecond),
+		drill.TriggerManual, actorOf(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "drill run started", "schedule_id", d.ID, "run_id", run.ID, "job_id", run.JobID, "actor", actorOf(r))
+	writeJSON(w, http.StatusAccepted, run)
+}
+
+func (s *Server) listDrillRuns(w http.ResponseWriter, r *http.Request) {
+	d, err := s.store.GetDrillSchedule(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	limit, err := queryInt(r, "limit", 50)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	runs, err := s.store.ListDrillRuns(r.Context(), d.ID, limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]*drillRunInfo, 0, len(runs))
+	for _, run := range runs {
+		out = append(out, runInfo(run))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"runs": out})
+}
+
+// drillRunBody is a run with its VMs and its report (as written when it
+// ended, or as it stands while it runs).
+type drillRunBody struct {
+	*store.DrillRun
+	Report *drill.Report `json:"report"`
+}
+
+func (s *Server) drillRun(r *http.Request) (*store.DrillRun, *drill.Report, error) {
+	run, err := s.store.GetDrillRun(r.Context(), chi.URLParam(r, "run_id"))
+	if err != nil {
+		return nil, nil, err
+	}
+	rep, err := drill.BuildReport(r.Context(), s.store, run)
+	if err != nil {
+		return nil, nil, err
+	}
+	return run, rep, nil
+}
+
+func (s *Server) getDrillRun(w http.ResponseWriter, r *http.Request) {
+	run, rep, err := s.drillRun(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	run.Report = nil
+	writeJSON(w, http.StatusOK, drillRunBody{DrillRun: run, Report: rep})
+}
+
+func (s *Server) drillReportHTML(w http.ResponseWriter, r *http.Request) {
+	_, rep, err := s.drillRun(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+	w.WriteHeader(http.StatusOK)
+	if err := drill.WriteHTML(w, rep); err != nil {
+		s.log.ErrorContext(r.Context(), "writing a drill report", "error", err)
+	}
+}
