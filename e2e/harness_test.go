@@ -64,6 +64,14 @@ type bundle struct {
 type options struct {
 	vms     int
 	workers int
+	// aof turns on the private Redis's append-only file, so it can be
+	// restarted without losing tasks.
+	aof bool
+	// dbURL is the database to use instead of a schema in the shared
+	// test database (for example a test-owned testsvc.Postgres).
+	dbURL string
+	// env is added to every product process's environment.
+	env []string
 }
 
 // setup starts the lab, Postgres schema, Redis, api and workers, and
@@ -84,7 +92,10 @@ func setup(t *testing.T, o options) *bundle {
 	}
 	t.Cleanup(l.Close)
 	dir := t.TempDir()
-	b := &bundle{ctx: ctx, lab: l, dbURL: testsvc.PostgresURL(t), redis: testsvc.StartRedis(t, testsvc.RedisOptions{}),
+	if o.dbURL == "" {
+		o.dbURL = testsvc.PostgresURL(t)
+	}
+	b := &bundle{ctx: ctx, lab: l, dbURL: o.dbURL, redis: testsvc.StartRedis(t, testsvc.RedisOptions{AppendOnly: o.aof}),
 		virtio: filepath.Join(dir, "virtio.log"), failFile: filepath.Join(dir, "virtio.fail"), contexts: map[string]string{}}
 	script := filepath.Join(dir, "virt-v2v-in-place")
 	if err := os.WriteFile(script, []byte(fmt.Sprintf("#!/bin/sh\n[ -e %q ] && { echo injected failure >&2; exit 3; }\necho \"$FAILOVER_VM_NAME $*\" >> %q\n", b.failFile, b.virtio)), 0o755); err != nil {
@@ -100,6 +111,7 @@ func setup(t *testing.T, o options) *bundle {
 	}
 	env := append(l.Env(), "FAILOVER_API_TOKENS_FILE="+tokens, "FAILOVER_DATABASE_URL="+b.dbURL, "FAILOVER_REDIS_ADDR="+b.redis.Addr,
 		"FAILOVER_VIRTIO_COMMAND="+script, "FAILOVER_LOG_LEVEL=debug", "FAILOVER_SHUTDOWN_TIMEOUT=5s")
+	env = append(env, o.env...)
 	b.stack, err = stack.Start(ctx, stack.Options{BinDir: binDir, Env: env, Workers: o.workers, LogDir: dir})
 	if err != nil {
 		t.Fatalf("starting the product: %v", err)
