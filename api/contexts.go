@@ -20,6 +20,11 @@ func (s *Server) registerContext(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if err := s.store.RecordDecision(r.Context(), nil, store.Decision{Decision: "register", Actor: actorOf(r),
+		ContextID: c.ContextID, Choice: map[string]any{"vmware_vm_id": c.VMwareVMID, "vm_name": c.VMName,
+			"network_mappings": len(req.NetworkMappings)}}); err != nil {
+		s.log.WarnContext(r.Context(), "could not record the registration in the audit", "error", err, "context_id", c.ContextID)
+	}
 	writeJSON(w, http.StatusCreated, c)
 }
 

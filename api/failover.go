@@ -53,8 +53,8 @@ func (s *Server) startFailover(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if req.FailoverType != failover.Test && req.FailoverType != failover.Live {
-		s.writeError(w, r, fieldError("failover_type", "must be test or live"))
+	if err := checkFailoverRequest(&req); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	if req.FailoverType == failover.Live && !req.DryRun {
@@ -70,6 +70,10 @@ func (s *Server) startFailover(w http.ResponseWriter, r *http.Request) {
 func (s *Server) startRollback(w http.ResponseWriter, r *http.Request) {
 	var req failover.RollbackRequest
 	if err := decodeJSON(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := checkRollbackRequest(&req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

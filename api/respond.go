@@ -76,7 +76,7 @@ func decodeJSON(r *http.Request, v any) error {
 	if err := dec.Decode(&struct{}{}); err != io.EOF {
 		return errs.New(errs.InvalidArgument, "request body must hold exactly one JSON object")
 	}
-	return nil
+	return checkStrings(v)
 }
 
 func decodeError(err error) error {
@@ -93,13 +93,16 @@ func decodeError(err error) error {
 	case errors.As(err, &syntaxErr):
 		return errs.New(errs.InvalidArgument, "malformed JSON at byte %d: %v", syntaxErr.Offset, syntaxErr)
 	case errors.As(err, &typeErr):
-		field := typeErr.Field
+		field := jsonFieldPath(typeErr.Field)
 		if field == "" {
 			field = "(body)"
 		}
 		return fieldError(field, "must be %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if field == "" {
+			field = `""`
+		}
 		return fieldError(field, "unknown field")
 	default:
 		return errs.New(errs.InvalidArgument, "invalid JSON body: %v", err)

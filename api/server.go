@@ -101,9 +101,11 @@ func (s *Server) Handler() http.Handler {
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.cfg.Gatherer, promhttp.HandlerOpts{}))
 	r.Get(MonitoringPath, http.RedirectHandler(MonitoringPath+"/", http.StatusMovedPermanently).ServeHTTP)
 	r.With(s.authenticate).Handle(MonitoringPath+"/*", s.monitoring())
+	r.Get("/api/v1/openapi.json", s.openAPI)
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(s.authenticate)
 		s.mountDrills(r) // DR drills (drills.go)
+		s.mountOperatorAPI(r)
 		// Reading needs a viewer token.
 		r.Get("/jobs/{job_id}", s.getJob)
 		r.Get("/jobs/{job_id}/events", s.jobEvents)

@@ -1,0 +1,132 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/ossea/unifiedfailover/store"
+)
+
+// listBody is a page of a listing.
+type listBody struct {
+	Limit  int `json:"limit"`
+	Offset int `json:"offset"`
+	// NextOffset is where the next page starts; absent on the last page.
+	NextOffset *int `json:"next_offset,omitempty"`
+}
+
+func page(limit, offset, got int) listBody {
+	b := listBody{Limit: limit, Offset: offset}
+	if got == limit {
+		n := offset + limit
+		b.NextOffset = &n
+	}
+	return b
+}
+
+// contextFilter resolves an optional context (id or VM name) filter.
+func (s *Server) contextFilter(r *http.Request, q query, key string) (string, error) {
+	name, err := q.name(key)
+	if err != nil || name == "" {
+		return "", err
+	}
+	vm, err := s.store.ResolveContext(r.Context(), name)
+	if err != nil {
+		return "", err
+	}
+	return vm.ContextID, nil
+}
+
+// jobList is a page of jobs.
+type jobList struct {
+	Jobs []jobView `json:"jobs"`
+	listBody
+}
+
+func (s *Server) listFailoverJobs(w http.ResponseWriter, r *http.Request) {
+	q, err := parseQuery(r, "context_id", "vm", "status", "type", "job_type", "limit", "offset")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f := store.JobFilter{}
+	var status, ftype, jtype string
+	if status, err = q.enum("status", "pending", "running", "completed", "failed", "cancelled"); err == nil {
+		if ftype, err = q.enum("type", "test", "live"); err == nil {
+			if jtype, err = q.name("job_type"); err == nil {
+				if f.Limit, err = q.intIn("limit", 50, 1, 500); err == nil {
+					f.Offset, err = q.intIn("offset", 0, 0, 1<<30)
+				}
+			}
+		}
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f.Status, f.FailoverType, f.Type = store.JobStatus(status), ftype, jtype
+	if f.ContextID, err = s.contextFilter(r, q, "context_id"); err == nil && f.ContextID == "" {
+		f.ContextID, err = s.contextFilter(r, q, "vm")
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	jobs, err := s.store.ListJobs(r.Context(), f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := jobList{Jobs: make([]jobView, 0, len(jobs)), listBody: page(f.Limit, f.Offset, len(jobs))}
+	for _, j := range jobs {
+		out.Jobs = append(out.Jobs, viewJob(j))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// auditList is a page of the decision audit.
+type auditList struct {
+	Decisions []store.Decision `json:"decisions"`
+	listBody
+}
+
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
+	q, err := parseQuery(r, "context_id", "vm", "job_id", "actor", "decision", "since", "limit", "offset")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f := store.AuditFilter{}
+	if f.JobID, err = q.name("job_id"); err == nil {
+		if f.Actor, err = q.name("actor"); err == nil {
+			if f.Decision, err = q.name("decision"); err == nil {
+				if f.Limit, err = q.intIn("limit", 100, 1, 1000); err == nil {
+					f.Offset, err = q.intIn("offset", 0, 0, 1<<30)
+				}
+			}
+		}
+	}
+	if err == nil && q.v.Has("since") {
+		if f.Since, err = time.Parse(time.RFC3339, q.v.Get("since")); err != nil {
+			err = fieldError("since", "must be an RFC 3339 time such as 2025-09-09T11:38:39Z")
+		}
+	}
+	if err == nil {
+		if f.ContextID, err = s.contextFilter(r, q, "context_id"); err == nil && f.ContextID == "" {
+			f.ContextID, err = s.contextFilter(r, q, "vm")
+		}
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ds, err := s.store.ListAudit(r.Context(), f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if ds == nil {
+		ds = []store.Decision{}
+	}
+	writeJSON(w, http.StatusOK, auditList{Decisions: ds, listBody: page(f.Limit, f.Offset, len(ds))})
+}

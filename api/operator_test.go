@@ -1,0 +1,377 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// TestEveryEndpointMatchesOpenAPI walks every documented operation with
+// real requests (a test failover and its rollback by an operator, a live
+// failover and its commit by an admin) and checks every answer against
+// the OpenAPI document.
+func TestEveryEndpointMatchesOpenAPI(t *testing.T) {
+	t.Parallel()
+	f := setupFull(t)
+	vm1, vm2, vm3 := f.lab.VMs[0], f.lab.VMs[1], f.lab.VMs[2]
+	ctx1, ctx2, ctx3 := f.contexts[vm1.Name], f.contexts[vm2.Name], f.contexts[vm3.Name]
+	src1 := url.PathEscape(vm1.NICs[0].NetworkName)
+	expect := func(want int, code int, body map[string]any, what string) {
+		t.Helper()
+		if code != want {
+			t.Fatalf("%s: %d %v, want %d", what, code, body, want)
+		}
+	}
+
+	// Public routes.
+	for _, p := range []string{"/healthz", "/readyz", "/api/v1/openapi.json"} {
+		code, body := f.call("", "GET", p, "")
+		expect(200, code, body, p)
+	}
+	if code, _ := f.raw("", "GET", "/metrics", "", nil); code != 200 {
+		t.Fatalf("/metrics: %d", code)
+	}
+
+	// Contexts, jobs and probes.
+	code, body := f.call(viewerToken, "GET", "/api/v1/contexts", "")
+	expect(200, code, body, "contexts")
+	code, body = f.call(viewerToken, "GET", "/api/v1/contexts/"+vm1.Name, "")
+	expect(200, code, body, "context by name")
+	code, body = f.call(operatorToken, "POST", "/api/v1/probe", `{"context_id":"`+ctx3+`"}`)
+	expect(202, code, body, "probe")
+	f.wait(body["job_id"].(string))
+
+	// Network mappings.
+	code, body = f.call(viewerToken, "GET", "/api/v1/network-mappings", "")
+	expect(200, code, body, "all mappings")
+	code, body = f.call(viewerToken, "GET", "/api/v1/network-mappings/"+vm1.Name, "")
+	expect(200, code, body, "mappings by name")
+	code, body = f.call(viewerToken, "GET", "/api/v1/network-mappings/"+vm1.Name+"/status", "")
+	expect(200, code, body, "mapping status")
+	if body["test_complete"] != true || body["live_complete"] != true {
+		t.Fatalf("registered VM should have complete mappings: %v", body)
+	}
+	code, body = f.call(viewerToken, "GET", "/api/v1/network-mappings/context/"+ctx1, "")
+	expect(200, code, body, "mappings by context")
+	code, body = f.call(viewerToken, "GET", "/api/v1/network-mappings/context/"+ctx1+"/"+src1, "")
+	expect(200, code, body, "mappings of one source network")
+
+	test1, live1 := vm1.TestMappings[0], vm1.LiveMappings[0]
+	legacy := map[string]any{"vm_name": vm1.Name, "source_network_name": test1.SourceNetworkName,
+		"destination_network_id": test1.DestinationNetworkID, "is_test_network": true}
+	code, body = f.call(operatorToken, "POST", "/api/v1/network-mappings", mustJSON(legacy))
+	expect(201, code, body, "legacy create")
+	if body["destination_network_name"] != test1.DestinationNetworkName || body["mapping_type"] != "test" {
+		t.Fatalf("legacy create: %v", body)
+	}
+	// Delete the live mapping by VM name: the status shows it missing.
+	code, body = f.call(operatorToken, "DELETE", "/api/v1/network-mappings/"+vm1.Name+"/"+src1+"?mapping_type=live", "")
+	expect(200, code, body, "legacy delete")
+	_, body = f.call(viewerToken, "GET", "/api/v1/network-mappings/"+vm1.Name+"/status", "")
+	if body["live_complete"] != false || !reflect.DeepEqual(body["missing_live"], []any{vm1.NICs[0].NetworkName}) {
+		t.Fatalf("status after deleting the live mapping: %v", body)
+	}
+	one := map[string]any{"destination_network_id": live1.DestinationNetworkID, "mapping_type": "live"}
+	code, body = f.call(operatorToken, "PUT", "/api/v1/network-mappings/context/"+ctx1+"/"+src1, mustJSON(one))
+	expect(200, code, body, "targeted put")
+	code, body = f.call(operatorToken, "POST", "/api/v1/network-mappings/context/"+ctx1+"/"+src1, mustJSON(one))
+	expect(200, code, body, "targeted post")
+	var all []map[string]any
+	for _, set := range []struct {
+		typ string
+		ms  any
+	}{{"test", vm1.TestMappings}, {"live", vm1.LiveMappings}} {
+		raw, _ := json.Marshal(set.ms)
+		var ms []map[string]any
+		_ = json.Unmarshal(raw, &ms)
+		for _, m := range ms {
+			all = append(all, map[string]any{"source_network_name": m["SourceNetworkName"],
+				"destination_network_id": m["DestinationNetworkID"], "mapping_type": set.typ})
+		}
+	}
+	code, body = f.call(operatorToken, "POST", "/api/v1/network-mappings/context/"+ctx1, mustJSON(map[string]any{"mappings": all}))
+	expect(200, code, body, "bulk upsert")
+	code, body = f.call(operatorToken, "PUT", "/api/v1/network-mappings/context/"+ctx1, mustJSON(map[string]any{"mappings": all}))
+	expect(200, code, body, "bulk replace")
+	if n := len(body["mappings"].([]any)); n != len(all) {
+		t.Fatalf("bulk replace stored %d mappings, want %d", n, len(all))
+	}
+	code, body = f.call(operatorToken, "DELETE", "/api/v1/network-mappings/context/"+ctx3+"?mapping_type=live", "")
+	expect(200, code, body, "delete by type")
+	code, body = f.call(operatorToken, "DELETE", "/api/v1/network-mappings/context/"+ctx3+"/"+url.PathEscape(vm3.NICs[0].NetworkName), "")
+	expect(200, code, body, "targeted delete")
+
+	// The CloudStack catalog.
+	code, body = f.call(viewerToken, "GET", "/api/v1/networks/available", "")
+	expect(200, code, body, "networks")
+	nets := body["networks"].([]any)
+	code, body = f.call(viewerToken, "GET", "/api/v1/networks/available?proposed_test=true", "")
+	expect(200, code, body, "proposed test networks")
+	for _, n := range body["networks"].([]any) {
+		if n.(map[string]any)["proposed_test"] != true {
+			t.Fatalf("proposed_test filter let through %v", n)
+		}
+	}
+	if len(body["networks"].([]any)) == 0 || len(body["networks"].([]any)) == len(nets) {
+		t.Fatalf("the lab has test and production networks; got %d of %d proposed", len(body["networks"].([]any)), len(nets))
+	}
+	code, body = f.call(viewerToken, "POST", "/api/v1/networks/resolve", mustJSON(map[string]any{"names": []string{live1.DestinationNetworkName, "no-such-net"}}))
+	expect(200, code, body, "resolve")
+	if r := body["networks"].([]any)[0].(map[string]any); r["id"] != live1.DestinationNetworkID {
+		t.Fatalf("resolve: %v", body)
+	}
+	code, body = f.call(viewerToken, "GET", "/api/v1/service-offerings/available?vm="+vm1.Name, "")
+	expect(200, code, body, "offerings")
+
+	// Pre-flight, readiness and decisions before any failover.
+	code, body = f.call(viewerToken, "GET", "/api/v1/failover/preflight/config/test/"+vm1.Name, "")
+	expect(200, code, body, "preflight config")
+	if d := body["defaults"].(map[string]any); d["naming_strategy"] != "suffixed" || d["network_strategy"] != "isolated" ||
+		body["preflight"].(map[string]any)["passed"] != true {
+		t.Fatalf("preflight config: %v", body)
+	}
+	code, body = f.call(viewerToken, "GET", "/api/v1/failover/preflight/config/live/"+ctx2, "")
+	expect(200, code, body, "preflight config live")
+	code, body = f.call(viewerToken, "POST", "/api/v1/failover/preflight/validate", `{"vm_name":"`+vm1.Name+`","failover_type":"test"}`)
+	expect(200, code, body, "validate")
+	if body["valid"] != true {
+		t.Fatalf("validate: %v", body)
+	}
+	code, body = f.call(viewerToken, "GET", "/api/v1/failover/"+vm1.Name+"/readiness", "")
+	expect(200, code, body, "readiness")
+	code, body = f.call(viewerToken, "GET", "/api/v1/failover/rollback/decision/test/"+vm1.Name, "")
+	expect(200, code, body, "rollback decision, no failover")
+	if body["can_rollback"] != false {
+		t.Fatalf("nothing to roll back yet: %v", body)
+	}
+
+	// A test failover and its rollback, by an operator.
+	code, body = f.call(operatorToken, "POST", "/api/v1/failover/unified", `{"vm_name":"`+vm1.Name+`","failover_type":"test","dry_run":true}`)
+	expect(200, code, body, "dry run")
+	code, body = f.call(operatorToken, "POST", "/api/v1/failover/unified", `{"vm_name":"`+vm1.Name+`","failover_type":"test"}`)
+	expect(202, code, body, "test failover")
+	testJob := body["job_id"].(string)
+	if job := f.wait(testJob); job["status"] != "completed" {
+		t.Fatalf("test failover: %v", job)
+	}
+	code, body = f.call(viewerToken, "GET", "/api/v1/failover/"+testJob+"/status", "")
+	expect(200, code, body, "status")
+	code, body = f.call(viewerToken, "GET", "/api/v1/jobs/"+testJob+"/events", "")
+	expect(200, code, body, "events")
+	code, body = f.call(viewerToken, "GET", "/api/v1/failover/jobs?vm="+vm1.Name+"&type=test&status=completed&limit=5", "")
+	expect(200, code, body, "job list")
+	if js := body["jobs"].([]any); len(js) != 1 || js[0].(map[string]any)["job_id"] != testJob {
+		t.Fatalf("job list: %v", body)
+	}
+	code, body = f.call(viewerToken, "GET", "/api/v1/failover/rollback/decision/test/"+vm1.Name, "")
+	expect(200, code, body, "rollback decision")
+	if body["can_rollback"] != true || len(body["steps"].([]any)) == 0 {
+		t.Fatalf("rollback decision after a test failover: %v", body)
+	}
+	code, body = f.call(operatorToken, "POST", "/api/v1/failover/"+testJob+"/retry", "")
+	expect(409, code, body, "retry of a completed failover")
+	code, body = f.call(operatorToken, "POST", "/api/v1/failover/rollback", `{"vm_name":"`+vm1.Name+`","reason":"drill over"}`)
+	expect(202, code, body, "rollback")
+	if job := f.wait(body["job_id"].(string)); job["status"] != "completed" {
+		t.Fatalf("rollback: %v", job)
+	}
+
+	// A live failover needs an admin and the VM's name, then a commit.
+	code, body = f.call(adminToken, "POST", "/api/v1/failover/unified", `{"vm_name":"`+vm2.Name+`","failover_type":"live"}`)
+	expect(428, code, body, "live without approval")
+	code, body = f.call(adminToken, "POST", "/api/v1/failover/unified", `{"vm_name":"`+vm2.Name+`","failover_type":"live","confirm":"`+vm2.Name+`"}`)
+	expect(202, code, body, "live failover")
+	liveJob := body["job_id"].(string)
+	if job := f.wait(liveJob); job["status"] != "completed" {
+		t.Fatalf("live failover: %v", job)
+	}
+	code, body = f.call(viewerToken, "GET", "/api/v1/failover/rollback/decision/live/"+vm2.Name, "")
+	expect(200, code, body, "live decision")
+	if body["can_commit"] != true || body["approval_required"] != true {
+		t.Fatalf("live decision: %v", body)
+	}
+	code, body = f.call(adminToken, "POST", "/api/v1/failover/"+liveJob+"/commit", "")
+	expect(202, code, body, "commit")
+	if job := f.wait(body["job_id"].(string)); job["status"] != "completed" {
+		t.Fatalf("commit: %v", job)
+	}
+
+	// The audit has every decision with its actor.
+	code, body = f.call(viewerToken, "GET", "/api/v1/audit?limit=200", "")
+	expect(200, code, body, "audit")
+	actors := map[string]map[string]bool{}
+	for _, d := range body["decisions"].([]any) {
+		d := d.(map[string]any)
+		if actors[d["actor"].(string)] == nil {
+			actors[d["actor"].(string)] = map[string]bool{}
+		}
+		actors[d["actor"].(string)][d["decision"].(string)] = true
+	}
+	for actor, kinds := range map[string][]string{"otto": {"register", "network-mapping-upsert", "network-mapping-replace",
+		"network-mapping-delete", "failover-options", "rollback"}, "ada": {"approval", "commit"}} {
+		for _, k := range kinds {
+			if !actors[actor][k] {
+				t.Errorf("audit lacks %s's %s decision: %v", actor, k, actors)
+			}
+		}
+	}
+	code, body = f.call(viewerToken, "GET", "/api/v1/audit?vm="+vm2.Name+"&decision=commit", "")
+	expect(200, code, body, "audit filtered")
+	if len(body["decisions"].([]any)) != 1 {
+		t.Fatalf("audit filter: %v", body)
+	}
+
+	if missing := f.uncovered("/api/v1/drills", "/monitoring"); len(missing) > 0 {
+		t.Fatalf("operations without a validated answer:\n%s", strings.Join(missing, "\n"))
+	}
+}
+
+// TestRefusalsChangeNothing sends bad input and requests the token does
+// not allow: each gets its 400/401/403/404/413 with a JSON error naming the
+// field, and the database is the same before and after.
+func TestRefusalsChangeNothing(t *testing.T) {
+	t.Parallel()
+	f := setupFull(t)
+	vm1, vm2 := f.lab.VMs[0], f.lab.VMs[1]
+	ctx1 := f.contexts[vm1.Name]
+	src1 := url.PathEscape(vm1.NICs[0].NetworkName)
+	net1 := vm1.TestMappings[0].DestinationNetworkID
+	long := strings.Repeat("a", 300)
+	huge := `{"mappings":[` + strings.Repeat(`{"source_network_name":"x","destination_network_id":"y","mapping_type":"test"},`, 2000) + `{}]}`
+	before := f.dbState()
+
+	type tc struct {
+		name, token, method, path, body string
+		code                            int
+		field                           string
+	}
+	V := "/api/v1"
+	cases := []tc{
+		// Authentication and roles.
+		{"no token", "", "GET", V + "/contexts", "", 401, ""},
+		{"wrong token", "uft_wrong", "GET", V + "/failover/jobs", "", 401, ""},
+		{"no token, mutation", "", "POST", V + "/failover/unified", `{"vm_name":"` + vm1.Name + `","failover_type":"test"}`, 401, ""},
+		{"viewer test failover", viewerToken, "POST", V + "/failover/unified", `{"vm_name":"` + vm1.Name + `","failover_type":"test"}`, 403, ""},
+		{"viewer rollback", viewerToken, "POST", V + "/failover/rollback", `{"vm_name":"` + vm1.Name + `"}`, 403, ""},
+		{"viewer probe", viewerToken, "POST", V + "/probe", "", 403, ""},
+		{"viewer register", viewerToken, "POST", V + "/contexts", `{}`, 403, ""},
+		{"viewer retry", viewerToken, "POST", V + "/failover/x/retry", "", 403, ""},
+		{"viewer commit", viewerToken, "POST", V + "/failover/x/commit", "", 403, ""},
+		{"viewer mapping", viewerToken, "POST", V + "/network-mappings/context/" + ctx1, `{"mappings":[]}`, 403, ""},
+		{"viewer legacy mapping", viewerToken, "POST", V + "/network-mappings", `{}`, 403, ""},
+		{"viewer mapping delete", viewerToken, "DELETE", V + "/network-mappings/" + vm1.Name + "/" + src1, "", 403, ""},
+		{"viewer mapping put", viewerToken, "PUT", V + "/network-mappings/context/" + ctx1 + "/" + src1, `{}`, 403, ""},
+		{"operator live failover", operatorToken, "POST", V + "/failover/unified", `{"vm_name":"` + vm2.Name + `","failover_type":"live","confirm":"` + vm2.Name + `"}`, 403, ""},
+		{"operator commit", operatorToken, "POST", V + "/failover/x/commit", "", 403, ""},
+		// Malformed bodies.
+		{"malformed JSON", operatorToken, "POST", V + "/failover/unified", `{"vm_name":`, 400, ""},
+		{"not JSON", operatorToken, "POST", V + "/network-mappings", `vm=1`, 400, ""},
+		{"empty body", operatorToken, "POST", V + "/network-mappings/context/" + ctx1, ``, 400, ""},
+		{"trailing data", viewerToken, "POST", V + "/networks/resolve", `{"name":"a"} {}`, 400, ""},
+		{"unknown field", operatorToken, "POST", V + "/failover/unified", `{"vm_name":"` + vm1.Name + `","failover_type":"test","bogus":1}`, 400, "bogus"},
+		{"unknown nested field", operatorToken, "POST", V + "/network-mappings/context/" + ctx1, `{"mappings":[{"source_network_name":"a","destination_network_id":"b","mapping_type":"test","x":1}]}`, 400, "x"},
+		{"wrong type", operatorToken, "POST", V + "/failover/unified", `{"vm_name":5,"failover_type":"test"}`, 400, "vm_name"},
+		{"wrong type bool", operatorToken, "POST", V + "/failover/unified", `{"vm_name":"` + vm1.Name + `","failover_type":"test","power_off_source":"yes"}`, 400, "power_off_source"},
+		{"wrong type array", operatorToken, "POST", V + "/network-mappings/context/" + ctx1, `{"mappings":{}}`, 400, "mappings"},
+		{"missing failover type", operatorToken, "POST", V + "/failover/unified", `{"vm_name":"` + vm1.Name + `"}`, 400, "failover_type"},
+		{"missing vm", viewerToken, "POST", V + "/failover/preflight/validate", `{"failover_type":"test"}`, 400, "context_id"},
+		{"missing mappings", operatorToken, "POST", V + "/network-mappings/context/" + ctx1, `{}`, 400, "mappings"},
+		{"missing source network", operatorToken, "POST", V + "/network-mappings", `{"vm_name":"` + vm1.Name + `","destination_network_id":"` + net1 + `","mapping_type":"test"}`, 400, "source_network_name"},
+		{"missing destination", operatorToken, "POST", V + "/network-mappings/context/" + ctx1, `{"mappings":[{"source_network_name":"a","mapping_type":"test"}]}`, 400, "mappings[0].destination_network_id"},
+		{"missing mapping type", operatorToken, "PUT", V + "/network-mappings/context/" + ctx1 + "/" + src1, `{"destination_network_id":"` + net1 + `"}`, 400, "mapping_type"},
+		{"duplicate mapping", operatorToken, "PUT", V + "/network-mappings/context/" + ctx1, `{"mappings":[{"source_network_name":"a","destination_network_id":"` + net1 + `","mapping_type":"test"},{"source_network_name":"a","destination_network_id":"` + net1 + `","mapping_type":"test"}]}`, 400, "mappings[1]"},
+		{"unknown destination network", operatorToken, "POST", V + "/network-mappings/context/" + ctx1, `{"mappings":[{"source_network_name":"a","destination_network_id":"` + net1 + `","mapping_type":"test"},{"source_network_name":"b","destination_network_id":"nope","mapping_type":"live"}]}`, 400, "mappings[1].destination_network_id"},
+		{"nothing to resolve", viewerToken, "POST", V + "/networks/resolve", `{}`, 400, "names"},
+		// Invalid enum values.
+		{"bad failover type", operatorToken, "POST", V + "/failover/unified", `{"vm_name":"` + vm1.Name + `","failover_type":"prod"}`, 400, "failover_type"},
+		{"bad network strategy", viewerToken, "POST", V + "/failover/preflight/validate", `{"vm_name":"` + vm1.Name + `","failover_type":"test","network_strategy":"dmz"}`, 400, "network_strategy"},
+		{"sync without power-off", operatorToken, "POST", V + "/failover/unified", `{"vm_name":"` + vm1.Name + `","failover_type":"test","perform_final_sync":true}`, 400, "perform_final_sync"},
+		{"bad shutdown timeout", operatorToken, "POST", V + "/failover/unified", `{"vm_name":"` + vm1.Name + `","failover_type":"test","shutdown_timeout":"forever"}`, 400, "shutdown_timeout"},
+		{"bad mapping type", operatorToken, "POST", V + "/network-mappings", `{"vm_name":"` + vm1.Name + `","source_network_name":"a","destination_network_id":"` + net1 + `","mapping_type":"prod"}`, 400, "mapping_type"},
+		{"contradicting legacy type", operatorToken, "POST", V + "/network-mappings", `{"vm_name":"` + vm1.Name + `","source_network_name":"a","destination_network_id":"` + net1 + `","mapping_type":"live","is_test_network":true}`, 400, "is_test_network"},
+		{"bad path type", viewerToken, "GET", V + "/failover/preflight/config/prod/" + vm1.Name, "", 400, "failover_type"},
+		{"bad decision type", viewerToken, "GET", V + "/failover/rollback/decision/both/" + vm1.Name, "", 400, "failover_type"},
+		{"bad status filter", viewerToken, "GET", V + "/failover/jobs?status=done", "", 400, "status"},
+		{"bad type filter", viewerToken, "GET", V + "/failover/jobs?type=prod", "", 400, "type"},
+		{"bad limit", viewerToken, "GET", V + "/failover/jobs?limit=0", "", 400, "limit"},
+		{"bad offset", viewerToken, "GET", V + "/audit?offset=-1", "", 400, "offset"},
+		{"bad since", viewerToken, "GET", V + "/audit?since=yesterday", "", 400, "since"},
+		{"unknown query parameter", viewerToken, "GET", V + "/failover/jobs?colour=red", "", 400, "colour"},
+		{"repeated query parameter", viewerToken, "GET", V + "/network-mappings?mapping_type=live&mapping_type=test", "", 400, "mapping_type"},
+		{"bad readiness type", viewerToken, "GET", V + "/failover/" + vm1.Name + "/readiness?failover_type=x", "", 400, "failover_type"},
+		{"bad proposed_test", viewerToken, "GET", V + "/networks/available?proposed_test=maybe", "", 400, "proposed_test"},
+		{"bad cpu count", viewerToken, "GET", V + "/service-offerings/available?cpu_count=many", "", 400, "cpu_count"},
+		{"mapping type filter on delete", operatorToken, "DELETE", V + "/network-mappings/context/" + ctx1 + "?mapping_type=both", "", 400, "mapping_type"},
+		// Unknown ids.
+		{"unknown vm", viewerToken, "GET", V + "/failover/preflight/config/test/nosuchvm", "", 404, ""},
+		{"unknown vm readiness", viewerToken, "GET", V + "/failover/nosuchvm/readiness", "", 404, ""},
+		{"unknown vm decision", viewerToken, "GET", V + "/failover/rollback/decision/test/nosuchvm", "", 404, ""},
+		{"unknown vm mappings", viewerToken, "GET", V + "/network-mappings/nosuchvm", "", 404, ""},
+		{"unknown vm status", viewerToken, "GET", V + "/network-mappings/nosuchvm/status", "", 404, ""},
+		{"unknown context", operatorToken, "POST", V + "/network-mappings/context/ctx-nope", `{"mappings":[{"source_network_name":"a","destination_network_id":"` + net1 + `","mapping_type":"test"}]}`, 404, ""},
+		{"unknown context replace", operatorToken, "PUT", V + "/network-mappings/context/ctx-nope", `{"mappings":[]}`, 404, ""},
+		{"unknown legacy vm", operatorToken, "POST", V + "/network-mappings", `{"vm_name":"nosuchvm","source_network_name":"a","destination_network_id":"` + net1 + `","mapping_type":"test"}`, 404, ""},
+		{"unknown source network", viewerToken, "GET", V + "/network-mappings/context/" + ctx1 + "/nosuchnet", "", 404, ""},
+		{"delete unknown source network", operatorToken, "DELETE", V + "/network-mappings/context/" + ctx1 + "/nosuchnet", "", 404, ""},
+		{"delete unknown legacy", operatorToken, "DELETE", V + "/network-mappings/" + vm1.Name + "/nosuchnet", "", 404, ""},
+		{"unknown job", viewerToken, "GET", V + "/failover/nosuchjob/status", "", 404, ""},
+		{"unknown job events", viewerToken, "GET", V + "/jobs/00000000-0000-0000-0000-000000000000/events", "", 404, ""},
+		{"unknown job filter", viewerToken, "GET", V + "/failover/jobs?vm=nosuchvm", "", 404, ""},
+		{"unknown audit vm", viewerToken, "GET", V + "/audit?vm=nosuchvm", "", 404, ""},
+		{"unknown offering vm", viewerToken, "GET", V + "/service-offerings/available?vm=nosuchvm", "", 404, ""},
+		{"unknown commit", adminToken, "POST", V + "/failover/nosuchjob/commit", "", 404, ""},
+		{"unknown retry", adminToken, "POST", V + "/failover/nosuchjob/retry", "", 404, ""},
+		{"rollback with nothing to roll back", operatorToken, "POST", V + "/failover/rollback", `{"vm_name":"` + vm1.Name + `"}`, 409, ""},
+		// Path injection.
+		{"dot dot", viewerToken, "GET", V + "/network-mappings/../status", "", 400, "vm"},
+		{"escaped dot dot", viewerToken, "GET", V + "/network-mappings/%2e%2e/status", "", 400, "vm"},
+		{"escaped slash", viewerToken, "GET", V + "/failover/preflight/config/test/..%2F..%2Fetc", "", 400, "vm"},
+		{"escaped dot dot delete", operatorToken, "DELETE", V + "/network-mappings/" + vm1.Name + "/%2e%2e", "", 400, "source_network"},
+		{"NUL in name", viewerToken, "GET", V + "/network-mappings/vm%00x", "", 400, "vm"},
+		{"NUL in source network", operatorToken, "PUT", V + "/network-mappings/context/" + ctx1 + "/a%00b", `{"destination_network_id":"` + net1 + `","mapping_type":"test"}`, 400, "source_network"},
+		{"control character", viewerToken, "GET", V + "/failover/vm%0Ax/readiness", "", 400, "vm"},
+		{"very long name", viewerToken, "GET", V + "/failover/rollback/decision/test/" + long, "", 400, "vm"},
+		{"very long body name", operatorToken, "POST", V + "/network-mappings", `{"vm_name":"` + long + `","source_network_name":"a","destination_network_id":"` + net1 + `","mapping_type":"test"}`, 400, "vm_name"},
+		{"slash in body name", operatorToken, "POST", V + "/network-mappings/context/" + ctx1, `{"mappings":[{"source_network_name":"../../etc","destination_network_id":"` + net1 + `","mapping_type":"test"}]}`, 400, "mappings[0].source_network_name"},
+		{"NUL in body name", operatorToken, "POST", V + "/failover/unified", `{"vm_name":"a\u0000b","failover_type":"test"}`, 400, "vm_name"},
+		{"NUL in rollback", operatorToken, "POST", V + "/failover/rollback", `{"vm_name":"` + vm1.Name + `","reason":"a\u0000"}`, 400, "reason"},
+		{"NUL in registration", operatorToken, "POST", V + "/contexts", `{"vmware_vm_id":"x\u0000","disks":[{"disk_key":1,"volume_id":"v"}]}`, 400, "vmware_vm_id"},
+		{"NUL in nested body name", operatorToken, "POST", V + "/contexts", `{"vmware_vm_id":"x","disks":[{"disk_key":1,"volume_id":"v\u0000"}]}`, 400, "disks[0].volume_id"},
+		{"bad UTF-8 escaped path", viewerToken, "GET", V + "/network-mappings/%ff%fe", "", 400, "vm"},
+		// Oversized bodies.
+		{"oversized bulk", operatorToken, "POST", V + "/network-mappings/context/" + ctx1, huge, 413, ""},
+		{"oversized failover", operatorToken, "POST", V + "/failover/unified", `{"vm_name":"` + strings.Repeat("x", 70<<10) + `"}`, 413, ""},
+	}
+	for _, c := range cases {
+		code, body := f.call(c.token, c.method, c.path, c.body)
+		if code != c.code || body["error"] == nil || body["error"] == "" || body["code"] == nil {
+			t.Errorf("%s: %s %s got %d %v, want %d with a JSON error", c.name, c.method, c.path, code, body, c.code)
+			continue
+		}
+		if c.field != "" && body["field"] != c.field {
+			t.Errorf("%s: the error should name field %q: %v", c.name, c.field, body)
+		}
+	}
+	// A chunked body over the limit (no Content-Length) is refused too.
+	code, _ := f.raw(operatorToken, "POST", V+"/network-mappings/context/"+ctx1, huge, http.Header{"Transfer-Encoding": {"chunked"}})
+	if code != 413 {
+		t.Errorf("chunked oversized body: %d, want 413", code)
+	}
+	after := f.dbState()
+	if !reflect.DeepEqual(before, after) {
+		for k := range after {
+			if before[k] != after[k] {
+				t.Errorf("table %s changed: %s → %s", k, before[k], after[k])
+			}
+		}
+		t.Fatal("refused requests changed the database")
+	}
+}

@@ -1,0 +1,311 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/ossea/unifiedfailover/failover"
+	"github.com/ossea/unifiedfailover/store"
+)
+
+// JobFilter selects jobs to list. Zero fields do not filter.
+type JobFilter struct {
+	// VM is a VM name or context id.
+	VM string
+	// Status is pending, running, completed, failed or cancelled.
+	Status string
+	// Type is the failover type, test or live.
+	Type string
+	// JobType is failover, rollback, commit, probe, ….
+	JobType string
+	Limit   int
+	Offset  int
+}
+
+func (f JobFilter) query() string {
+	q := url.Values{}
+	set(q, "vm", f.VM)
+	set(q, "status", f.Status)
+	set(q, "type", f.Type)
+	set(q, "job_type", f.JobType)
+	setInt(q, "limit", f.Limit)
+	setInt(q, "offset", f.Offset)
+	return encode(q)
+}
+
+func set(q url.Values, k, v string) {
+	if v != "" {
+		q.Set(k, v)
+	}
+}
+
+func setInt(q url.Values, k string, v int) {
+	if v > 0 {
+		q.Set(k, strconv.Itoa(v))
+	}
+}
+
+func encode(q url.Values) string {
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
+}
+
+// Jobs lists jobs, newest first.
+func (c *Client) Jobs(ctx context.Context, f JobFilter) ([]Job, error) {
+	var out struct {
+		Jobs []Job `json:"jobs"`
+	}
+	return out.Jobs, c.Do(ctx, http.MethodGet, "/api/v1/failover/jobs"+f.query(), nil, &out)
+}
+
+// AuditFilter selects decisions of the audit. Zero fields do not filter.
+type AuditFilter struct {
+	// VM is a VM name or context id.
+	VM       string
+	JobID    string
+	Actor    string
+	Decision string
+	Limit    int
+	Offset   int
+}
+
+// Audit lists operator decisions, newest first.
+func (c *Client) Audit(ctx context.Context, f AuditFilter) ([]store.Decision, error) {
+	q := url.Values{}
+	set(q, "vm", f.VM)
+	set(q, "job_id", f.JobID)
+	set(q, "actor", f.Actor)
+	set(q, "decision", f.Decision)
+	setInt(q, "limit", f.Limit)
+	setInt(q, "offset", f.Offset)
+	var out struct {
+		Decisions []store.Decision `json:"decisions"`
+	}
+	return out.Decisions, c.Do(ctx, http.MethodGet, "/api/v1/audit"+encode(q), nil, &out)
+}
+
+// Mappings is a list of network mappings, of one context when named.
+type Mappings struct {
+	ContextID string                 `json:"context_id,omitempty"`
+	VMName    string                 `json:"vm_name,omitempty"`
+	Mappings  []store.NetworkMapping `json:"mappings"`
+}
+
+// AllMappings lists every network mapping.
+func (c *Client) AllMappings(ctx context.Context) (*Mappings, error) {
+	var out Mappings
+	return &out, c.Do(ctx, http.MethodGet, "/api/v1/network-mappings", nil, &out)
+}
+
+// VMMappings lists the mappings of a VM (name or context id).
+func (c *Client) VMMappings(ctx context.Context, vm string) (*Mappings, error) {
+	var out Mappings
+	return &out, c.Do(ctx, http.MethodGet, "/api/v1/network-mappings/"+url.PathEscape(vm), nil, &out)
+}
+
+// SourceNetworkStatus is one source network of a VM with its mappings.
+type SourceNetworkStatus struct {
+	SourceNetworkName string                `json:"source_network_name"`
+	Test              *store.NetworkMapping `json:"test"`
+	Live              *store.NetworkMapping `json:"live"`
+}
+
+// MappingStatus says which of a VM's source networks lack a mapping.
+type MappingStatus struct {
+	ContextID      string                 `json:"context_id"`
+	VMName         string                 `json:"vm_name"`
+	SourceNetworks []SourceNetworkStatus  `json:"source_networks"`
+	MissingTest    []string               `json:"missing_test"`
+	MissingLive    []string               `json:"missing_live"`
+	TestComplete   bool                   `json:"test_complete"`
+	LiveComplete   bool                   `json:"live_complete"`
+	Unused         []store.NetworkMapping `json:"unused_mappings"`
+}
+
+// MappingStatus returns the mapping completeness of a VM.
+func (c *Client) MappingStatus(ctx context.Context, vm string) (*MappingStatus, error) {
+	var out MappingStatus
+	return &out, c.Do(ctx, http.MethodGet, "/api/v1/network-mappings/"+url.PathEscape(vm)+"/status", nil, &out)
+}
+
+// MappingInput is one mapping to store.
+type MappingInput struct {
+	SourceNetworkName      string `json:"source_network_name"`
+	DestinationNetworkID   string `json:"destination_network_id"`
+	DestinationNetworkName string `json:"destination_network_name,omitempty"`
+	MappingType            string `json:"mapping_type"`
+}
+
+// SaveMappings stores mappings of a context in one transaction; with
+// replace, the context's other mappings are deleted.
+func (c *Client) SaveMappings(ctx context.Context, contextID string, ms []MappingInput, replace bool) (*Mappings, error) {
+	method := http.MethodPost
+	if replace {
+		method = http.MethodPut
+	}
+	if ms == nil {
+		ms = []MappingInput{}
+	}
+	var out Mappings
+	return &out, c.Do(ctx, method, "/api/v1/network-mappings/context/"+url.PathEscape(contextID),
+		map[string]any{"mappings": ms}, &out)
+}
+
+// SetMapping creates or replaces the mapping of one source network of a
+// context.
+func (c *Client) SetMapping(ctx context.Context, contextID string, m MappingInput) (*store.NetworkMapping, error) {
+	var out store.NetworkMapping
+	return &out, c.Do(ctx, http.MethodPut, "/api/v1/network-mappings/context/"+url.PathEscape(contextID)+"/"+
+		url.PathEscape(m.SourceNetworkName), map[string]any{"destination_network_id": m.DestinationNetworkID,
+		"destination_network_name": m.DestinationNetworkName, "mapping_type": m.MappingType}, &out)
+}
+
+// DeleteMappings deletes the mappings of one source network of a VM (name
+// or context id), of one type or both when typ is empty. It returns how
+// many went.
+func (c *Client) DeleteMappings(ctx context.Context, vm, sourceNetwork, typ string) (int, error) {
+	q := url.Values{}
+	set(q, "mapping_type", typ)
+	var out struct {
+		Deleted int `json:"deleted"`
+	}
+	return out.Deleted, c.Do(ctx, http.MethodDelete, "/api/v1/network-mappings/"+url.PathEscape(vm)+"/"+
+		url.PathEscape(sourceNetwork)+encode(q), nil, &out)
+}
+
+// PlannedStep is a step a failover or rollback would run.
+type PlannedStep struct {
+	Name       string `json:"name"`
+	SkipReason string `json:"skip_reason,omitempty"`
+}
+
+// PreflightConfig is what a failover of a VM would use by default.
+type PreflightConfig struct {
+	ContextID        string                `json:"context_id"`
+	VMName           string                `json:"vm_name"`
+	FailoverType     string                `json:"failover_type"`
+	ContextStatus    string                `json:"context_status"`
+	Defaults         *failover.Config      `json:"defaults"`
+	Options          []failover.OptionInfo `json:"options"`
+	Networks         []failover.NICPlan    `json:"networks"`
+	Steps            []PlannedStep         `json:"steps"`
+	Preflight        *failover.Report      `json:"preflight"`
+	ApprovalRequired bool                  `json:"approval_required"`
+}
+
+// PreflightConfig returns the defaults, options, networks and pre-flight
+// report of a failover of type typ (test or live) of a VM.
+func (c *Client) PreflightConfig(ctx context.Context, typ, vm string) (*PreflightConfig, error) {
+	var out PreflightConfig
+	return &out, c.Do(ctx, http.MethodGet, "/api/v1/failover/preflight/config/"+url.PathEscape(typ)+"/"+url.PathEscape(vm), nil, &out)
+}
+
+// Validation is the verdict on a proposed failover.
+type Validation struct {
+	Valid            bool             `json:"valid"`
+	ContextID        string           `json:"context_id"`
+	VMName           string           `json:"vm_name"`
+	Config           *failover.Config `json:"config"`
+	Preflight        *failover.Report `json:"preflight"`
+	Steps            []PlannedStep    `json:"steps"`
+	ApprovalRequired bool             `json:"approval_required"`
+	Approval         string           `json:"approval,omitempty"`
+}
+
+// Validate validates a proposed failover request; it runs nothing.
+func (c *Client) Validate(ctx context.Context, req failover.FailoverRequest) (*Validation, error) {
+	var out Validation
+	return &out, c.Do(ctx, http.MethodPost, "/api/v1/failover/preflight/validate", req, &out)
+}
+
+// Readiness is a VM's pre-flight report.
+type Readiness struct {
+	ContextID     string           `json:"context_id"`
+	VMName        string           `json:"vm_name"`
+	FailoverType  string           `json:"failover_type"`
+	ContextStatus string           `json:"context_status"`
+	Ready         bool             `json:"ready"`
+	Preflight     *failover.Report `json:"preflight"`
+}
+
+// Readiness returns a VM's pre-flight report for a failover of type typ.
+func (c *Client) Readiness(ctx context.Context, vm, typ string) (*Readiness, error) {
+	q := url.Values{}
+	set(q, "failover_type", typ)
+	var out Readiness
+	return &out, c.Do(ctx, http.MethodGet, "/api/v1/failover/"+url.PathEscape(vm)+"/readiness"+encode(q), nil, &out)
+}
+
+// RollbackDecision is what the operator may decide about a VM's latest
+// failover of one type.
+type RollbackDecision struct {
+	ContextID        string                `json:"context_id"`
+	VMName           string                `json:"vm_name"`
+	FailoverType     string                `json:"failover_type"`
+	ContextStatus    string                `json:"context_status"`
+	Failover         *store.FailoverJob    `json:"failover,omitempty"`
+	CanRollback      bool                  `json:"can_rollback"`
+	CanRetry         bool                  `json:"can_retry"`
+	CanCommit        bool                  `json:"can_commit"`
+	Reason           string                `json:"reason,omitempty"`
+	ApprovalRequired bool                  `json:"approval_required"`
+	Approval         string                `json:"approval,omitempty"`
+	Options          []failover.OptionInfo `json:"options"`
+	Steps            []PlannedStep         `json:"steps"`
+}
+
+// RollbackDecision returns the rollback options of a VM's latest failover
+// of type typ.
+func (c *Client) RollbackDecision(ctx context.Context, typ, vm string) (*RollbackDecision, error) {
+	var out RollbackDecision
+	return &out, c.Do(ctx, http.MethodGet, "/api/v1/failover/rollback/decision/"+url.PathEscape(typ)+"/"+url.PathEscape(vm), nil, &out)
+}
+
+// Network is a CloudStack network.
+type Network struct {
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	Type         string `json:"type"`
+	ZoneID       string `json:"zone_id"`
+	CIDR         string `json:"cidr,omitempty"`
+	State        string `json:"state,omitempty"`
+	ProposedTest bool   `json:"proposed_test"`
+}
+
+// Networks lists the CloudStack networks (only the proposed test networks
+// with proposedTest).
+func (c *Client) Networks(ctx context.Context, proposedTest bool) ([]Network, error) {
+	path := "/api/v1/networks/available"
+	if proposedTest {
+		path += "?proposed_test=true"
+	}
+	var out struct {
+		Networks []Network `json:"networks"`
+	}
+	return out.Networks, c.Do(ctx, http.MethodGet, path, nil, &out)
+}
+
+// ServiceOffering is a CloudStack compute offering.
+type ServiceOffering struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	CPUCount    int    `json:"cpu_count"`
+	MemoryMB    int    `json:"memory_mb"`
+	Fits        bool   `json:"fits"`
+	Recommended bool   `json:"recommended"`
+}
+
+// ServiceOfferings lists the compute offerings, marking those that fit a
+// VM (name or context id) when vm is not empty.
+func (c *Client) ServiceOfferings(ctx context.Context, vm string) ([]ServiceOffering, error) {
+	q := url.Values{}
+	set(q, "vm", vm)
+	var out struct {
+		Offerings []ServiceOffering `json:"service_offerings"`
+	}
+	return out.Offerings, c.Do(ctx, http.MethodGet, "/api/v1/service-offerings/available"+encode(q), nil, &out)
+}

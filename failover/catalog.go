@@ -1,0 +1,82 @@
+package failover
+
+import (
+	"context"
+	"strings"
+
+	"github.com/ossea/unifiedfailover/cloudstack"
+)
+
+// Networks returns the CloudStack networks of the engine's zone.
+func (e *Engine) Networks(ctx context.Context) ([]cloudstack.Network, error) {
+	return e.cs.ListNetworks(ctx)
+}
+
+// ServiceOfferings returns the CloudStack compute offerings.
+func (e *Engine) ServiceOfferings(ctx context.Context) ([]cloudstack.ServiceOffering, error) {
+	return e.cs.ListServiceOfferings(ctx)
+}
+
+// PickOffering returns the offering a failover of a VM with cpus CPUs and
+// memMB memory would use (the smallest that fits, an exact fit first), or
+// nil when none fits.
+func PickOffering(offs []cloudstack.ServiceOffering, cpus, memMB int) *cloudstack.ServiceOffering {
+	return pickOffering(offs, cpus, memMB)
+}
+
+// ProposedTestNetwork reports whether a CloudStack network is proposed for
+// test failovers (SPEC §5): an Isolated or L2 network, or one whose name
+// contains test, lab or dev.
+func ProposedTestNetwork(n cloudstack.Network) bool {
+	if strings.EqualFold(n.Type, "Isolated") || strings.EqualFold(n.Type, "L2") {
+		return true
+	}
+	name := strings.ToLower(n.Name)
+	return strings.Contains(name, "test") || strings.Contains(name, "lab") || strings.Contains(name, "dev")
+}
+
+// OptionInfo describes one operator option of a failover: its JSON name,
+// type, the default for a failover type, and what it does.
+type OptionInfo struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	Default     any    `json:"default"`
+	Allowed     []any  `json:"allowed,omitempty"`
+	Description string `json:"description"`
+}
+
+// FailoverOptions describes the options of a failover of type typ, with
+// the defaults of cfg (the config resolved without options).
+func FailoverOptions(cfg *Config) []OptionInfo {
+	return []OptionInfo{
+		{Name: "power_off_source", Type: "boolean", Default: cfg.PowerOffSource,
+			Description: "shut the source VM down in vCenter (guest shutdown, then hard power-off after shutdown_timeout) before anything else"},
+		{Name: "perform_final_sync", Type: "boolean", Default: cfg.PerformFinalSync,
+			Description: "after power-off, copy the blocks changed since the last replication into the replicas; needs power_off_source"},
+		{Name: "skip_validation", Type: "boolean", Default: cfg.SkipValidation,
+			Description: "skip the pre-flight checks (recorded in the decision audit)"},
+		{Name: "skip_virtio", Type: "boolean", Default: cfg.SkipVirtio,
+			Description: "do not inject VirtIO drivers into a Windows guest's boot disk"},
+		{Name: "network_strategy", Type: "string", Default: cfg.NetworkStrategy,
+			Allowed:     []any{NetworkProduction, NetworkIsolated, NetworkCustom},
+			Description: "production uses the VM's live mappings, isolated its test mappings, custom the request's network_mappings"},
+		{Name: "network_mappings", Type: "array", Default: []NetworkChoice{},
+			Description: "the request's own source network → CloudStack network choices (custom strategy)"},
+		{Name: "keep_macs", Type: "boolean", Default: cfg.KeepMACs,
+			Description: "give each destination NIC the MAC address of its source NIC"},
+		{Name: "shutdown_timeout", Type: "string", Default: cfg.ShutdownTimeout,
+			Description: "how long a graceful guest shutdown may take before a hard power-off (a duration such as 5m, at most 2h)"},
+	}
+}
+
+// RollbackOptionInfos describes a rollback's options with their defaults
+// for a failover of type typ.
+func RollbackOptionInfos(typ Type) []OptionInfo {
+	return []OptionInfo{
+		{Name: "power_on_source", Type: "boolean", Default: typ == Live,
+			Description: "power the source VM on in vCenter at the end (default on for a live failover, off for a test failover)"},
+		{Name: "force_cleanup", Type: "boolean", Default: false,
+			Description: "stop the destination VM forcibly and carry on past resources that are already gone"},
+		{Name: "reason", Type: "string", Default: "", Description: "free text kept in the decision audit"},
+	}
+}
