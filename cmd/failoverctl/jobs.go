@@ -1,0 +1,327 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ossea/unifiedfailover/client"
+	"github.com/ossea/unifiedfailover/failover"
+)
+
+// watchJob follows a job with a progress display until it ends. A job
+// that does not complete is a jobFailed error.
+func (a *app) watchJob(ctx context.Context, id string) error {
+	c := a.client()
+	p := newProgress(a.out)
+	j, err := c.WaitJob(ctx, id, a.every, p.update)
+	if err != nil {
+		return err
+	}
+	p.update(j)
+	p.finish(j)
+	if j.Status != "completed" {
+		msg := fmt.Sprintf("job %s %s", j.ExternalID, j.Status)
+		if j.Error != "" {
+			msg += ": " + j.Error
+		}
+		return jobFailed{msg}
+	}
+	return nil
+}
+
+// started prints a started job (or a dry run's plan) and watches it.
+func (a *app) started(ctx context.Context, what string, st *client.StartedJob, watch bool) error {
+	if a.json && !watch {
+		return a.printJSON(st)
+	}
+	fmt.Fprintf(a.out, "%s started: job %s (%s)\n", what, st.ExternalJobID, st.JobID)
+	if !watch {
+		fmt.Fprintf(a.out, "follow it with: failoverctl watch %s\n", st.JobID)
+		return nil
+	}
+	return a.watchJob(ctx, st.JobID)
+}
+
+// approvalNeeded prints the plan of a 428 answer and returns err.
+func (a *app) approvalNeeded(err error) error {
+	var ae *client.APIError
+	if !errors.As(err, &ae) || ae.Status != 428 {
+		return err
+	}
+	if p := client.PlanOf(err); p != nil {
+		printPlan(a, p)
+	}
+	fmt.Fprintf(a.out, "approval needed: %s\nrun again with --confirm to approve\n", ae.Message)
+	return quiet{exitApproval}
+}
+
+func printPlan(a *app, p *failover.Plan) {
+	if a.json {
+		_ = a.printJSON(p)
+		return
+	}
+	fmt.Fprintf(a.out, "plan: %s of %s (%s)\n", p.Operation, p.VMName, p.ContextID)
+	if c := p.Config; c != nil && p.Operation != "rollback" {
+		fmt.Fprintf(a.out, "  destination %s, %s networks, power off source %v, final sync %v\n", c.DestinationVMName,
+			c.NetworkStrategy, c.PowerOffSource, c.PerformFinalSync)
+	}
+	for i, s := range p.Steps {
+		if s.SkipReason != "" {
+			fmt.Fprintf(a.out, "  %d. %s (skipped: %s)\n", i+1, s.Name, s.SkipReason)
+		} else {
+			fmt.Fprintf(a.out, "  %d. %s\n", i+1, s.Name)
+		}
+	}
+	if p.Preflight != nil {
+		printReport(a.out, p.Preflight)
+	}
+}
+
+func (a *app) failoverCmd() *cobra.Command {
+	var typ, strategy, timeout string
+	var watch, confirm, dryRun, skipValidation, skipVirtio bool
+	var powerOff, finalSync, keepMACs bool
+	cmd := &cobra.Command{
+		Use:   "failover --type test|live VM [--watch] [--confirm]",
+		Short: "Start a test or live failover (live: admin role and --confirm)",
+		Args:  nArgs(1, "one VM"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := oneOf("type", typ, "test", "live"); err != nil {
+				return err
+			}
+			req := failover.FailoverRequest{FailoverType: failover.Type(typ), DryRun: dryRun}
+			req.VMName = args[0]
+			req.SkipValidation, req.SkipVirtio, req.NetworkStrategy, req.ShutdownTimeout = skipValidation, skipVirtio, strategy, timeout
+			f := cmd.Flags()
+			if f.Changed("power-off-source") {
+				req.PowerOffSource = &powerOff
+			}
+			if f.Changed("final-sync") {
+				req.PerformFinalSync = &finalSync
+			}
+			if f.Changed("keep-macs") {
+				req.KeepMACs = &keepMACs
+			}
+			c := a.client()
+			ctxd, err := c.Context(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			req.VMName, req.ContextID = "", ctxd.ContextID
+			if confirm {
+				req.Confirm = ctxd.VMName
+			}
+			st, err := c.Failover(cmd.Context(), req)
+			if err != nil {
+				return a.approvalNeeded(err)
+			}
+			if dryRun {
+				printPlan(a, st.Plan)
+				return nil
+			}
+			return a.started(cmd.Context(), typ+" failover of "+ctxd.VMName, st, watch)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&typ, "type", "", "test or live (required)")
+	f.BoolVar(&watch, "watch", false, "follow the job with a progress bar until it ends")
+	f.BoolVar(&confirm, "confirm", false, "approve a live failover (confirms the VM's name)")
+	f.BoolVar(&dryRun, "dry-run", false, "print the plan and run nothing")
+	f.BoolVar(&skipValidation, "skip-validation", false, "skip the pre-flight checks (audited)")
+	f.BoolVar(&skipVirtio, "skip-virtio", false, "do not inject VirtIO drivers into Windows guests")
+	f.BoolVar(&powerOff, "power-off-source", false, "power the source VM off first (default: live yes, test no)")
+	f.BoolVar(&finalSync, "final-sync", false, "run a final incremental sync after power-off (default: live yes)")
+	f.BoolVar(&keepMACs, "keep-macs", true, "keep the source NICs' MAC addresses")
+	f.StringVar(&strategy, "network-strategy", "", "production, isolated (default by type)")
+	f.StringVar(&timeout, "shutdown-timeout", "", "graceful shutdown timeout before a hard power-off (e.g. 5m)")
+	return cmd
+}
+
+func (a *app) rollbackCmd() *cobra.Command {
+	var watch, confirm, dryRun, force, powerOn bool
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "rollback VM [--confirm] [--power-on-source] [--force-cleanup] [--reason TEXT]",
+		Short: "Roll back a VM's latest failover and follow it (of a live failover: admin role and --confirm)",
+		Args:  nArgs(1, "one VM"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c := a.client()
+			ctxd, err := c.Context(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			req := failover.RollbackRequest{ContextID: ctxd.ContextID, ForceCleanup: force, Reason: reason, DryRun: dryRun}
+			if cmd.Flags().Changed("power-on-source") {
+				req.PowerOnSource = &powerOn
+			}
+			if confirm {
+				req.Confirm = ctxd.VMName
+			}
+			st, err := c.Rollback(cmd.Context(), req)
+			if err != nil {
+				return a.approvalNeeded(err)
+			}
+			if dryRun {
+				printPlan(a, st.Plan)
+				return nil
+			}
+			return a.started(cmd.Context(), "rollback of "+ctxd.VMName, st, watch)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&watch, "watch", true, "follow the job until it ends (--watch=false returns at once)")
+	f.BoolVar(&confirm, "confirm", false, "approve the rollback of a live failover")
+	f.BoolVar(&dryRun, "dry-run", false, "print the plan and run nothing")
+	f.BoolVar(&force, "force-cleanup", false, "carry on past resources that are already gone")
+	f.BoolVar(&powerOn, "power-on-source", false, "power the source VM on at the end (default: live yes, test no)")
+	f.StringVar(&reason, "reason", "", "why (kept in the audit)")
+	return cmd
+}
+
+func (a *app) commitCmd() *cobra.Command {
+	var watch bool
+	cmd := &cobra.Command{
+		Use:   "commit JOB",
+		Short: "Commit a completed live failover (admin): its rollback snapshots are deleted",
+		Args:  nArgs(1, "one failover job id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := a.client().Commit(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return a.started(cmd.Context(), "commit", st, watch)
+		},
+	}
+	cmd.Flags().BoolVar(&watch, "watch", true, "follow the job until it ends")
+	return cmd
+}
+
+func (a *app) retryCmd() *cobra.Command {
+	var watch bool
+	cmd := &cobra.Command{
+		Use:   "retry JOB",
+		Short: "Resume a failed job at its failed step",
+		Args:  nArgs(1, "one job id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := a.client().Retry(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return a.started(cmd.Context(), "retry", st, watch)
+		},
+	}
+	cmd.Flags().BoolVar(&watch, "watch", true, "follow the job until it ends")
+	return cmd
+}
+
+func (a *app) watchCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "watch JOB",
+		Short: "Follow a job (UUID or external id) with a progress bar; exit 0 when it completes, 1 when it fails",
+		Args:  nArgs(1, "one job id"),
+		RunE:  func(cmd *cobra.Command, args []string) error { return a.watchJob(cmd.Context(), args[0]) },
+	}
+}
+
+func (a *app) jobsCmd() *cobra.Command {
+	var f client.JobFilter
+	cmd := &cobra.Command{
+		Use:   "jobs [--vm VM] [--status S] [--type test|live] [--job-type T] [--limit N]",
+		Short: "List jobs, newest first",
+		Args:  nArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			jobs, err := a.client().Jobs(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(jobs)
+			}
+			tw := a.table()
+			fmt.Fprintln(tw, "JOB\tEXTERNAL ID\tTYPE\tFAILOVER\tSTATUS\tSTEP\tPROGRESS\tCREATED\tACTOR")
+			for _, j := range jobs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.0f%%\t%s\t%s\n", j.ID, j.ExternalID, j.Type, j.FailoverType, j.Status,
+					j.CurrentStep, j.ProgressPercent, j.CreatedAt.Local().Format(time.DateTime), j.Actor)
+			}
+			return tw.Flush()
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.VM, "vm", "", "a VM name or context id")
+	fl.StringVar(&f.Status, "status", "", "pending, running, completed, failed or cancelled")
+	fl.StringVar(&f.Type, "type", "", "failover type: test or live")
+	fl.StringVar(&f.JobType, "job-type", "", "failover, rollback, commit, …")
+	fl.IntVar(&f.Limit, "limit", 50, "at most this many")
+	fl.IntVar(&f.Offset, "offset", 0, "skip this many")
+	return cmd
+}
+
+func (a *app) auditCmd() *cobra.Command {
+	var f client.AuditFilter
+	cmd := &cobra.Command{
+		Use:   "audit [--vm VM] [--job JOB] [--actor A] [--decision D] [--limit N]",
+		Short: "List operator decisions (options, approvals, rollbacks, mappings, …), newest first",
+		Args:  nArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ds, err := a.client().Audit(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(ds)
+			}
+			tw := a.table()
+			fmt.Fprintln(tw, "TIME\tACTOR\tDECISION\tCONTEXT\tJOB\tCHOICE")
+			for _, d := range ds {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.CreatedAt.Local().Format(time.DateTime), d.Actor, d.Decision,
+					d.ContextID, d.ExternalJobID, short(d.Choice))
+			}
+			return tw.Flush()
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.VM, "vm", "", "a VM name or context id")
+	fl.StringVar(&f.JobID, "job", "", "a job id")
+	fl.StringVar(&f.Actor, "actor", "", "who decided")
+	fl.StringVar(&f.Decision, "decision", "", "kind of decision")
+	fl.IntVar(&f.Limit, "limit", 100, "at most this many")
+	return cmd
+}
+
+func (a *app) networksCmd() *cobra.Command {
+	var test bool
+	cmd := &cobra.Command{
+		Use:   "networks [--test]",
+		Short: "List CloudStack networks (proposed test networks marked)",
+		Args:  nArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ns, err := a.client().Networks(cmd.Context(), test)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(ns)
+			}
+			tw := a.table()
+			fmt.Fprintln(tw, "ID\tNAME\tTYPE\tCIDR\tPROPOSED FOR TEST")
+			for _, n := range ns {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", n.ID, n.Name, n.Type, n.CIDR, n.ProposedTest)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&test, "test", false, "only the proposed test networks")
+	return cmd
+}
+
+func short(v any) string {
+	s := fmt.Sprint(v)
+	if len(s) > 100 {
+		s = s[:97] + "..."
+	}
+	return s
+}
