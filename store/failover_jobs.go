@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ossea/unifiedfailover/errs"
@@ -77,6 +78,19 @@ func scanFailover(row pgx.Row) (*FailoverJob, error) {
 
 // GetFailoverJob returns the failover of a job (UUID or external id).
 func (s *Store) GetFailoverJob(ctx context.Context, jobID string) (*FailoverJob, error) {
+	// A UUID (every step and the status endpoint pass one) is read with
+	// one primary-key query, without first reading the job and its steps.
+	if _, err := uuid.Parse(jobID); err == nil {
+		f, err := scanFailover(s.pool.QueryRow(ctx, `SELECT `+failoverColumns+` FROM failover_jobs WHERE job_id = $1`, jobID))
+		if err == nil {
+			return f, nil
+		}
+		if !errs.Is(classify(err, ""), errs.NotFound) {
+			return nil, classify(err, "reading failover %s", jobID)
+		}
+		// Not found: the path below says whether the job is missing or
+		// not a failover.
+	}
 	job, err := s.GetJob(ctx, jobID)
 	if err != nil {
 		return nil, err

@@ -53,7 +53,7 @@ func (r orchRow) cyclesPerSec() float64 { return float64(r.cycles) / r.wall.Seco
 func (b baseRow) cyclesPerSec() float64 { return float64(b.cycles) / b.wall.Seconds() }
 
 // pollEvery is how often the driver asks the API whether a job ended.
-const pollEvery = 10 * time.Millisecond
+const pollEvery = 50 * time.Millisecond
 
 // orchestration runs f.cycles failover+rollback cycles over f.vms VMs with n
 // workers and reads the steps' figures from Postgres.
