@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +106,18 @@ func TestDrillScheduledRunTwoSchedulers(t *testing.T) {
 			if !names[want] {
 				t.Fatalf("%s: report lacks step %s: %v", v.VMName, want, names)
 			}
+		}
+	}
+
+	// failoverctl lists the schedule with its last run, and the schedule's runs.
+	ctl := failoverctl(t)
+	for _, args := range [][]string{{"drills"}, {"drills", d.ID}} {
+		cmd := exec.CommandContext(b.ctx, ctl, args...)
+		cmd.Env = append(os.Environ(), "FAILOVER_API_URL="+b.stack.APIURL, "FAILOVER_API_TOKEN="+b.token)
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "passed") || !strings.Contains(string(out), run.ID[:8]) && len(args) == 2 ||
+			len(args) == 1 && !strings.Contains(string(out), "every-minute") {
+			t.Fatalf("failoverctl %v: %v\n%s", args, err, out)
 		}
 	}
 

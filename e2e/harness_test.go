@@ -50,6 +50,7 @@ func TestMain(m *testing.M) {
 }
 
 type bundle struct {
+	token    string // an admin token of this stack
 	ctx      context.Context
 	lab      *lab.Lab
 	stack    *stack.Stack
@@ -123,6 +124,7 @@ func setup(t *testing.T, o options) *bundle {
 		}
 	})
 	b.api = client.New(b.stack.APIURL, token)
+	b.token = token
 	for _, vm := range l.Manifest().VMs {
 		c, err := b.api.Register(ctx, vm.Register)
 		if err != nil {
