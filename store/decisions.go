@@ -38,36 +38,3 @@ func (s *Store) RecordDecision(ctx context.Context, tx pgx.Tx, d Decision) error
 	}
 	return classify(err, "recording %s decision", d.Decision)
 }
-
-// DecisionFilter selects decisions to list. Zero fields do not filter.
-type DecisionFilter struct {
-	ContextID string
-	JobID     string
-	// Limit defaults to 100; at most 1000.
-	Limit  int
-	Offset int
-}
-
-// ListDecisions returns decisions, newest first.
-func (s *Store) ListDecisions(ctx context.Context, f DecisionFilter) ([]Decision, error) {
-	if f.Limit <= 0 {
-		f.Limit = 100
-	}
-	f.Limit = min(f.Limit, 1000)
-	rows, err := s.pool.Query(ctx, `SELECT id, decision, actor, COALESCE(context_id, ''), COALESCE(job_id::text, ''),
-			external_job_id, choice, created_at
-		FROM decision_audit WHERE ($1 = '' OR context_id = $1) AND ($2 = '' OR job_id::text = $2 OR external_job_id = $2)
-		ORDER BY id DESC LIMIT $3 OFFSET $4`, f.ContextID, f.JobID, f.Limit, f.Offset)
-	if err != nil {
-		return nil, classify(err, "listing decisions")
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Decision, error) {
-		var d Decision
-		var choice []byte
-		if err := r.Scan(&d.ID, &d.Decision, &d.Actor, &d.ContextID, &d.JobID, &d.ExternalJobID, &choice, &d.CreatedAt); err != nil {
-			return d, err
-		}
-		return d, json.Unmarshal(choice, &d.Choice)
-	})
-	return out, classify(err, "listing decisions")
-}

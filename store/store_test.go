@@ -241,7 +241,7 @@ func TestDecisionsAudit(t *testing.T) {
 		ContextID: c.ContextID, Choice: map[string]any{"confirm": "vm1"}}); err != nil {
 		t.Fatal(err)
 	}
-	ds, err := b.store.ListDecisions(b.ctx, store.DecisionFilter{ContextID: c.ContextID})
+	ds, err := b.store.ListAudit(b.ctx, store.AuditFilter{ContextID: c.ContextID})
 	if err != nil || len(ds) != 1 || ds[0].Actor != "alice" || ds[0].Choice["confirm"] != "vm1" {
 		t.Fatalf("decisions: %+v %v", ds, err)
 	}
