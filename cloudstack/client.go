@@ -74,9 +74,53 @@ type exchange struct {
 	body   []byte
 }
 
+// A GET (CloudStack's reads: lists and async-job polls) that fails with a
+// transport error or 502/503/504 is sent again, up to getAttempts times in
+// all, getBackoff apart (growing), under the call's context: a read is
+// idempotent, and one lost read should not cost the step a whole attempt
+// (with CloudStack failing one call in ten, a step of ten calls failed
+// most attempts and ran out of them). Mutating calls (POST) are never
+// resent here: the step's retry, which reads the real state first, does.
+const (
+	getAttempts = 3
+	getBackoff  = 100 * time.Millisecond
+)
+
+// retryableGet reports whether a GET's outcome is worth sending again.
+func retryableGet(ctx context.Context, resp *http.Response, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if err != nil {
+		return true
+	}
+	switch resp.StatusCode {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
 // RoundTrip implements http.RoundTripper.
 func (x *exchange) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := x.base.RoundTrip(req.WithContext(x.ctx))
+	req = req.WithContext(x.ctx)
+	resp, err := x.base.RoundTrip(req)
+	for try := 1; req.Method == http.MethodGet && try < getAttempts && retryableGet(x.ctx, resp, err); try++ {
+		t := time.NewTimer(getBackoff * time.Duration(try))
+		select {
+		case <-x.ctx.Done():
+			t.Stop()
+		case <-t.C:
+		}
+		if x.ctx.Err() != nil {
+			break
+		}
+		if resp != nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+			_ = resp.Body.Close()
+		}
+		resp, err = x.base.RoundTrip(req)
+	}
 	if err != nil {
 		return nil, err
 	}

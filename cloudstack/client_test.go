@@ -272,8 +272,13 @@ func TestErrorClasses(t *testing.T) {
 		t.Fatalf("APIError = %+v", ae)
 	}
 
-	// Injected 503: transient. Injected 530: permanent internal.
-	f.sim.FailNext("listNetworks", 1, 503, "Service Unavailable")
+	// Injected 503: a read is sent again (getAttempts in all); when every
+	// try fails, transient. Injected 530: permanent internal.
+	f.sim.FailNext("listNetworks", getAttempts-1, 503, "Service Unavailable")
+	if _, err := f.client.ListNetworks(ctx); err != nil {
+		t.Fatalf("a read failing %d times with 503 is retried: %v", getAttempts-1, err)
+	}
+	f.sim.FailNext("listNetworks", getAttempts, 503, "Service Unavailable")
 	_, err = f.client.ListNetworks(ctx)
 	wantCode(t, err, errs.Unavailable, true)
 	f.sim.FailNext("listNetworks", 1, 530, "Internal error executing command")
