@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -26,4 +29,19 @@ func TestChaosRedisRestartMidChain(t *testing.T) {
 	if n := b.activeJobs(t); n != 0 {
 		t.Fatalf("%d jobs still active", n)
 	}
+	// The outage did meet steps: some finished while Redis was gone and
+	// could not enqueue their next step at first.
+	logs, _ := filepath.Glob(filepath.Join(b.stack.LogDir(), "worker-*.log"))
+	failed := 0
+	for _, f := range logs {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		failed += strings.Count(string(raw), "enqueueing step")
+	}
+	if failed == 0 {
+		t.Fatal("no step met the Redis outage (no failed enqueue in the worker logs)")
+	}
+	t.Logf("%d enqueues of a next step failed during the outage and were retried", failed)
 }
