@@ -30,6 +30,14 @@ func TestChaosSlowAndFlakyCloudStack(t *testing.T) {
 	for i, st := range b.waitAll(t, jobs) {
 		b.assertFailedOverOnce(t, &b.lab.VMs[i], st)
 		count(st)
+		// The status shows the time each step spent in CloudStack: at
+		// least one 500 ms call for vm-creation, never more than its wall
+		// time.
+		s := st.Step("vm-creation")
+		if s.ExternalMS < 500 || s.StartedAt == nil || s.EndedAt == nil ||
+			s.ExternalMS > float64(s.EndedAt.Sub(*s.StartedAt).Milliseconds())+1 {
+			t.Fatalf("%s: vm-creation external_ms %.1f, started %v, ended %v", b.lab.VMs[i].Name, s.ExternalMS, s.StartedAt, s.EndedAt)
+		}
 	}
 	rbs := make([]string, n)
 	for i := range n {
