@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +36,7 @@ type orchRow struct {
 	baseline         baseRow
 	failed           int
 	byStep           []stepRow
+	workerCPU        time.Duration // user+system time of the workers during the measured cycles
 }
 
 // stepRow is the figures of one step name.
@@ -91,6 +94,7 @@ func (e *env) orchestration(ctx context.Context, f flags, n int) (orchRow, error
 	}
 	var mu sync.Mutex
 	var jobs []string
+	cpu0 := cpuTime(st.Workers())
 	began := time.Now()
 	err = runCycles(f.cycles, f.vms, cycle, func(ids []string) {
 		mu.Lock()
@@ -98,10 +102,11 @@ func (e *env) orchestration(ctx context.Context, f flags, n int) (orchRow, error
 		mu.Unlock()
 	})
 	wall := time.Since(began)
+	cpu := cpuTime(st.Workers()) - cpu0
 	if err != nil {
 		return orchRow{}, err
 	}
-	row := orchRow{workers: n, cycles: f.cycles, wall: wall}
+	row := orchRow{workers: n, cycles: f.cycles, wall: wall, workerCPU: cpu}
 	return row, e.stepFigures(ctx, jobs, &row)
 }
 
@@ -110,6 +115,31 @@ func jobStatus(j *client.Job) string {
 		return "no job"
 	}
 	return fmt.Sprintf("%s at %s: %s", j.Status, j.CurrentStep, j.Error)
+}
+
+// cpuTime sums the user and system CPU time of processes from
+// /proc/<pid>/stat (fields 14 and 15, in clock ticks of 10 ms).
+func cpuTime(pids []int) time.Duration {
+	var ticks int64
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')') // the command name may hold spaces
+		if i < 0 {
+			continue
+		}
+		fs := strings.Fields(s[i+1:])
+		if len(fs) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseInt(fs[11], 10, 64)
+		k, _ := strconv.ParseInt(fs[12], 10, 64)
+		ticks += u + k
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
 }
 
 // runCycles runs total cycles, at most par at a time, cycle i%par on VM
@@ -324,6 +354,11 @@ func printOrchestration(f flags, rows []orchRow) {
 	fmt.Printf("  baseline: bare asynq chains of %d no-op steps (one INSERT each, next step enqueued by the handler), same servers' settings\n",
 		rows[0].baseline.steps)
 	fmt.Printf("  gap: from a step's end to the next step's start (enqueue + queue pick-up + the next task's bookkeeping)\n")
+	fmt.Printf("  worker CPU (user+system, all workers) per executed step:")
+	for _, r := range rows {
+		fmt.Printf(" %d workers %.1f ms;", r.workers, float64(r.workerCPU)/float64(time.Millisecond)/float64(max(r.steps, 1)))
+	}
+	fmt.Println()
 	fmt.Printf("  by step, %d workers (orch p50 / ext p50):", rows[0].workers)
 	for i, s := range rows[0].byStep {
 		if i%3 == 0 {
