@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ossea/unifiedfailover/blocksync"
+	"github.com/ossea/unifiedfailover/calltime"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/store"
 )
@@ -53,6 +54,7 @@ func (s *stepEnv) finalSync(ctx context.Context) error {
 			counted = done
 		}
 	}
+	copied := calltime.Start(ctx) // the NBD copy is time spent outside the orchestration
 	res, err := blocksync.Copy(ctx, blocksync.DefaultConfig(), disks, func(p blocksync.Progress) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -66,6 +68,7 @@ func (s *stepEnv) finalSync(ctx context.Context) error {
 		_ = s.Progress(ctx, store.Progress{BytesDone: p.BytesDone, BytesTotal: p.BytesTotal, RateBps: p.BytesPerSecond})
 		_ = s.e.store.TouchJob(ctx, s.Job.ID)
 	})
+	copied()
 	if err != nil {
 		if ctx.Err() != nil {
 			return errs.Transient(err, "final sync interrupted")
