@@ -20,7 +20,7 @@ type Config struct {
 	// HTTPTimeout bounds one HTTP request; 30 s when zero. The caller's
 	// context deadline applies as well.
 	HTTPTimeout time.Duration
-	// PollInterval is the first wait between async job polls; 50 ms when
+	// PollInterval is the first wait between async job polls; 10 ms when
 	// zero. It doubles up to MaxPollInterval (1 s when zero).
 	PollInterval    time.Duration
 	MaxPollInterval time.Duration
@@ -34,7 +34,7 @@ func (c Config) WithDefaults() Config {
 		c.HTTPTimeout = 30 * time.Second
 	}
 	if c.PollInterval == 0 {
-		c.PollInterval = 50 * time.Millisecond
+		c.PollInterval = 10 * time.Millisecond
 	}
 	if c.MaxPollInterval == 0 {
 		c.MaxPollInterval = time.Second

@@ -17,8 +17,8 @@ type ServerConfig struct {
 	// steps to finish before putting them back in the queue. Defaults to 60s.
 	ShutdownTimeout time.Duration
 	// PollInterval is how often an idle worker looks for new tasks.
-	// Defaults to 50ms (asynq's default of 1s would add up to a second to
-	// every step of a chain).
+	// Defaults to 10ms (asynq's default of 1s would add up to a second to
+	// every step of a chain; each poll is one cheap Redis call).
 	PollInterval time.Duration
 	// DelayedCheckInterval is how often retries and scheduled tasks are
 	// moved to their queue. Defaults to 500ms.
@@ -34,7 +34,7 @@ func (c ServerConfig) WithDefaults() ServerConfig {
 		c.ShutdownTimeout = 60 * time.Second
 	}
 	if c.PollInterval <= 0 {
-		c.PollInterval = 50 * time.Millisecond
+		c.PollInterval = 10 * time.Millisecond
 	}
 	if c.DelayedCheckInterval <= 0 {
 		c.DelayedCheckInterval = 500 * time.Millisecond

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,6 +16,10 @@ import (
 
 	"github.com/ossea/unifiedfailover/errs"
 )
+
+// DefaultMaxConns is the connection pool size when the database URL does
+// not set pool_max_conns.
+const DefaultMaxConns = 25
 
 // Store is the product's database. It is safe for concurrent use.
 type Store struct {
@@ -28,6 +33,12 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parsing database url: %w", err)
+	}
+	// pgxpool's default (the number of CPUs, at least 4) would make a
+	// worker's concurrent steps queue for connections; pool_max_conns in
+	// the URL still wins.
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
 	}
 	if err := ensureDatabase(ctx, cfg.ConnConfig); err != nil {
 		return nil, err
