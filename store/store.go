@@ -19,7 +19,7 @@ import (
 
 // DefaultMaxConns is the connection pool size when the database URL does
 // not set pool_max_conns.
-const DefaultMaxConns = 25
+const DefaultMaxConns = 10
 
 // Store is the product's database. It is safe for concurrent use.
 type Store struct {
