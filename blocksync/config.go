@@ -8,7 +8,7 @@ import (
 )
 
 // Limits and defaults. The defaults were tuned by measurement with
-// make bench-sync (see PERFORMANCE.md).
+// make bench-sync (see the README's performance section).
 const (
 	// DefaultRequestSize is the default largest read or write request.
 	DefaultRequestSize = 256 << 10

@@ -1,6 +1,6 @@
 # make bench-sync: the final-sync engine (blocksync) against nbdcopy on two
 # file-backed nbdkit exports of 4 GiB (on /dev/shm when it has room, else
-# /tmp): full copy, 5% incremental, peak memory. See blocksync/PERFORMANCE.md.
+# /tmp): full copy, 5% incremental, peak memory. See the README's performance section.
 # Flags go in BENCH_SYNC_FLAGS, e.g. make bench-sync BENCH_SYNC_FLAGS='-size 1073741824 -runs 5'.
 BENCH_SYNC_FLAGS ?=
 
