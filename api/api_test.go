@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,17 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
-
 	"github.com/ossea/unifiedfailover/api"
 	"github.com/ossea/unifiedfailover/auth"
-	"github.com/ossea/unifiedfailover/metrics"
-	"github.com/ossea/unifiedfailover/queue"
 	"github.com/ossea/unifiedfailover/store"
-	"github.com/ossea/unifiedfailover/tasks"
-	"github.com/ossea/unifiedfailover/testsvc"
 )
 
 const testToken = "uft_test-admin"
@@ -50,37 +41,15 @@ func setupIdle(t *testing.T) *bundle {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
-	st, err := store.Open(ctx, testsvc.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	rd := testsvc.StartRedis(t, testsvc.RedisOptions{})
-	rc := queue.RedisConfig{Addr: rd.Addr}
-	client := asynq.NewClient(rc.ConnOpt())
-	t.Cleanup(func() { client.Close() })
-	rdb := redis.NewClient(&redis.Options{Addr: rd.Addr})
-	t.Cleanup(func() { rdb.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	reg := prometheus.NewRegistry()
-	m := metrics.New(reg)
-	runner := queue.NewRunner(st, client, log, m)
-	if err := tasks.Register(runner, tasks.Deps{Store: st, Log: log, Metrics: m}); err != nil {
-		t.Fatal(err)
-	}
-	a, err := api.New(api.Config{Auth: auth.Static(map[string]auth.Principal{testToken: {Name: "tester", Role: auth.Admin}}), Store: st, Runner: runner, Redis: rdb, Logger: log, Metrics: m, Gatherer: reg, MaxBodyBytes: 1024})
+	p := newPipeline(t, ctx)
+	a, err := api.New(api.Config{Auth: auth.Static(map[string]auth.Principal{testToken: {Name: "tester", Role: auth.Admin}}),
+		Store: p.store, Runner: p.runner, Redis: p.rdb, Logger: p.log, Metrics: p.m, Gatherer: p.reg, MaxBodyBytes: 1024})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(a.Handler())
 	t.Cleanup(hs.Close)
-	return &bundle{ctx: ctx, store: st, url: hs.URL, startWorker: func(t *testing.T) {
-		srv := queue.NewServer(rc, queue.ServerConfig{PollInterval: 10 * time.Millisecond}, runner, log)
-		if err := srv.Start(runner.Mux()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(srv.Shutdown)
-	}}
+	return &bundle{ctx: ctx, store: p.store, url: hs.URL, startWorker: p.startWorker}
 }
 
 func (b *bundle) do(t *testing.T, method, path, body string) (int, map[string]any) {

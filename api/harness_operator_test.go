@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,20 +19,13 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
-	"github.com/hibiken/asynq"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/ossea/unifiedfailover/api"
 	"github.com/ossea/unifiedfailover/auth"
 	"github.com/ossea/unifiedfailover/cloudstack"
 	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/lab"
-	"github.com/ossea/unifiedfailover/metrics"
-	"github.com/ossea/unifiedfailover/queue"
 	"github.com/ossea/unifiedfailover/store"
-	"github.com/ossea/unifiedfailover/tasks"
-	"github.com/ossea/unifiedfailover/testsvc"
 	"github.com/ossea/unifiedfailover/vsphere"
 )
 
@@ -94,24 +86,8 @@ func setupFull(t *testing.T) *full {
 		t.Fatalf("starting the lab: %v", err)
 	}
 	t.Cleanup(l.Close)
-	st, err := store.Open(ctx, testsvc.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	rd := testsvc.StartRedis(t, testsvc.RedisOptions{})
-	rc := queue.RedisConfig{Addr: rd.Addr}
-	qc := asynq.NewClient(rc.ConnOpt())
-	t.Cleanup(func() { qc.Close() })
-	rdb := redis.NewClient(&redis.Options{Addr: rd.Addr})
-	t.Cleanup(func() { rdb.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	reg := prometheus.NewRegistry()
-	m := metrics.New(reg)
-	runner := queue.NewRunner(st, qc, log, m)
-	if err := tasks.Register(runner, tasks.Deps{Store: st, Log: log, Metrics: m}); err != nil {
-		t.Fatal(err)
-	}
+	p := newPipeline(t, ctx)
+	st, runner, log, m := p.store, p.runner, p.log, p.m
 	cs, err := cloudstack.New(cloudstack.Config{URL: l.CloudStackURL, APIKey: l.CloudStackAPIKey,
 		SecretKey: l.CloudStackSecretKey, ZoneID: l.ZoneID})
 	if err != nil {
@@ -127,15 +103,11 @@ func setupFull(t *testing.T) *full {
 	for _, c := range eng.Chains() {
 		runner.Register(c)
 	}
-	srv := queue.NewServer(rc, queue.ServerConfig{PollInterval: 10 * time.Millisecond}, runner, log)
-	if err := srv.Start(runner.Mux()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
+	p.startWorker(t)
 	a, err := api.New(api.Config{Auth: auth.Static(map[string]auth.Principal{
 		viewerToken: {Name: "vera", Role: auth.Viewer}, operatorToken: {Name: "otto", Role: auth.Operator},
 		adminToken: {Name: "ada", Role: auth.Admin}}),
-		Store: st, Runner: runner, Engine: eng, Redis: rdb, Logger: log, Metrics: m, Gatherer: reg, MaxBodyBytes: 64 << 10})
+		Store: st, Runner: runner, Engine: eng, Redis: p.rdb, Logger: log, Metrics: m, Gatherer: p.reg, MaxBodyBytes: 64 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}

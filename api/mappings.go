@@ -145,18 +145,24 @@ func nonNil(ms []store.NetworkMapping) []store.NetworkMapping {
 	return ms
 }
 
-func (s *Server) listAllMappings(w http.ResponseWriter, r *http.Request) {
+// mappingTypeParam reads the optional mapping_type query parameter (the
+// only one mapping reads and deletes take).
+func mappingTypeParam(r *http.Request) (store.MappingType, error) {
 	q, err := parseQuery(r, "mapping_type")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return "", err
 	}
 	typ, err := q.enum("mapping_type", "live", "test")
+	return store.MappingType(typ), err
+}
+
+func (s *Server) listAllMappings(w http.ResponseWriter, r *http.Request) {
+	typ, err := mappingTypeParam(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	ms, err := s.store.ListMappings(r.Context(), "", store.MappingType(typ))
+	ms, err := s.store.ListMappings(r.Context(), "", typ)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -167,12 +173,7 @@ func (s *Server) listAllMappings(w http.ResponseWriter, r *http.Request) {
 // contextMappings answers the mappings of the context named by the path
 // parameter key.
 func (s *Server) contextMappings(w http.ResponseWriter, r *http.Request, key string) {
-	q, err := parseQuery(r, "mapping_type")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	typ, err := q.enum("mapping_type", "live", "test")
+	typ, err := mappingTypeParam(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -182,7 +183,7 @@ func (s *Server) contextMappings(w http.ResponseWriter, r *http.Request, key str
 		s.writeError(w, r, err)
 		return
 	}
-	ms, err := s.store.ListMappings(r.Context(), vm.ContextID, store.MappingType(typ))
+	ms, err := s.store.ListMappings(r.Context(), vm.ContextID, typ)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -425,12 +426,7 @@ func (s *Server) putSourceMapping(w http.ResponseWriter, r *http.Request) {
 
 // deleteMappings deletes the mappings the path and query select.
 func (s *Server) deleteMappings(w http.ResponseWriter, r *http.Request, ctxKey, srcKey string) {
-	q, err := parseQuery(r, "mapping_type")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	typ, err := q.enum("mapping_type", "live", "test")
+	typ, err := mappingTypeParam(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -449,7 +445,7 @@ func (s *Server) deleteMappings(w http.ResponseWriter, r *http.Request, ctxKey, 
 	}
 	d := store.Decision{Decision: "network-mapping-delete", Actor: actorOf(r),
 		Choice: map[string]any{"source_network_name": src, "mapping_type": typ}}
-	n, err := s.store.RemoveMappings(r.Context(), vm.ContextID, src, store.MappingType(typ), d)
+	n, err := s.store.RemoveMappings(r.Context(), vm.ContextID, src, typ, d)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
