@@ -11,13 +11,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ossea/unifiedfailover/lab"
+	"github.com/ossea/unifiedfailover/sim/nbdkit"
 )
 
 type fixture struct {
@@ -51,24 +51,9 @@ func setup(t *testing.T) fixture {
 // line mentions dir.
 func nbdkitProcesses(t *testing.T, dir string) []int {
 	t.Helper()
-	entries, err := os.ReadDir("/proc")
+	pids, err := nbdkit.Processes(dir)
 	if err != nil {
-		t.Fatalf("reading /proc: %v", err)
-	}
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || len(cmdline) == 0 {
-			continue // gone, or a zombie
-		}
-		args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
-		if filepath.Base(args[0]) == "nbdkit" && strings.Contains(string(cmdline), dir) {
-			pids = append(pids, pid)
-		}
+		t.Fatal(err)
 	}
 	return pids
 }
