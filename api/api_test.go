@@ -119,6 +119,54 @@ func TestProbeChainThroughAPIAndWorker(t *testing.T) {
 	}
 }
 
+// A job read with wait answers when the job ends, not at the end of the
+// wait; with no end in sight it answers, as the job is, when the wait is
+// over.
+func TestJobReadWaitsForTheEnd(t *testing.T) {
+	t.Parallel()
+	b := setupIdle(t)
+	code, started := b.do(t, "POST", "/api/v1/probe", "")
+	if code != http.StatusAccepted {
+		t.Fatalf("POST probe: %d %v", code, started)
+	}
+	id := started["job_id"].(string)
+	// No worker: the job stays pending through the whole wait.
+	began := time.Now()
+	code, job := b.do(t, "GET", "/api/v1/jobs/"+id+"?wait=300ms", "")
+	if code != 200 || job["status"] != "pending" || time.Since(began) < 300*time.Millisecond {
+		t.Fatalf("wait on a job nobody runs: %d %v after %s", code, job, time.Since(began))
+	}
+	type answer struct {
+		code int
+		body map[string]any
+		at   time.Time
+	}
+	answers := make(chan answer, 2)
+	for _, path := range []string{"/api/v1/jobs/" + id + "?wait=50s", "/api/v1/failover/" + id + "/status?wait=50s"} {
+		go func() {
+			code, body := b.do(t, "GET", path, "")
+			answers <- answer{code, body, time.Now()}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond) // both are waiting
+	b.startWorker(t)
+	for range 2 {
+		a := <-answers
+		if a.code != 200 || a.body["status"] != "completed" {
+			t.Fatalf("waited read: %d %v", a.code, a.body)
+		}
+		ended, err := time.Parse(time.RFC3339Nano, a.body["ended_at"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The store looks again every 5 s on its own; well under that, the
+		// answer came from the job's end being notified.
+		if lag := a.at.Sub(ended); lag > 3*time.Second {
+			t.Fatalf("answered %s after the job ended", lag)
+		}
+	}
+}
+
 func TestConcurrentEnqueuesForOneVMMakeOneJob(t *testing.T) {
 	t.Parallel()
 	b := setupIdle(t) // no worker yet: the first job stays active throughout
@@ -195,6 +243,10 @@ func TestBadInputGetsJSONErrors(t *testing.T) {
 		{"unknown context", "POST", "/api/v1/probe", `{"context_id":"nope"}`, 404, ""},
 		{"unknown job", "GET", "/api/v1/jobs/nope", "", 404, ""},
 		{"bad events cursor", "GET", "/api/v1/jobs/nope/events?after=-1", "", 400, "after"},
+		{"wait not a duration", "GET", "/api/v1/jobs/nope?wait=soon", "", 400, "wait"},
+		{"wait too long", "GET", "/api/v1/jobs/nope?wait=2m", "", 400, "wait"},
+		{"negative wait", "GET", "/api/v1/failover/nope/status?wait=-1s", "", 400, "wait"},
+		{"wait on unknown job", "GET", "/api/v1/jobs/nope?wait=5s", "", 404, ""},
 		{"no route", "GET", "/api/v1/nothing", "", 404, ""},
 	}
 	for _, c := range cases {

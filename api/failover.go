@@ -7,7 +7,6 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/ossea/unifiedfailover/auth"
-	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/store"
 )
@@ -126,23 +125,14 @@ type failoverStatus struct {
 }
 
 func (s *Server) failoverJobStatus(w http.ResponseWriter, r *http.Request) {
-	job, err := s.store.GetJob(r.Context(), chi.URLParam(r, "job_id"))
+	if err := s.waitForEnd(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	job, fo, err := s.store.GetJobWithFailover(r.Context(), chi.URLParam(r, "job_id"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	out := failoverStatus{jobView: viewJob(job)}
-	foID := job.ID
-	if job.Type != failover.JobFailover {
-		foID = job.ParentID
-	}
-	if foID != "" {
-		fo, err := s.store.GetFailoverJob(r.Context(), foID)
-		if err != nil && !errs.Is(err, errs.NotFound) {
-			s.writeError(w, r, err)
-			return
-		}
-		out.Failover = fo
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, failoverStatus{jobView: viewJob(job), Failover: fo})
 }

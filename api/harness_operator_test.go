@@ -229,7 +229,8 @@ outer:
 func (f *full) wait(id string) map[string]any {
 	f.t.Helper()
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		code, job := f.call(viewerToken, "GET", "/api/v1/jobs/"+url.PathEscape(id), "")
+		// The read itself waits for the job's end (at most 20 s at a time).
+		code, job := f.call(viewerToken, "GET", "/api/v1/jobs/"+url.PathEscape(id)+"?wait=20s", "")
 		if code != 200 {
 			f.t.Fatalf("GET job %s: %d %v", id, code, job)
 		}

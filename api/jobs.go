@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -44,6 +45,10 @@ func (s *Server) startProbe(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
+	if err := s.waitForEnd(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	job, err := s.store.GetJob(r.Context(), chi.URLParam(r, "job_id"))
 	if err != nil {
 		s.writeError(w, r, err)
@@ -84,4 +89,24 @@ func queryInt(r *http.Request, name string, def int) (int, error) {
 		return 0, errs.New(errs.InvalidArgument, "%s: must be a whole number ≥ 0", name).WithDetails("field", name)
 	}
 	return n, nil
+}
+
+// MaxWait is the longest a request may wait for its job to end (the wait
+// query parameter).
+const MaxWait = time.Minute
+
+// waitForEnd honours the wait query parameter of a job read: a Go duration
+// (for example 30s) up to MaxWait during which the request waits for the
+// job to end, answering as soon as it does (or with the job as it is when
+// the wait is over). Without wait it returns at once.
+func (s *Server) waitForEnd(r *http.Request) error {
+	v := r.URL.Query().Get("wait")
+	if v == "" {
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 || d > MaxWait {
+		return errs.New(errs.InvalidArgument, "wait: must be a duration from 0s to %s, for example 30s", MaxWait).WithDetails("field", "wait")
+	}
+	return s.store.WaitJobEnd(r.Context(), chi.URLParam(r, "job_id"), d)
 }

@@ -118,12 +118,21 @@ func (c *Client) Job(ctx context.Context, id string) (*Job, error) {
 	return &out, c.Do(ctx, http.MethodGet, "/api/v1/jobs/"+url.PathEscape(id), nil, &out)
 }
 
-// WaitJob polls a job until it is no longer active, calling onChange (when
-// not nil) each time its steps change.
+// WaitJob reads a job until it is no longer active. With onChange (called
+// each time its steps change) it reads every `every`; without, each read
+// waits on the server for the job's end (up to 30 s at a time), so the
+// answer comes as soon as the job ends, with no polling.
 func (c *Client) WaitJob(ctx context.Context, id string, every time.Duration, onChange func(*Job)) (*Job, error) {
 	var last string
+	read := c.Job
+	if onChange == nil {
+		read = func(ctx context.Context, id string) (*Job, error) {
+			var out Job
+			return &out, c.Do(ctx, http.MethodGet, "/api/v1/jobs/"+url.PathEscape(id)+"?wait=30s", nil, &out)
+		}
+	}
 	for {
-		j, err := c.Job(ctx, id)
+		j, err := read(ctx, id)
 		if err != nil && !errs.IsTransient(err) {
 			return nil, err
 		}

@@ -101,7 +101,7 @@ func TestConfigValidate(t *testing.T) {
 	_, err := New(Config{URL: "not a url"})
 	wantCode(t, err, errs.InvalidArgument, false)
 	c := Config{}.WithDefaults()
-	if c.PollInterval != 10*time.Millisecond || c.MaxPollInterval != time.Second || c.HTTPTimeout != 30*time.Second {
+	if c.PollInterval != 2*time.Millisecond || c.MaxPollInterval != time.Second || c.HTTPTimeout != 30*time.Second {
 		t.Fatalf("defaults = %+v", c)
 	}
 }

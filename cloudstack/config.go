@@ -20,8 +20,10 @@ type Config struct {
 	// HTTPTimeout bounds one HTTP request; 30 s when zero. The caller's
 	// context deadline applies as well.
 	HTTPTimeout time.Duration
-	// PollInterval is the first wait between async job polls; 10 ms when
-	// zero. It doubles up to MaxPollInterval (1 s when zero).
+	// PollInterval is the first wait between async job polls; 2 ms when
+	// zero. It doubles up to MaxPollInterval (1 s when zero): a job that
+	// ends at once costs no idle wait, and a long one is polled about once a
+	// second after ten quick polls.
 	PollInterval    time.Duration
 	MaxPollInterval time.Duration
 	// InsecureSkipVerify disables TLS certificate checks (lab only).
@@ -34,7 +36,7 @@ func (c Config) WithDefaults() Config {
 		c.HTTPTimeout = 30 * time.Second
 	}
 	if c.PollInterval == 0 {
-		c.PollInterval = 10 * time.Millisecond
+		c.PollInterval = 2 * time.Millisecond
 	}
 	if c.MaxPollInterval == 0 {
 		c.MaxPollInterval = time.Second

@@ -113,7 +113,7 @@ func planSteps(chain []step, p *plan) []store.PlannedStep {
 // Chains returns the engine's chains for the runner.
 func (e *Engine) Chains() []*queue.Chain {
 	build := func(typ string, steps []step) *queue.Chain {
-		c := &queue.Chain{Type: typ, OnFailed: e.onFailed}
+		c := &queue.Chain{Type: typ, OnFailed: e.onFailed, Load: loadFailover}
 		for _, s := range steps {
 			c.Steps = append(c.Steps, queue.Step{Name: s.name, Retry: s.retry, Timeout: s.timeout, Run: e.handler(s.run)})
 		}
@@ -128,11 +128,12 @@ func (e *Engine) Chains() []*queue.Chain {
 	}
 }
 
-// handler adapts a step function to the runner: it loads the step's
-// environment from Postgres first.
+// handler adapts a step function to the runner: it builds the step's
+// environment from what the runner read from Postgres with the step's
+// begin (loadFailover).
 func (e *Engine) handler(fn func(s *stepEnv, ctx context.Context) error) queue.StepFunc {
 	return func(ctx context.Context, run *queue.StepRun) error {
-		env, err := e.load(ctx, run)
+		env, err := e.env(run)
 		if err != nil {
 			return err
 		}

@@ -139,23 +139,37 @@ type stepEnv struct {
 	rollback RollbackOptions
 }
 
-// load reads what a step needs from Postgres: never from the task payload.
-func (e *Engine) load(ctx context.Context, run *queue.StepRun) (*stepEnv, error) {
-	foID := run.Job.ID
-	if run.Job.Type != JobFailover {
-		foID = run.Job.ParentID
+// loaded is what every step of a failover, rollback or commit starts
+// from: the failover acted on and its VM context.
+type loaded struct {
+	failover *store.FailoverJob
+	vm       *store.VMContext
+}
+
+// loadFailover is the chains' Load: the failover a job is or belongs to,
+// and its VM context, read from Postgres with the step's begin (never from
+// the task payload).
+func loadFailover(jobID string) ([]store.Read, func() (any, error)) {
+	reads, result := store.FailoverOfJob(jobID)
+	return reads, func() (any, error) {
+		fo, vm, err := result()
+		if err != nil {
+			return nil, err
+		}
+		return &loaded{failover: fo, vm: vm}, nil
 	}
-	fo, err := e.store.GetFailoverJob(ctx, foID)
-	if err != nil {
-		return nil, err
+}
+
+// env builds a step's environment from what loadFailover read.
+func (e *Engine) env(run *queue.StepRun) (*stepEnv, error) {
+	l, ok := run.Loaded.(*loaded)
+	if !ok {
+		return nil, errs.New(errs.Internal, "step %s of job %s: nothing loaded", run.Step.Name, run.Job.ID)
 	}
+	fo, vm := l.failover, l.vm
 	var cfg Config
 	if err := json.Unmarshal(fo.Config, &cfg); err != nil {
 		return nil, errs.Wrap(errs.Internal, err, "decoding the config of failover %s", fo.JobID)
-	}
-	vm, err := e.store.GetContext(ctx, fo.ContextID)
-	if err != nil {
-		return nil, err
 	}
 	env := &stepEnv{StepRun: run, e: e, failover: fo, cfg: &cfg, vm: vm}
 	if run.Job.Type == JobRollback && len(run.Job.Params) > 0 {
@@ -168,9 +182,19 @@ func (e *Engine) load(ctx context.Context, run *queue.StepRun) (*stepEnv, error)
 
 // event records a step event with attributes given as key, value pairs.
 func (s *stepEnv) event(ctx context.Context, msg string, kv ...any) {
+	s.Event(ctx, slog.LevelInfo, msg, kvAttrs(kv))
+}
+
+// record logs a step event and returns it for a store call that records it
+// with the change it describes (one transaction, one round trip).
+func (s *stepEnv) record(ctx context.Context, msg string, kv ...any) store.Event {
+	return s.NewEvent(ctx, slog.LevelInfo, msg, kvAttrs(kv))
+}
+
+func kvAttrs(kv []any) map[string]any {
 	attrs := map[string]any{}
 	for i := 0; i+1 < len(kv); i += 2 {
 		attrs[fmt.Sprint(kv[i])] = kv[i+1]
 	}
-	s.Event(ctx, slog.LevelInfo, msg, attrs)
+	return attrs
 }

@@ -65,10 +65,10 @@ func (s *stepEnv) snapshotReplicas(ctx context.Context) error {
 				return err
 			}
 		}
-		if err := s.e.store.SetSnapshotID(ctx, s.failover.JobID, d.VolumeID, snap.ID); err != nil {
+		if err := s.e.store.SetSnapshotID(ctx, s.failover.JobID, d.VolumeID, snap.ID,
+			s.record(ctx, "replica snapshotted", "volume_id", d.VolumeID, "snapshot_id", snap.ID)); err != nil {
 			return err
 		}
-		s.event(ctx, "replica snapshotted", "volume_id", d.VolumeID, "snapshot_id", snap.ID)
 	}
 	return nil
 }
@@ -163,11 +163,8 @@ func (s *stepEnv) createVM(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.e.store.SetDestinationVM(ctx, s.failover.JobID, vm.ID); err != nil {
-		return err
-	}
-	s.event(ctx, "destination VM created", "vm_id", vm.ID, "name", vm.Name, "offering", off.Name, "nics", len(vm.NICs))
-	return nil
+	return s.e.store.SetDestinationVM(ctx, s.failover.JobID, vm.ID,
+		s.record(ctx, "destination VM created", "vm_id", vm.ID, "name", vm.Name, "offering", off.Name, "nics", len(vm.NICs)))
 }
 
 // destinationVM finds the VM this failover made: by the recorded id, or
@@ -284,12 +281,9 @@ func (s *stepEnv) startVM(ctx context.Context) error {
 // finishFailover records the outcome: the failover completed and the VM
 // context failed over.
 func (s *stepEnv) finishFailover(ctx context.Context) error {
-	if err := s.e.store.SetFailoverStatus(ctx, s.failover.JobID, store.FailoverCompleted); err != nil {
-		return err
-	}
 	status := store.StatusFailedOverTest
 	if s.cfg.FailoverType == Live {
 		status = store.StatusFailedOverLive
 	}
-	return s.e.store.SetContextStatus(ctx, s.vm.ContextID, status)
+	return s.e.store.SetFailoverAndContextStatus(ctx, s.failover.JobID, store.FailoverCompleted, s.vm.ContextID, status)
 }

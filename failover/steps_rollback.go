@@ -64,8 +64,7 @@ func (s *stepEnv) destroyDestinationVM(ctx context.Context) error {
 	if err := s.e.cs.DestroyVM(ctx, vm.ID, true); err != nil && !errs.Is(err, errs.NotFound) {
 		return err
 	}
-	s.event(ctx, "destination VM destroyed", "vm_id", vm.ID)
-	return s.e.store.SetDestinationVM(ctx, s.failover.JobID, "")
+	return s.e.store.SetDestinationVM(ctx, s.failover.JobID, "", s.record(ctx, "destination VM destroyed", "vm_id", vm.ID))
 }
 
 // revertSnapshots reverts every replica to the failover's snapshot, so
@@ -122,10 +121,10 @@ func (s *stepEnv) deleteSnapshots(ctx context.Context) error {
 		if err := s.e.cs.DeleteVolumeSnapshot(ctx, id); err != nil && !errs.Is(err, errs.NotFound) {
 			return err
 		}
-		if err := s.e.store.SetSnapshotID(ctx, s.failover.JobID, vol, ""); err != nil {
+		if err := s.e.store.SetSnapshotID(ctx, s.failover.JobID, vol, "",
+			s.record(ctx, "rollback snapshot deleted", "volume_id", vol, "snapshot_id", id)); err != nil {
 			return err
 		}
-		s.event(ctx, "rollback snapshot deleted", "volume_id", vol, "snapshot_id", id)
 	}
 	return nil
 }
@@ -147,18 +146,14 @@ func (s *stepEnv) powerOnSource(ctx context.Context) error {
 // finishRollback records the outcome: the failover rolled back, the VM
 // context ready for a failover again.
 func (s *stepEnv) finishRollback(ctx context.Context) error {
-	if err := s.e.store.SetFailoverStatus(ctx, s.failover.JobID, store.FailoverRolledBack); err != nil {
-		return err
-	}
-	return s.e.store.SetContextStatus(ctx, s.vm.ContextID, store.StatusReadyForFailover)
+	return s.e.store.SetFailoverAndContextStatus(ctx, s.failover.JobID, store.FailoverRolledBack,
+		s.vm.ContextID, store.StatusReadyForFailover)
 }
 
 // finishCommit records a committed live failover.
 func (s *stepEnv) finishCommit(ctx context.Context) error {
-	if err := s.e.store.SetFailoverStatus(ctx, s.failover.JobID, store.FailoverCommitted); err != nil {
-		return err
-	}
-	return s.e.store.SetContextStatus(ctx, s.vm.ContextID, store.StatusCompleted)
+	return s.e.store.SetFailoverAndContextStatus(ctx, s.failover.JobID, store.FailoverCommitted,
+		s.vm.ContextID, store.StatusCompleted)
 }
 
 // onFailed runs once when a step of a failover, rollback or commit finally

@@ -73,6 +73,12 @@ type Chain struct {
 	// OnCompleted, when set, runs once after the last step, before the job
 	// is marked completed.
 	OnCompleted func(ctx context.Context, job *store.Job) error
+	// Load, when set, gives the reads of what every step of a job starts
+	// from; the runner sends them in the round trip that begins the step.
+	// Its second result, called once the step has begun, makes of them the
+	// step's StepRun.Loaded, or an error that fails the attempt as the
+	// step's own would.
+	Load func(jobID string) ([]store.Read, func() (any, error))
 }
 
 // Planned returns every step planned to run (none skipped).
@@ -101,20 +107,29 @@ type StepRun struct {
 	Step    *store.Step
 	Attempt int
 	Log     *slog.Logger
-	store   *store.Store
+	// Loaded is what the chain's Load read with the step's begin (nil
+	// without Load).
+	Loaded any
+	store  *store.Store
 }
 
 // Event records a structured event in the job's log (and logs it).
 func (r *StepRun) Event(ctx context.Context, level slog.Level, msg string, attrs map[string]any) {
+	if err := r.store.AddEvent(ctx, r.NewEvent(ctx, level, msg, attrs)); err != nil {
+		r.Log.Warn("could not record job event", "error", err)
+	}
+}
+
+// NewEvent logs an event and returns it for the job's log, for a store
+// call that records it together with the change it describes.
+func (r *StepRun) NewEvent(ctx context.Context, level slog.Level, msg string, attrs map[string]any) store.Event {
 	args := make([]any, 0, 2*len(attrs))
 	for k, v := range attrs {
 		args = append(args, k, v)
 	}
 	r.Log.Log(ctx, level, msg, args...)
-	if err := r.store.AddEvent(ctx, store.Event{JobID: r.Job.ID, ExternalJobID: r.Job.ExternalID,
-		Step: r.Step.Name, Level: levelName(level), Message: msg, Attrs: attrs}); err != nil {
-		r.Log.Warn("could not record job event", "error", err)
-	}
+	return store.Event{JobID: r.Job.ID, ExternalJobID: r.Job.ExternalID,
+		Step: r.Step.Name, Level: levelName(level), Message: msg, Attrs: attrs}
 }
 
 // Progress records byte progress of the step.

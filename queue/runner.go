@@ -206,7 +206,14 @@ func (r *Runner) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return fmt.Errorf("decoding %s payload: %v: %w", t.Type(), err, asynq.SkipRetry)
 	}
-	job, err := r.store.GetJob(ctx, p.JobID)
+	// One statement begins the step when it may run and returns the job
+	// either way; when it did not begin, the job says why.
+	var reads []store.Read
+	var loaded func() (any, error)
+	if ref.chain.Load != nil {
+		reads, loaded = ref.chain.Load(p.JobID)
+	}
+	job, begun, err := r.store.BeginStep(ctx, p.JobID, p.Seq, p.Run, ref.step.Name, reads...)
 	if errs.Is(err, errs.NotFound) {
 		r.log.WarnContext(ctx, "dropping step task of unknown job", "job_id", p.JobID, "step", ref.step.Name)
 		return nil
@@ -216,20 +223,19 @@ func (r *Runner) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	log := r.log.With("job_id", job.ID, "external_job_id", job.ExternalID, "context_id", job.ContextID,
 		"job_type", job.Type, "step", ref.step.Name)
-	if job.RunNo != p.Run || !job.Status.Active() {
-		log.InfoContext(ctx, "dropping stale step task", "task_run", p.Run, "job_run", job.RunNo, "job_status", job.Status)
-		return nil
-	}
-	if p.Seq < 0 || p.Seq >= len(job.Steps) || job.Steps[p.Seq].Name != ref.step.Name {
-		return fmt.Errorf("job %s has no step %d named %s: %w", job.ID, p.Seq, ref.step.Name, asynq.SkipRetry)
-	}
-	if job.Steps[p.Seq].Status.Done() {
-		log.InfoContext(ctx, "step already done; advancing")
-		return r.advance(ctx, job)
-	}
-	job, err = r.store.BeginStep(ctx, job.ID, p.Seq)
-	if err != nil {
-		return err
+	if !begun {
+		switch {
+		case job.RunNo != p.Run || !job.Status.Active():
+			log.InfoContext(ctx, "dropping stale step task", "task_run", p.Run, "job_run", job.RunNo, "job_status", job.Status)
+			return nil
+		case p.Seq < 0 || p.Seq >= len(job.Steps) || job.Steps[p.Seq].Name != ref.step.Name:
+			return fmt.Errorf("job %s has no step %d named %s: %w", job.ID, p.Seq, ref.step.Name, asynq.SkipRetry)
+		case job.Steps[p.Seq].Status.Done():
+			log.InfoContext(ctx, "step already done; advancing")
+			return r.advance(ctx, job)
+		default:
+			return fmt.Errorf("step %s of active job %s is %s: %w", ref.step.Name, job.ID, job.Steps[p.Seq].Status, asynq.SkipRetry)
+		}
 	}
 	st := &job.Steps[p.Seq]
 	run := &StepRun{Job: job, Step: st, Attempt: st.Attempts, store: r.store,
@@ -237,7 +243,12 @@ func (r *Runner) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	run.Log.InfoContext(ctx, "step started")
 	began := time.Now()
 	ctx = calltime.With(ctx) // the step's time in outside calls, recorded with the attempt
-	err = safeRun(ctx, ref.step.Run, run)
+	if loaded != nil {
+		run.Loaded, err = loaded()
+	}
+	if err == nil {
+		err = safeRun(ctx, ref.step.Run, run)
+	}
 	if r.metrics != nil {
 		r.metrics.StepDuration.WithLabelValues(ref.step.Name, job.Type).Observe(time.Since(began).Seconds())
 	}

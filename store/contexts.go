@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -127,22 +128,53 @@ func scanContext(row pgx.Row) (*VMContext, error) {
 
 // GetContext returns a context with its disks and NICs.
 func (s *Store) GetContext(ctx context.Context, contextID string) (*VMContext, error) {
-	c, err := scanContext(s.pool.QueryRow(ctx, `SELECT `+contextColumns+` FROM vm_replication_contexts WHERE context_id = $1`, contextID))
+	c, err := scanContextWithChildren(s.pool.QueryRow(ctx, `SELECT `+contextColumns+`, `+contextChildrenJSON+`
+		FROM vm_replication_contexts c WHERE c.context_id = $1`, contextID))
 	if err != nil {
 		return nil, classify(err, "reading context %q", contextID)
 	}
-	return c, s.loadContextChildren(ctx, c)
+	return c, nil
+}
+
+// contextChildrenJSON selects a context's disks and NICs as two JSON arrays
+// (keys as Disk's and SourceNIC's JSON names), so a context comes back
+// whole in one query.
+const contextChildrenJSON = `COALESCE((SELECT json_agg(json_build_object('disk_key', d.disk_key,
+		'unit_order', d.unit_order, 'label', d.label, 'size_bytes', d.size_bytes, 'volume_id', d.volume_id,
+		'source_nbd_uri', d.source_nbd_uri, 'replica_nbd_uri', d.replica_nbd_uri, 'disk_change_id', d.disk_change_id)
+		ORDER BY d.unit_order) FROM vm_disks d WHERE d.context_id = c.context_id), '[]'::json),
+	COALESCE((SELECT json_agg(json_build_object('nic_key', n.nic_key, 'nic_order', n.nic_order,
+		'source_network_name', n.source_network_name, 'mac_address', n.mac_address, 'adapter_type', n.adapter_type)
+		ORDER BY n.nic_order) FROM vm_source_networks n WHERE n.context_id = c.context_id), '[]'::json)`
+
+// scanContextWithChildren scans contextColumns followed by
+// contextChildrenJSON.
+func scanContextWithChildren(row pgx.Row) (*VMContext, error) {
+	var c VMContext
+	var disks, nics []byte
+	err := row.Scan(&c.ContextID, &c.VMName, &c.VMwareVMID, &c.VCenterHost, &c.Datacenter, &c.CPUCount,
+		&c.MemoryMB, &c.OSType, &c.Firmware, &c.CurrentStatus, &c.LastStatusChange, &c.CreatedAt, &disks, &nics)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(disks, &c.Disks); err != nil {
+		return nil, fmt.Errorf("decoding disks of context %s: %w", c.ContextID, err)
+	}
+	if err := json.Unmarshal(nics, &c.NICs); err != nil {
+		return nil, fmt.Errorf("decoding NICs of context %s: %w", c.ContextID, err)
+	}
+	return &c, nil
 }
 
 // ResolveContext finds a context by id or, failing that, by VM name. A
 // name shared by several contexts is ambiguous (InvalidArgument).
 func (s *Store) ResolveContext(ctx context.Context, idOrName string) (*VMContext, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+contextColumns+` FROM vm_replication_contexts
-		WHERE context_id = $1 OR vm_name = $1 ORDER BY (context_id = $1) DESC LIMIT 2`, idOrName)
+	rows, err := s.pool.Query(ctx, `SELECT `+contextColumns+`, `+contextChildrenJSON+` FROM vm_replication_contexts c
+		WHERE c.context_id = $1 OR c.vm_name = $1 ORDER BY (c.context_id = $1) DESC LIMIT 2`, idOrName)
 	if err != nil {
 		return nil, classify(err, "resolving context %q", idOrName)
 	}
-	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*VMContext, error) { return scanContext(r) })
+	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*VMContext, error) { return scanContextWithChildren(r) })
 	if err != nil {
 		return nil, classify(err, "resolving context %q", idOrName)
 	}
@@ -152,7 +184,7 @@ func (s *Store) ResolveContext(ctx context.Context, idOrName string) (*VMContext
 	case len(found) == 2 && found[0].ContextID != idOrName:
 		return nil, errs.New(errs.InvalidArgument, "VM name %q matches several contexts: use the context id", idOrName)
 	}
-	return found[0], s.loadContextChildren(ctx, found[0])
+	return found[0], nil
 }
 
 // ListContexts returns every context (without disks and NICs) by name.
@@ -163,33 +195,6 @@ func (s *Store) ListContexts(ctx context.Context) ([]*VMContext, error) {
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*VMContext, error) { return scanContext(r) })
 	return out, classify(err, "listing contexts")
-}
-
-func (s *Store) loadContextChildren(ctx context.Context, c *VMContext) error {
-	rows, err := s.pool.Query(ctx, `SELECT disk_key, unit_order, label, size_bytes, volume_id, source_nbd_uri,
-		replica_nbd_uri, disk_change_id FROM vm_disks WHERE context_id = $1 ORDER BY unit_order`, c.ContextID)
-	if err != nil {
-		return classify(err, "reading disks of %s", c.ContextID)
-	}
-	c.Disks, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Disk, error) {
-		var d Disk
-		err := r.Scan(&d.DiskKey, &d.UnitOrder, &d.Label, &d.SizeBytes, &d.VolumeID, &d.SourceNBDURI, &d.ReplicaNBDURI, &d.ChangeID)
-		return d, err
-	})
-	if err != nil {
-		return classify(err, "reading disks of %s", c.ContextID)
-	}
-	rows, err = s.pool.Query(ctx, `SELECT nic_key, nic_order, source_network_name, mac_address, adapter_type
-		FROM vm_source_networks WHERE context_id = $1 ORDER BY nic_order`, c.ContextID)
-	if err != nil {
-		return classify(err, "reading NICs of %s", c.ContextID)
-	}
-	c.NICs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (SourceNIC, error) {
-		var n SourceNIC
-		err := r.Scan(&n.NICKey, &n.Order, &n.NetworkName, &n.MAC, &n.AdapterType)
-		return n, err
-	})
-	return classify(err, "reading NICs of %s", c.ContextID)
 }
 
 // SetContextStatus sets a context's status (and its last change time when

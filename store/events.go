@@ -23,6 +23,15 @@ type Event struct {
 
 // AddEvent appends an event to a job's log.
 func (s *Store) AddEvent(ctx context.Context, e Event) error {
+	_, err := s.pool.Exec(ctx, insertEvent, e.args()...)
+	return classify(err, "recording event of job %s", e.JobID)
+}
+
+const insertEvent = `INSERT INTO log_events (job_id, external_job_id, step, level, message, attrs)
+	VALUES ($1, $2, $3, $4, $5, $6)`
+
+// args are insertEvent's arguments.
+func (e Event) args() []any {
 	if e.Level == "" {
 		e.Level = "info"
 	}
@@ -30,9 +39,22 @@ func (s *Store) AddEvent(ctx context.Context, e Event) error {
 	if e.Attrs == nil {
 		attrs = []byte("{}")
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO log_events (job_id, external_job_id, step, level, message, attrs)
-		VALUES ($1, $2, $3, $4, $5, $6)`, e.JobID, e.ExternalJobID, e.Step, e.Level, e.Message, attrs)
-	return classify(err, "recording event of job %s", e.JobID)
+	return []any{e.JobID, e.ExternalJobID, e.Step, e.Level, e.Message, attrs}
+}
+
+// execWithEvents runs one statement and inserts events in one round trip
+// and one transaction: a change and the record of it commit together.
+func (s *Store) execWithEvents(ctx context.Context, events []Event, sql string, args ...any) error {
+	if len(events) == 0 {
+		_, err := s.pool.Exec(ctx, sql, args...)
+		return err
+	}
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	for _, e := range events {
+		b.Queue(insertEvent, e.args()...)
+	}
+	return s.pool.SendBatch(ctx, b).Close()
 }
 
 // ListEvents returns the events of a job (by UUID or external id) with an

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ossea/unifiedfailover/errs"
 )
@@ -132,19 +133,81 @@ func (s *Store) SetFailoverStatus(ctx context.Context, jobID string, status Fail
 	return classify(err, "setting failover %s to %s", jobID, status)
 }
 
+// SetFailoverAndContextStatus sets a failover's status and its VM
+// context's status in one transaction and one round trip: the last step of
+// a failover, rollback or commit.
+func (s *Store) SetFailoverAndContextStatus(ctx context.Context, jobID string, status FailoverStatus, contextID string, cstatus ContextStatus) error {
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE failover_jobs SET status = $2, updated_at = now(),
+			completed_at = CASE WHEN $2 IN ('completed', 'rolled_back', 'committed') THEN now() ELSE completed_at END
+		WHERE job_id = $1`, jobID, status)
+	b.Queue(`UPDATE vm_replication_contexts
+		SET last_status_change = CASE WHEN current_status = $2 THEN last_status_change ELSE now() END,
+		    current_status = $2, updated_at = now()
+		WHERE context_id = $1`, contextID, cstatus)
+	// A batch runs in one implicit transaction: both updates or neither.
+	br := s.pool.SendBatch(ctx, b)
+	_, err := br.Exec()
+	if err == nil {
+		var tag pgconn.CommandTag
+		if tag, err = br.Exec(); err == nil && tag.RowsAffected() == 0 {
+			err = errs.New(errs.NotFound, "no VM context %q", contextID)
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return classify(err, "setting failover %s to %s and context %s to %s", jobID, status, contextID, cstatus)
+}
+
+// failoverOfJob selects the failover_jobs.job_id of the failover a job
+// (by UUID $1 or external id $2) is or belongs to: its own row for a
+// failover job, its parent's for a rollback or a commit.
+const failoverOfJob = `(SELECT CASE WHEN EXISTS (SELECT 1 FROM failover_jobs f WHERE f.job_id = j.id) THEN j.id ELSE j.parent_job_id END
+	FROM job_tracking j WHERE j.id = $1::uuid OR j.external_job_id = $2 LIMIT 1)`
+
+// FailoverOfJob returns the reads of the failover a job (by UUID) is or
+// belongs to, with its VM context, disks and NICs, to send in one round
+// trip with a step's begin (BeginStep, queue.Chain.Load),
+// and a func giving their result once read: NotFound when the job has no
+// failover or the failover no context.
+func FailoverOfJob(jobID string) ([]Read, func() (*FailoverJob, *VMContext, error)) {
+	var fo *FailoverJob
+	var vm *VMContext
+	var foErr, vmErr error
+	reads := []Read{
+		{SQL: `SELECT ` + failoverColumns + ` FROM failover_jobs WHERE job_id = ` + failoverOfJob, Args: []any{jobID, jobID},
+			Scan: func(row pgx.Row) error { fo, foErr = scanFailover(row); return readErr(foErr) }},
+		{SQL: `SELECT ` + contextColumns + `, ` + contextChildrenJSON + ` FROM vm_replication_contexts c
+			WHERE c.context_id = (SELECT vm_context_id FROM failover_jobs WHERE job_id = ` + failoverOfJob + `)`, Args: []any{jobID, jobID},
+			Scan: func(row pgx.Row) error { vm, vmErr = scanContextWithChildren(row); return readErr(vmErr) }},
+	}
+	return reads, func() (*FailoverJob, *VMContext, error) {
+		switch {
+		case foErr != nil:
+			return nil, nil, errs.New(errs.NotFound, "job %s has no failover", jobID)
+		case vmErr != nil:
+			return nil, nil, errs.New(errs.NotFound, "VM context %q of failover %s not found", fo.ContextID, fo.JobID)
+		}
+		return fo, vm, nil
+	}
+}
+
 // SetDestinationVM records the CloudStack VM a failover made ("" clears).
-func (s *Store) SetDestinationVM(ctx context.Context, jobID, vmID string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE failover_jobs SET destination_vm_id = $2, updated_at = now() WHERE job_id = $1`, jobID, vmID)
+// events, when given, are recorded in the same transaction.
+func (s *Store) SetDestinationVM(ctx context.Context, jobID, vmID string, events ...Event) error {
+	err := s.execWithEvents(ctx, events, `UPDATE failover_jobs SET destination_vm_id = $2, updated_at = now() WHERE job_id = $1`, jobID, vmID)
 	return classify(err, "recording destination VM of %s", jobID)
 }
 
 // SetSnapshotID records the rollback snapshot of one volume ("" removes).
-func (s *Store) SetSnapshotID(ctx context.Context, jobID, volumeID, snapshotID string) error {
+// events, when given, are recorded in the same transaction.
+func (s *Store) SetSnapshotID(ctx context.Context, jobID, volumeID, snapshotID string, events ...Event) error {
 	var err error
 	if snapshotID == "" {
-		_, err = s.pool.Exec(ctx, `UPDATE failover_jobs SET snapshot_ids = snapshot_ids - $2, updated_at = now() WHERE job_id = $1`, jobID, volumeID)
+		err = s.execWithEvents(ctx, events, `UPDATE failover_jobs SET snapshot_ids = snapshot_ids - $2, updated_at = now() WHERE job_id = $1`, jobID, volumeID)
 	} else {
-		_, err = s.pool.Exec(ctx, `UPDATE failover_jobs SET snapshot_ids = snapshot_ids || jsonb_build_object($2::text, $3::text),
+		err = s.execWithEvents(ctx, events, `UPDATE failover_jobs SET snapshot_ids = snapshot_ids || jsonb_build_object($2::text, $3::text),
 			updated_at = now() WHERE job_id = $1`, jobID, volumeID, snapshotID)
 	}
 	return classify(err, "recording snapshot of volume %s for %s", volumeID, jobID)

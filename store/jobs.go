@@ -189,16 +189,23 @@ func (s *Store) createJob(ctx context.Context, nj NewJob, with func(pgx.Tx, *Job
 		if err != nil {
 			return err
 		}
+		// All the planned steps in one statement.
+		seqs := make([]int32, len(nj.Steps))
+		names := make([]string, len(nj.Steps))
+		statuses := make([]string, len(nj.Steps))
+		reasons := make([]string, len(nj.Steps))
 		for i, st := range nj.Steps {
 			status := StepPending
 			if st.SkipReason != "" {
 				status = StepSkipped
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO job_steps (job_id, seq, name, status, skip_reason) VALUES ($1, $2, $3, $4, $5)`,
-				nj.ID, i, st.Name, status, st.SkipReason); err != nil {
-				return err
-			}
+			seqs[i], names[i], statuses[i], reasons[i] = int32(i), st.Name, string(status), st.SkipReason
 			job.Steps = append(job.Steps, Step{Seq: i, Name: st.Name, Status: status, SkipReason: st.SkipReason})
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO job_steps (job_id, seq, name, status, skip_reason)
+			SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[])`,
+			nj.ID, seqs, names, statuses, reasons); err != nil {
+			return err
 		}
 		if with != nil {
 			return with(tx, job)
@@ -266,6 +273,37 @@ func (s *Store) GetJob(ctx context.Context, id string) (*Job, error) {
 	return job, nil
 }
 
+// GetJobWithFailover returns a job (by UUID or external id) and the
+// failover it is or belongs to (nil when it has none), in one round trip:
+// what a job's status shows.
+func (s *Store) GetJobWithFailover(ctx context.Context, id string) (*Job, *FailoverJob, error) {
+	var byUUID *string
+	if _, err := uuid.Parse(id); err == nil {
+		byUUID = &id
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+jobColumns+`, `+stepsJSON+` FROM job_tracking j
+		WHERE j.id = $1::uuid OR j.external_job_id = $2 LIMIT 1`, byUUID, id)
+	b.Queue(`SELECT `+failoverColumns+` FROM failover_jobs WHERE job_id = `+failoverOfJob, byUUID, id)
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	job, err := scanJob(br.QueryRow())
+	if err != nil {
+		if errs.Is(classify(err, ""), errs.NotFound) {
+			return nil, nil, errs.New(errs.NotFound, "no job %q", id)
+		}
+		return nil, nil, classify(err, "reading job %q", id)
+	}
+	fo, err := scanFailover(br.QueryRow())
+	if err != nil {
+		if errs.Is(classify(err, ""), errs.NotFound) {
+			return job, nil, nil
+		}
+		return nil, nil, classify(err, "reading the failover of job %q", id)
+	}
+	return job, fo, nil
+}
+
 // ActiveJob returns the active job of a VM context, or NotFound.
 func (s *Store) ActiveJob(ctx context.Context, contextID string) (*Job, error) {
 	job, err := scanJob(s.pool.QueryRow(ctx, `SELECT `+jobColumns+`, `+stepsJSON+` FROM job_tracking j
@@ -308,26 +346,77 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]*Job, error) {
 	return out, classify(err, "listing jobs")
 }
 
-// BeginStep marks a step running and counts the attempt; it marks the job
-// running too. It returns the job as it now is. A step that is already done
-// is returned unchanged (the caller then only advances the chain).
-func (s *Store) BeginStep(ctx context.Context, jobID string, seq int) (*Job, error) {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE job_steps SET status = 'running', attempts = attempts + 1,
-				started_at = COALESCE(started_at, now()), ended_at = NULL, updated_at = now()
-			WHERE job_id = $1 AND seq = $2 AND status IN ('pending', 'running', 'retrying')`, jobID, seq)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE job_tracking SET status = 'running', started_at = COALESCE(started_at, now()),
-				current_step = (SELECT name FROM job_steps WHERE job_id = $1 AND seq = $2), updated_at = now()
-			WHERE id = $1 AND status IN ('pending', 'running')`, jobID, seq)
-		return err
-	})
-	if err != nil {
-		return nil, classify(err, "beginning step %d of job %s", seq, jobID)
+// BeginStep marks step seq of a job running and counts the attempt, and
+// marks the job running, in one statement, but only while the job is
+// active on run run and the step is named name and not done. It returns
+// the job as it now is and whether the step was begun; when it was not,
+// the job says why (another run, no longer active, the step done). A job
+// that does not exist is NotFound.
+//
+// reads, when given, go in the same round trip (and the same transaction,
+// after the begin): what the step will need. They are read only when the
+// step begins.
+func (s *Store) BeginStep(ctx context.Context, jobID string, seq, run int, name string, reads ...Read) (*Job, bool, error) {
+	if _, err := uuid.Parse(jobID); err != nil {
+		return nil, false, errs.New(errs.NotFound, "no job %q", jobID)
 	}
-	return s.GetJob(ctx, jobID)
+	// The final SELECT sees the rows as they were before the statement
+	// (one snapshot); the updated values come back from the CTEs.
+	var attempts *int
+	var stepStarted, jobStarted, now *time.Time
+	var job Job
+	var steps []byte
+	b := &pgx.Batch{}
+	b.Queue(`WITH s AS (
+			UPDATE job_steps st SET status = 'running', attempts = st.attempts + 1,
+				started_at = COALESCE(st.started_at, now()), ended_at = NULL, updated_at = now()
+			FROM job_tracking jt
+			WHERE st.job_id = $1 AND st.seq = $2 AND st.name = $4 AND st.status IN ('pending', 'running', 'retrying')
+			  AND jt.id = st.job_id AND jt.run_no = $3 AND jt.status IN ('pending', 'running')
+			RETURNING st.name AS s_name, st.attempts AS s_attempts, st.started_at AS s_started, now() AS s_now
+		), u AS (
+			UPDATE job_tracking jt SET status = 'running', started_at = COALESCE(jt.started_at, s.s_now),
+				current_step = s.s_name, updated_at = s.s_now
+			FROM s WHERE jt.id = $1 AND jt.status IN ('pending', 'running')
+			RETURNING jt.started_at AS u_started
+		)
+		SELECT `+jobColumns+`, `+stepsJSON+`, s.s_attempts, s.s_started, s.s_now, u.u_started
+		FROM job_tracking j LEFT JOIN s ON true LEFT JOIN u ON true WHERE j.id = $1`,
+		jobID, seq, run, name)
+	for _, r := range reads {
+		b.Queue(r.SQL, r.Args...)
+	}
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	err := br.QueryRow().Scan(&job.ID, &job.ExternalID, &job.Type, &job.FailoverType, &job.ContextID,
+		&job.ParentID, &job.Queue, &job.Status, &job.RunNo, &job.CurrentStep, &job.Error, &job.Actor,
+		&job.CreatedAt, &job.StartedAt, &job.EndedAt, &job.UpdatedAt, &job.Params, &steps,
+		&attempts, &stepStarted, &now, &jobStarted)
+	if err != nil {
+		if errs.Is(classify(err, ""), errs.NotFound) {
+			return nil, false, errs.New(errs.NotFound, "no job %q", jobID)
+		}
+		return nil, false, classify(err, "beginning step %d of job %s", seq, jobID)
+	}
+	if err := json.Unmarshal(steps, &job.Steps); err != nil {
+		return nil, false, fmt.Errorf("decoding steps of job %s: %w", job.ID, err)
+	}
+	if attempts == nil || jobStarted == nil || seq < 0 || seq >= len(job.Steps) {
+		return &job, false, nil
+	}
+	for _, r := range reads {
+		if err := r.Scan(br.QueryRow()); err != nil {
+			return nil, false, classify(err, "reading what step %d of job %s needs", seq, jobID)
+		}
+	}
+	// The begin commits when the batch ends: only then has it begun.
+	if err := br.Close(); err != nil {
+		return nil, false, classify(err, "beginning step %d of job %s", seq, jobID)
+	}
+	job.Status, job.CurrentStep, job.StartedAt, job.UpdatedAt = JobRunning, name, jobStarted, *now
+	st := &job.Steps[seq]
+	st.Status, st.Attempts, st.StartedAt, st.EndedAt = StepRunning, *attempts, stepStarted, nil
+	return &job, true, nil
 }
 
 // CompleteStep marks a running step completed. external, when given, is

@@ -23,7 +23,9 @@ const DefaultMaxConns = 10
 
 // Store is the product's database. It is safe for concurrent use.
 type Store struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	waiter *jobWaiter
+	stop   context.CancelFunc // ends the waiter's listening connection
 }
 
 // Open connects to the database at url, creating the database when it is
@@ -50,11 +52,15 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to database: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	return &Store{pool: pool, waiter: newJobWaiter(wctx, cfg.ConnConfig.Copy()), stop: stop}, nil
 }
 
-// Close closes the pool.
-func (s *Store) Close() { s.pool.Close() }
+// Close closes the pool and the connection waiting for jobs to end.
+func (s *Store) Close() {
+	s.stop()
+	s.pool.Close()
+}
 
 // Pool returns the underlying pool, for health checks and benchmarks.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
@@ -133,4 +139,22 @@ func classify(err error, format string, args ...any) error {
 		return errs.Transient(err, format, args...)
 	}
 	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+// Read is one query sent in the round trip of another statement (see
+// FailoverOfJob and BeginStep). Scan reads its row; a missing row is for
+// Scan to record (readErr), any other error ends the batch.
+type Read struct {
+	SQL  string
+	Args []any
+	Scan func(pgx.Row) error
+}
+
+// readErr is the error a Read's Scan returns: nil for a missing row (the
+// reader's result says NotFound), err otherwise.
+func readErr(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	return err
 }

@@ -47,6 +47,21 @@ func newContext(t *testing.T, b *bundle, name string) *store.VMContext {
 	return c
 }
 
+// newFailoverJob creates a test failover job of context c with one step
+// "a", as the engine does: the job and its failover row in one transaction.
+func newFailoverJob(t *testing.T, b *bundle, c *store.VMContext, externalID string) *store.Job {
+	t.Helper()
+	job, err := b.store.CreateJob(b.ctx, store.NewJob{Type: "failover", ExternalID: externalID, ContextID: c.ContextID, Queue: "low",
+		Steps: []store.PlannedStep{{Name: "a"}}}, func(tx pgx.Tx, j *store.Job) error {
+		return store.InsertFailoverJob(b.ctx, tx, &store.FailoverJob{JobID: j.ID, ExternalJobID: j.ExternalID, ContextID: c.ContextID,
+			VMID: c.VMwareVMID, FailoverType: "test", Config: []byte(`{"failover_type":"test"}`)})
+	})
+	if err != nil {
+		t.Fatalf("creating failover job: %v", err)
+	}
+	return job
+}
+
 func TestOpenMigratesConcurrently(t *testing.T) {
 	t.Parallel()
 	url := testsvc.PostgresURL(t)
@@ -123,6 +138,78 @@ func TestDeletingContextCascadesToMappings(t *testing.T) {
 	}
 }
 
+// BeginStep begins a step only when the job is active on the task's run
+// and the step is the one named and not done; the job it returns is the job
+// as a fresh read sees it.
+func TestBeginStepReturnsTheJobAsStoredAndRefusesStaleTasks(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := newContext(t, b, "vm1")
+	job, err := b.store.CreateJob(b.ctx, store.NewJob{Type: "probe", ContextID: c.ContextID, Queue: "low",
+		Steps: []store.PlannedStep{{Name: "a"}, {Name: "b"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		seq  int
+		run  int
+		step string
+	}{
+		{"another run", 0, job.RunNo + 1, "a"},
+		{"another step's name", 0, job.RunNo, "b"},
+		{"no such seq", 7, job.RunNo, "a"},
+	} {
+		got, begun, err := b.store.BeginStep(b.ctx, job.ID, tc.seq, tc.run, tc.step)
+		if err != nil || begun || got.Status != store.JobPending || got.Steps[0].Attempts != 0 {
+			t.Fatalf("%s: begun %v, %+v, %v", tc.name, begun, got, err)
+		}
+	}
+	got, begun, err := b.store.BeginStep(b.ctx, job.ID, 0, job.RunNo, "a")
+	if err != nil || !begun {
+		t.Fatalf("begin: %v %v", begun, err)
+	}
+	fresh, err := b.store.GetJob(b.ctx, job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != store.JobRunning || got.CurrentStep != "a" || got.StartedAt == nil ||
+		!got.StartedAt.Equal(*fresh.StartedAt) || !got.UpdatedAt.Equal(fresh.UpdatedAt) || got.Status != fresh.Status ||
+		got.CurrentStep != fresh.CurrentStep {
+		t.Fatalf("returned job %+v, stored %+v", got, fresh)
+	}
+	gs, fs := got.Steps[0], fresh.Steps[0]
+	if gs.Status != store.StepRunning || gs.Status != fs.Status || gs.Attempts != 1 || fs.Attempts != 1 ||
+		gs.StartedAt == nil || !gs.StartedAt.Equal(*fs.StartedAt) || gs.EndedAt != nil {
+		t.Fatalf("returned step %+v, stored %+v", gs, fs)
+	}
+	// A second delivery of the same task counts a second attempt and keeps
+	// the first start time.
+	again, begun, err := b.store.BeginStep(b.ctx, job.ID, 0, job.RunNo, "a")
+	if err != nil || !begun || again.Steps[0].Attempts != 2 || !again.Steps[0].StartedAt.Equal(*gs.StartedAt) {
+		t.Fatalf("second begin: %v %+v %v", begun, again.Steps[0], err)
+	}
+	if err := b.store.CompleteStep(b.ctx, job.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	done, begun, err := b.store.BeginStep(b.ctx, job.ID, 0, job.RunNo, "a")
+	if err != nil || begun || done.Steps[0].Status != store.StepCompleted || done.Steps[0].Attempts != 2 {
+		t.Fatalf("a done step began again: %v %+v %v", begun, done.Steps[0], err)
+	}
+	if _, err := b.store.EndJob(b.ctx, job.ID, store.JobFailed, "stopped"); err != nil {
+		t.Fatal(err)
+	}
+	ended, begun, err := b.store.BeginStep(b.ctx, job.ID, 1, job.RunNo, "b")
+	if err != nil || begun || ended.Status != store.JobFailed || ended.Steps[1].Status != store.StepPending {
+		t.Fatalf("a step of an ended job began: %v %+v %v", begun, ended, err)
+	}
+	for _, id := range []string{"not-a-uuid", "6f0c1c4e-0000-4000-8000-000000000000"} {
+		if _, _, err := b.store.BeginStep(b.ctx, id, 0, 0, "a"); !errs.Is(err, errs.NotFound) {
+			t.Fatalf("BeginStep(%s): %v", id, err)
+		}
+	}
+}
+
 func TestBulkUpsertIsAllOrNothing(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -160,8 +247,8 @@ func TestJobLookupByEitherIDAndProgress(t *testing.T) {
 	if got, _ := b.store.GetJob(b.ctx, job.ID); got.Percent() != 25 || got.Steps[1].Status != store.StepSkipped {
 		t.Fatalf("skipped step should count as done: %v%% %+v", got.Percent(), got.Steps)
 	}
-	if _, err := b.store.BeginStep(b.ctx, job.ID, 0); err != nil {
-		t.Fatal(err)
+	if _, begun, err := b.store.BeginStep(b.ctx, job.ID, 0, job.RunNo, "a"); err != nil || !begun {
+		t.Fatal(begun, err)
 	}
 	if err := b.store.CompleteStep(b.ctx, job.ID, 0); err != nil {
 		t.Fatal(err)
@@ -267,5 +354,191 @@ func TestOpenCreatesAMissingDatabase(t *testing.T) {
 	defer st.Close()
 	if _, err := st.ListContexts(ctx); err != nil {
 		t.Fatalf("the new database has no schema: %v", err)
+	}
+}
+
+// A step's starting state comes back with its begin, in one round trip:
+// the failover the job is or belongs to and its context with disks and
+// NICs, as the single-purpose reads give them.
+func TestBeginStepReadsTheFailoverAndContext(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := newContext(t, b, "vm1")
+	job := newFailoverJob(t, b, c, "")
+	begin := func(j *store.Job, name string) (*store.FailoverJob, *store.VMContext, error) {
+		t.Helper()
+		reads, result := store.FailoverOfJob(j.ID)
+		if _, begun, err := b.store.BeginStep(b.ctx, j.ID, 0, j.RunNo, name, reads...); err != nil || !begun {
+			t.Fatalf("begin: %v %v", begun, err)
+		}
+		return result()
+	}
+	gotFO, gotVM, err := begin(job, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFO, err := b.store.GetFailoverJob(b.ctx, job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantVM, err := b.store.GetContext(b.ctx, c.ContextID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprintf("%+v", gotFO) != fmt.Sprintf("%+v", wantFO) || fmt.Sprintf("%+v", gotVM) != fmt.Sprintf("%+v", wantVM) {
+		t.Fatalf("one-trip read differs:\n%+v\n%+v\nfrom separate reads:\n%+v\n%+v", gotFO, gotVM, wantFO, wantVM)
+	}
+	if len(gotVM.Disks) != 1 || gotVM.Disks[0].VolumeID != "vol-vm1" || len(gotVM.NICs) != 1 || gotVM.NICs[0].MAC != "00:50:56:00:00:01" {
+		t.Fatalf("context children: %+v %+v", gotVM.Disks, gotVM.NICs)
+	}
+	if err := b.store.SetFailoverAndContextStatus(b.ctx, job.ID, store.FailoverCompleted, c.ContextID, store.StatusFailedOverTest); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.store.EndJob(b.ctx, job.ID, store.JobCompleted, ""); err != nil {
+		t.Fatal(err)
+	}
+	// A rollback's steps read the failover it undoes.
+	rb, err := b.store.CreateJob(b.ctx, store.NewJob{Type: "rollback", ContextID: c.ContextID, ParentID: job.ID, Queue: "low",
+		Steps: []store.PlannedStep{{Name: "r"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotFO, gotVM, err = begin(rb, "r")
+	if err != nil || gotFO.JobID != job.ID || gotFO.Status != store.FailoverCompleted || gotFO.CompletedAt == nil ||
+		gotVM.CurrentStatus != store.StatusFailedOverTest {
+		t.Fatalf("rollback's read: %+v %+v %v", gotFO, gotVM, err)
+	}
+	if err := b.store.SetFailoverAndContextStatus(b.ctx, job.ID, store.FailoverRolledBack, "ctx-missing", store.StatusReadyForFailover); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("unknown context: %v", err)
+	}
+	// A job of no failover begins; its result says NotFound.
+	other, err := b.store.CreateJob(b.ctx, store.NewJob{Type: "probe", Queue: "low", Steps: []store.PlannedStep{{Name: "a"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := begin(other, "a"); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("job of no failover: %v", err)
+	}
+}
+
+// A job's status read gives the failover a failover job made, and for a
+// rollback the failover it undoes; a job of no failover gets none.
+func TestJobWithFailoverFindsOwnOrParentFailover(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := newContext(t, b, "vm1")
+	fo := newFailoverJob(t, b, c, "fo-vm1")
+	if _, err := b.store.EndJob(b.ctx, fo.ID, store.JobCompleted, ""); err != nil {
+		t.Fatal(err)
+	}
+	rb, err := b.store.CreateJob(b.ctx, store.NewJob{Type: "rollback", ContextID: c.ContextID, ParentID: fo.ID, Queue: "low",
+		Steps: []store.PlannedStep{{Name: "a"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.store.EndJob(b.ctx, rb.ID, store.JobCompleted, ""); err != nil {
+		t.Fatal(err)
+	}
+	other, err := b.store.CreateJob(b.ctx, store.NewJob{Type: "probe", ContextID: c.ContextID, Queue: "low",
+		Steps: []store.PlannedStep{{Name: "a"}, {Name: "b", SkipReason: "no"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ id, wantJob, wantFO string }{
+		{fo.ID, fo.ID, fo.ID}, {"fo-vm1", fo.ID, fo.ID}, {rb.ID, rb.ID, fo.ID}, {rb.ExternalID, rb.ID, fo.ID}, {other.ID, other.ID, ""},
+	} {
+		job, f, err := b.store.GetJobWithFailover(b.ctx, tc.id)
+		if err != nil || job.ID != tc.wantJob || (f == nil) != (tc.wantFO == "") || (f != nil && f.JobID != tc.wantFO) {
+			t.Fatalf("GetJobWithFailover(%s): %+v %+v %v", tc.id, job, f, err)
+		}
+	}
+	job, _, err := b.store.GetJobWithFailover(b.ctx, other.ID)
+	if err != nil || len(job.Steps) != 2 || job.Steps[1].Status != store.StepSkipped || job.Steps[1].SkipReason != "no" ||
+		job.Steps[0].Status != store.StepPending {
+		t.Fatalf("planned steps as stored: %+v %v", job, err)
+	}
+	if _, _, err := b.store.GetJobWithFailover(b.ctx, "nope"); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("unknown job: %v", err)
+	}
+}
+
+// A change and the event that records it commit together: both, or
+// neither when the event cannot be stored.
+func TestChangeAndItsEventCommitTogether(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := newContext(t, b, "vm1")
+	job := newFailoverJob(t, b, c, "")
+	ev := store.Event{JobID: job.ID, ExternalJobID: job.ExternalID, Step: "snapshot", Message: "replica snapshotted",
+		Attrs: map[string]any{"volume_id": "vol-vm1"}}
+	if err := b.store.SetSnapshotID(b.ctx, job.ID, "vol-vm1", "snap-1", ev); err != nil {
+		t.Fatal(err)
+	}
+	fo, _ := b.store.GetFailoverJob(b.ctx, job.ID)
+	evs, _ := b.store.ListEvents(b.ctx, job.ID, 0, 0)
+	if fo.SnapshotIDs["vol-vm1"] != "snap-1" || len(evs) != 1 || evs[0].Message != "replica snapshotted" ||
+		evs[0].Level != "info" || evs[0].Attrs["volume_id"] != "vol-vm1" {
+		t.Fatalf("after the change: %+v %+v", fo.SnapshotIDs, evs)
+	}
+	// An event of a job that does not exist cannot be stored: the change
+	// it describes is not stored either.
+	bad := ev
+	bad.JobID = "6f0c1c4e-0000-4000-8000-000000000000"
+	if err := b.store.SetDestinationVM(b.ctx, job.ID, "vm-1", bad); err == nil {
+		t.Fatal("a change with an event that cannot be stored succeeded")
+	}
+	if err := b.store.SetSnapshotID(b.ctx, job.ID, "vol-vm1", "", bad); err == nil {
+		t.Fatal("a change with an event that cannot be stored succeeded")
+	}
+	fo, _ = b.store.GetFailoverJob(b.ctx, job.ID)
+	if fo.DestinationVMID != "" || fo.SnapshotIDs["vol-vm1"] != "snap-1" {
+		t.Fatalf("a change whose event failed was kept: %+v", fo)
+	}
+}
+
+// WaitJobEnd returns when the job ends, woken by Postgres (well before its
+// own look every 5 s), or when the wait is over with the job still active.
+func TestWaitJobEndWakesOnTheEnd(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := newContext(t, b, "vm1")
+	job, err := b.store.CreateJob(b.ctx, store.NewJob{Type: "probe", ExternalID: "probe-wait", ContextID: c.ContextID, Queue: "low",
+		Steps: []store.PlannedStep{{Name: "a"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	if err := b.store.WaitJobEnd(b.ctx, job.ID, 200*time.Millisecond); err != nil || time.Since(began) < 200*time.Millisecond {
+		t.Fatalf("wait on an active job: %v after %s", err, time.Since(began))
+	}
+	done := make(chan time.Time, 2)
+	for _, id := range []string{job.ID, job.ExternalID} {
+		go func() {
+			if err := b.store.WaitJobEnd(b.ctx, id, 30*time.Second); err != nil {
+				t.Error(err)
+			}
+			done <- time.Now()
+		}()
+	}
+	time.Sleep(300 * time.Millisecond) // both are waiting
+	ended := time.Now()
+	if _, _, err := b.store.BeginStep(b.ctx, job.ID, 0, job.RunNo, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.store.FailStep(b.ctx, job.ID, 0, "boom", "permanent"); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if lag := (<-done).Sub(ended); lag > 2*time.Second {
+			t.Fatalf("woke %s after the job ended", lag)
+		}
+	}
+	// An ended job: no wait at all.
+	began = time.Now()
+	if err := b.store.WaitJobEnd(b.ctx, job.ID, 30*time.Second); err != nil || time.Since(began) > time.Second {
+		t.Fatalf("wait on an ended job: %v after %s", err, time.Since(began))
+	}
+	if err := b.store.WaitJobEnd(b.ctx, "nope", time.Second); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("unknown job: %v", err)
 	}
 }

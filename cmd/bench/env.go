@@ -20,6 +20,7 @@ import (
 	"github.com/ossea/unifiedfailover/client"
 	"github.com/ossea/unifiedfailover/lab"
 	"github.com/ossea/unifiedfailover/stack"
+	"github.com/ossea/unifiedfailover/store"
 )
 
 // labJobDuration is how long the CloudStack simulator's async jobs run:
@@ -154,11 +155,14 @@ func (e *env) makeSchema(ctx context.Context) error {
 	q.Set("search_path", e.schema)
 	u.RawQuery = q.Encode()
 	e.dbURL = u.String()
-	conn, err := pgx.Connect(ctx, e.dbBase)
+	// Opening the store creates the database when it is missing (a fresh
+	// machine has no failover_test), then the schema and its tables.
+	st, err := store.Open(ctx, e.dbURL)
 	if err != nil {
-		return fmt.Errorf("connecting to %s: %w", u.Redacted(), err)
+		return fmt.Errorf("opening %s: %w", u.Redacted(), err)
 	}
-	return conn.Close(ctx)
+	st.Close()
+	return nil
 }
 
 func (e *env) close() {

@@ -43,6 +43,7 @@ type flags struct {
 	skipAPI     bool
 	skipMemory  bool
 	skipOrch    bool
+	sweep       []int
 }
 
 func main() {
@@ -57,6 +58,8 @@ func main() {
 	flag.IntVar(&f.concurrency, "concurrency", 200, "concurrent API requests")
 	flag.IntVar(&f.requests, "requests", 6000, "API requests per endpoint")
 	flag.IntVar(&f.inflight, "inflight", 100, "jobs in flight for the worker memory figure")
+	var sweep string
+	flag.StringVar(&sweep, "sweep", "1,2,4", "also measure the orchestration with 1 worker at these numbers of VMs at a time (12 cycles per VM; \"\" skips)")
 	flag.BoolVar(&f.skipOrch, "skip-orchestration", false, "skip the orchestration figures")
 	flag.BoolVar(&f.skipAPI, "skip-api", false, "skip the API figures")
 	flag.BoolVar(&f.skipMemory, "skip-memory", false, "skip the worker memory figure")
@@ -67,6 +70,16 @@ func main() {
 			fatal(fmt.Errorf("-workers: %q is not a positive number", w))
 		}
 		f.workers = append(f.workers, n)
+	}
+	for _, k := range strings.Split(sweep, ",") {
+		if strings.TrimSpace(k) == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(k))
+		if err != nil || n < 1 {
+			fatal(fmt.Errorf("-sweep: %q is not a positive number", k))
+		}
+		f.sweep = append(f.sweep, n)
 	}
 	if f.vms < 1 || f.cycles < f.vms || f.concurrency < 1 || f.requests < f.concurrency {
 		fatal(fmt.Errorf("need cycles ≥ vms ≥ 1 and requests ≥ concurrency ≥ 1"))
@@ -121,6 +134,21 @@ func run(ctx context.Context, f flags) error {
 			fmt.Fprintf(os.Stderr, "bench: %d workers done\n", n)
 		}
 		printOrchestration(f, rows)
+		var sweep []orchRow
+		for _, k := range f.sweep {
+			fk := f
+			fk.vms, fk.cycles = k, 12*k
+			row, err := env.orchestration(ctx, fk, 1)
+			if err != nil {
+				return fmt.Errorf("orchestration with %d VMs at a time: %w", k, err)
+			}
+			if row.baseline, err = env.baseline(ctx, fk, 1, row.stepsPerCycle); err != nil {
+				return fmt.Errorf("baseline with %d chains at a time: %w", k, err)
+			}
+			sweep = append(sweep, row)
+			fmt.Fprintf(os.Stderr, "bench: %d VMs at a time done\n", k)
+		}
+		printSweep(f, sweep)
 	}
 	if !f.skipAPI {
 		rows, err := env.api(ctx, f)

@@ -368,3 +368,18 @@ func printOrchestration(f flags, rows []orchRow) {
 	}
 	fmt.Printf("\n\n")
 }
+
+// printSweep prints the orchestration with one worker by how many VMs run
+// cycles at a time (the table above is at -vms).
+func printSweep(f flags, rows []orchRow) {
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Printf("BY CONCURRENCY: 1 worker, 12 cycles per VM, K VMs (and K baseline chains) at a time\n")
+	fmt.Printf("%-8s %9s %10s %10s %10s %10s %12s %8s\n", "K", "cycles/s", "orch p50", "orch p99", "ext p50", "gap p50", "baseline c/s", "ratio")
+	for _, r := range rows {
+		fmt.Printf("%-8d %9.2f %8.2fms %8.2fms %8.2fms %8.2fms %12.2f %8.2f\n", r.cycles/12, r.cyclesPerSec(), r.orchP50, r.orchP99,
+			r.extP50, r.chainGapP50, r.baseline.cyclesPerSec(), r.cyclesPerSec()/r.baseline.cyclesPerSec())
+	}
+	fmt.Println()
+}
