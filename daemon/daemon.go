@@ -181,6 +181,11 @@ func (d *Daemon) RedisConfig() queue.RedisConfig {
 
 // Close releases the connections.
 func (d *Daemon) Close() {
+	if d.Engine != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = d.Engine.Close(ctx) // log the vCenter session out
+		cancel()
+	}
 	if d.Queue != nil {
 		_ = d.Queue.Close()
 	}

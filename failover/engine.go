@@ -85,6 +85,7 @@ type Engine struct {
 	cfg   EngineConfig
 	store *store.Store
 	cs    *cloudstack.Client
+	vc    *vsphere.Sessions // nil without vCenter
 	log   *slog.Logger
 }
 
@@ -94,24 +95,28 @@ func New(cfg EngineConfig) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cfg, store: cfg.Store, cs: cfg.CloudStack, log: cfg.Logger}, nil
+	e := &Engine{cfg: cfg, store: cfg.Store, cs: cfg.CloudStack, log: cfg.Logger}
+	if cfg.VCenter.URL != "" {
+		e.vc = vsphere.NewSessions(cfg.VCenter)
+	}
+	return e, nil
 }
 
-// vcenter opens a vCenter session for one step; close it with the
-// returned func.
-func (e *Engine) vcenter(ctx context.Context) (*vsphere.Client, func(), error) {
-	if e.cfg.VCenter.URL == "" {
-		return nil, nil, errs.New(errs.FailedPrecondition, "vCenter is not configured (FAILOVER_VCENTER_URL)")
+// vcenter returns the process's vCenter session (vsphere.Sessions: one
+// login shared by every step, replaced when vCenter ends it).
+func (e *Engine) vcenter(ctx context.Context) (*vsphere.Client, error) {
+	if e.vc == nil {
+		return nil, errs.New(errs.FailedPrecondition, "vCenter is not configured (FAILOVER_VCENTER_URL)")
 	}
-	c, err := vsphere.Dial(ctx, e.cfg.VCenter)
-	if err != nil {
-		return nil, nil, err
+	return e.vc.Get(ctx)
+}
+
+// Close logs the engine's vCenter session out.
+func (e *Engine) Close(ctx context.Context) error {
+	if e.vc == nil {
+		return nil
 	}
-	return c, func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		_ = c.Close(cctx)
-	}, nil
+	return e.vc.Close(ctx)
 }
 
 // RollbackOptions are a rollback's options, stored as the rollback job's

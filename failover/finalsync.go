@@ -17,11 +17,10 @@ import (
 // new change id is stored reports no changes on a re-run (the source is
 // off), so a retry copies only what is left.
 func (s *stepEnv) finalSync(ctx context.Context) error {
-	vc, closeVC, err := s.e.vcenter(ctx)
+	vc, err := s.e.vcenter(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeVC()
 	type pending struct {
 		disk     store.Disk
 		changeID string

@@ -192,12 +192,11 @@ func (e *Engine) checkOffering(ctx context.Context, r *Report, cfg *Config) erro
 }
 
 func (e *Engine) checkVCenter(ctx context.Context, r *Report, vm *store.VMContext) {
-	vc, closeVC, err := e.vcenter(ctx)
+	vc, err := e.vcenter(ctx)
 	if err != nil {
 		r.add("vcenter", Fail, "vCenter is not reachable: %v", err)
 		return
 	}
-	defer closeVC()
 	state, err := vc.PowerState(ctx, vm.VMwareVMID)
 	if err != nil {
 		r.add("vcenter", Fail, "VM %s (%s) not found in vCenter: %v", vm.VMName, vm.VMwareVMID, err)

@@ -100,11 +100,10 @@ func (e *Engine) Register(ctx context.Context, req RegisterRequest) (*store.VMCo
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	vc, closeVC, err := e.vcenter(ctx)
+	vc, err := e.vcenter(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer closeVC()
 	spec, err := vc.VMSpec(ctx, req.VMwareVMID)
 	if errs.Is(err, errs.NotFound) {
 		return nil, errs.New(errs.NotFound, "no VM with instance UUID %s in vCenter", req.VMwareVMID).WithDetails("field", "vmware_vm_id")

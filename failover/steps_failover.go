@@ -30,11 +30,10 @@ func (s *stepEnv) validate(ctx context.Context) error {
 // powerOffSource shuts the source VM down (guest shutdown, then hard off
 // after the timeout) and confirms poweredOff. Already off is done.
 func (s *stepEnv) powerOffSource(ctx context.Context) error {
-	vc, closeVC, err := s.e.vcenter(ctx)
+	vc, err := s.e.vcenter(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeVC()
 	res, err := vc.ShutdownGuest(ctx, s.cfg.VMwareVMID, time.Duration(s.cfg.ShutdownTimeout))
 	if err != nil {
 		return err

@@ -131,11 +131,10 @@ func (s *stepEnv) deleteSnapshots(ctx context.Context) error {
 
 // powerOnSource powers the source VM on.
 func (s *stepEnv) powerOnSource(ctx context.Context) error {
-	vc, closeVC, err := s.e.vcenter(ctx)
+	vc, err := s.e.vcenter(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeVC()
 	if err := vc.PowerOn(ctx, s.cfg.VMwareVMID, false); err != nil {
 		return err
 	}

@@ -243,10 +243,7 @@ const stepsJSON = `COALESCE((SELECT json_agg(json_build_object(
 func scanJob(row pgx.Row) (*Job, error) {
 	var j Job
 	var steps []byte
-	err := row.Scan(&j.ID, &j.ExternalID, &j.Type, &j.FailoverType, &j.ContextID, &j.ParentID, &j.Queue,
-		&j.Status, &j.RunNo, &j.CurrentStep, &j.Error, &j.Actor, &j.CreatedAt, &j.StartedAt, &j.EndedAt,
-		&j.UpdatedAt, &j.Params, &steps)
-	if err != nil {
+	if err := row.Scan(append(j.fields(), &steps)...); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal(steps, &j.Steps); err != nil {
@@ -255,15 +252,68 @@ func scanJob(row pgx.Row) (*Job, error) {
 	return &j, nil
 }
 
-// GetJob returns a job and its steps by UUID or by external id, in one
-// indexed query.
-func (s *Store) GetJob(ctx context.Context, id string) (*Job, error) {
-	var byUUID *string
-	if _, err := uuid.Parse(id); err == nil {
-		byUUID = &id
+// fields are the scan targets of jobColumns.
+func (j *Job) fields() []any {
+	return []any{&j.ID, &j.ExternalID, &j.Type, &j.FailoverType, &j.ContextID, &j.ParentID, &j.Queue,
+		&j.Status, &j.RunNo, &j.CurrentStep, &j.Error, &j.Actor, &j.CreatedAt, &j.StartedAt, &j.EndedAt,
+		&j.UpdatedAt, &j.Params}
+}
+
+const stepColumns = `seq, name, status, attempts, started_at, ended_at, error, error_class, skip_reason, progress, external_ms`
+
+// queueJob queues the reads of one job and of its steps (as rows, no JSON
+// to build and parse), the job chosen by where on job_tracking j; readJob
+// reads them back. In a batch they run after the statements queued
+// before, in the same transaction, and see their changes.
+func queueJob(b *pgx.Batch, where string, args ...any) {
+	b.Queue(`SELECT `+jobColumns+` FROM job_tracking j WHERE `+where+` LIMIT 1`, args...)
+	b.Queue(`SELECT `+stepColumns+` FROM job_steps WHERE job_id = (SELECT j.id FROM job_tracking j WHERE `+where+` LIMIT 1)
+		ORDER BY seq`, args...)
+}
+
+// readJob reads what queueJob queued: pgx.ErrNoRows when there is no job.
+func readJob(br pgx.BatchResults) (*Job, error) {
+	var j Job
+	jobErr := br.QueryRow().Scan(j.fields()...)
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
 	}
-	job, err := scanJob(s.pool.QueryRow(ctx, `SELECT `+jobColumns+`, `+stepsJSON+` FROM job_tracking j
-		WHERE j.id = $1::uuid OR j.external_job_id = $2 LIMIT 1`, byUUID, id))
+	steps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Step, error) {
+		var st Step
+		err := r.Scan(&st.Seq, &st.Name, &st.Status, &st.Attempts, &st.StartedAt, &st.EndedAt, &st.Error,
+			&st.ErrorClass, &st.SkipReason, &st.Progress, &st.ExternalMS)
+		return st, err
+	})
+	if jobErr != nil {
+		return nil, jobErr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading steps of job %s: %w", j.ID, err)
+	}
+	j.Steps = steps
+	return &j, nil
+}
+
+// byIDOrExternal selects a job by UUID ($1, nil when id is not one) or
+// external id ($2).
+const byIDOrExternal = `(j.id = $1::uuid OR j.external_job_id = $2)`
+
+func idArgs(id string) []any {
+	if _, err := uuid.Parse(id); err == nil {
+		return []any{id, id}
+	}
+	return []any{nil, id}
+}
+
+// GetJob returns a job and its steps by UUID or by external id, in one
+// round trip.
+func (s *Store) GetJob(ctx context.Context, id string) (*Job, error) {
+	b := &pgx.Batch{}
+	queueJob(b, byIDOrExternal, idArgs(id)...)
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	job, err := readJob(br)
 	if err != nil {
 		if errs.Is(classify(err, ""), errs.NotFound) {
 			return nil, errs.New(errs.NotFound, "no job %q", id)
@@ -277,17 +327,12 @@ func (s *Store) GetJob(ctx context.Context, id string) (*Job, error) {
 // failover it is or belongs to (nil when it has none), in one round trip:
 // what a job's status shows.
 func (s *Store) GetJobWithFailover(ctx context.Context, id string) (*Job, *FailoverJob, error) {
-	var byUUID *string
-	if _, err := uuid.Parse(id); err == nil {
-		byUUID = &id
-	}
 	b := &pgx.Batch{}
-	b.Queue(`SELECT `+jobColumns+`, `+stepsJSON+` FROM job_tracking j
-		WHERE j.id = $1::uuid OR j.external_job_id = $2 LIMIT 1`, byUUID, id)
-	b.Queue(`SELECT `+failoverColumns+` FROM failover_jobs WHERE job_id = `+failoverOfJob, byUUID, id)
+	queueJob(b, byIDOrExternal, idArgs(id)...)
+	b.Queue(`SELECT `+failoverColumns+` FROM failover_jobs WHERE job_id = `+failoverOfJob, idArgs(id)...)
 	br := s.pool.SendBatch(ctx, b)
 	defer br.Close()
-	job, err := scanJob(br.QueryRow())
+	job, err := readJob(br)
 	if err != nil {
 		if errs.Is(classify(err, ""), errs.NotFound) {
 			return nil, nil, errs.New(errs.NotFound, "no job %q", id)
@@ -360,12 +405,7 @@ func (s *Store) BeginStep(ctx context.Context, jobID string, seq, run int, name 
 	if _, err := uuid.Parse(jobID); err != nil {
 		return nil, false, errs.New(errs.NotFound, "no job %q", jobID)
 	}
-	// The final SELECT sees the rows as they were before the statement
-	// (one snapshot); the updated values come back from the CTEs.
-	var attempts *int
-	var stepStarted, jobStarted, now *time.Time
-	var job Job
-	var steps []byte
+	var begun bool
 	b := &pgx.Batch{}
 	b.Queue(`WITH s AS (
 			UPDATE job_steps st SET status = 'running', attempts = st.attempts + 1,
@@ -373,36 +413,35 @@ func (s *Store) BeginStep(ctx context.Context, jobID string, seq, run int, name 
 			FROM job_tracking jt
 			WHERE st.job_id = $1 AND st.seq = $2 AND st.name = $4 AND st.status IN ('pending', 'running', 'retrying')
 			  AND jt.id = st.job_id AND jt.run_no = $3 AND jt.status IN ('pending', 'running')
-			RETURNING st.name AS s_name, st.attempts AS s_attempts, st.started_at AS s_started, now() AS s_now
+			RETURNING st.name
 		), u AS (
-			UPDATE job_tracking jt SET status = 'running', started_at = COALESCE(jt.started_at, s.s_now),
-				current_step = s.s_name, updated_at = s.s_now
+			UPDATE job_tracking jt SET status = 'running', started_at = COALESCE(jt.started_at, now()),
+				current_step = s.name, updated_at = now()
 			FROM s WHERE jt.id = $1 AND jt.status IN ('pending', 'running')
-			RETURNING jt.started_at AS u_started
+			RETURNING jt.id
 		)
-		SELECT `+jobColumns+`, `+stepsJSON+`, s.s_attempts, s.s_started, s.s_now, u.u_started
-		FROM job_tracking j LEFT JOIN s ON true LEFT JOIN u ON true WHERE j.id = $1`,
+		SELECT EXISTS (SELECT 1 FROM s) AND EXISTS (SELECT 1 FROM u)`,
 		jobID, seq, run, name)
+	// The job as the begin left it (later statements of a batch see the
+	// changes of earlier ones), then what the step needs.
+	queueJob(b, `j.id = $1`, jobID)
 	for _, r := range reads {
 		b.Queue(r.SQL, r.Args...)
 	}
 	br := s.pool.SendBatch(ctx, b)
 	defer br.Close()
-	err := br.QueryRow().Scan(&job.ID, &job.ExternalID, &job.Type, &job.FailoverType, &job.ContextID,
-		&job.ParentID, &job.Queue, &job.Status, &job.RunNo, &job.CurrentStep, &job.Error, &job.Actor,
-		&job.CreatedAt, &job.StartedAt, &job.EndedAt, &job.UpdatedAt, &job.Params, &steps,
-		&attempts, &stepStarted, &now, &jobStarted)
+	if err := br.QueryRow().Scan(&begun); err != nil {
+		return nil, false, classify(err, "beginning step %d of job %s", seq, jobID)
+	}
+	job, err := readJob(br)
 	if err != nil {
 		if errs.Is(classify(err, ""), errs.NotFound) {
 			return nil, false, errs.New(errs.NotFound, "no job %q", jobID)
 		}
-		return nil, false, classify(err, "beginning step %d of job %s", seq, jobID)
+		return nil, false, classify(err, "reading job %s", jobID)
 	}
-	if err := json.Unmarshal(steps, &job.Steps); err != nil {
-		return nil, false, fmt.Errorf("decoding steps of job %s: %w", job.ID, err)
-	}
-	if attempts == nil || jobStarted == nil || seq < 0 || seq >= len(job.Steps) {
-		return &job, false, nil
+	if !begun {
+		return job, false, nil
 	}
 	for _, r := range reads {
 		if err := r.Scan(br.QueryRow()); err != nil {
@@ -413,10 +452,7 @@ func (s *Store) BeginStep(ctx context.Context, jobID string, seq, run int, name 
 	if err := br.Close(); err != nil {
 		return nil, false, classify(err, "beginning step %d of job %s", seq, jobID)
 	}
-	job.Status, job.CurrentStep, job.StartedAt, job.UpdatedAt = JobRunning, name, jobStarted, *now
-	st := &job.Steps[seq]
-	st.Status, st.Attempts, st.StartedAt, st.EndedAt = StepRunning, *attempts, stepStarted, nil
-	return &job, true, nil
+	return job, true, nil
 }
 
 // CompleteStep marks a running step completed. external, when given, is

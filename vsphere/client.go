@@ -24,6 +24,7 @@ import (
 type Client struct {
 	vim *vim25.Client
 	sm  *session.Manager
+	sessionState
 }
 
 // Dial connects to vCenter and logs in with cfg's credentials.

@@ -400,3 +400,40 @@ func TestChangedAreasRemovesSnapshotsLeftByACrash(t *testing.T) {
 		t.Fatalf("snapshots after ChangedAreas: %d (%v); the leftover must be gone", n, err)
 	}
 }
+
+// Sessions gives every caller one login; when vCenter ends that session
+// the next call fails as transient (so the step is retried) and the next
+// Get logs in again.
+func TestSessionsShareOneLoginAndReplaceAnExpiredOne(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	vm := f.createVM(t, simpleVM("shared", true))
+	s := vsphere.NewSessions(vsphere.Config{URL: f.sim.URL, User: f.sim.User, Password: f.sim.Password, Insecure: true})
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	c1, err := s.Get(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := s.Get(f.ctx)
+	if err != nil || c2 != c1 {
+		t.Fatalf("second Get: %p %v; want the first session %p", c2, err, c1)
+	}
+	if state, err := c1.PowerState(f.ctx, vm.UUID); err != nil || state != vsphere.PoweredOn {
+		t.Fatalf("PowerState: %s %v", state, err)
+	}
+	// vCenter ends the session (as after its idle timeout).
+	if err := c1.Close(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c1.PowerState(f.ctx, vm.UUID)
+	if err == nil || !errs.IsTransient(err) {
+		t.Fatalf("a call on an ended session: %v; want a transient error", err)
+	}
+	c3, err := s.Get(f.ctx)
+	if err != nil || c3 == c1 {
+		t.Fatalf("Get after the session ended: %p %v; want a new session", c3, err)
+	}
+	if state, err := c3.PowerState(f.ctx, vm.UUID); err != nil || state != vsphere.PoweredOn {
+		t.Fatalf("PowerState on the new session: %s %v", state, err)
+	}
+}

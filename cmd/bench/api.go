@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -120,7 +121,16 @@ func (e *env) api(ctx context.Context, f flags) ([]apiRow, error) {
 		row.name = t.name
 		out = append(out, row)
 	}
-	return out, nil
+	// The same endpoints with wrk, when it is installed.
+	var wt []wrkTarget
+	for _, t := range targets {
+		wt = append(wt, wrkTarget{name: t.name + " (wrk)", method: t.method, url: t.url, body: t.body})
+	}
+	wrows, err := wrkLoad(ctx, e.token, f.concurrency, 5*time.Second, wt)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, wrows...), nil
 }
 
 // load sends total requests with conc at a time and measures them.
@@ -165,5 +175,10 @@ func printAPI(f flags, rows []apiRow) {
 			fmt.Printf("  first error: %s\n", r.firstError)
 		}
 	}
+	if len(rows) == 0 || !strings.HasSuffix(rows[len(rows)-1].name, "(wrk)") {
+		fmt.Printf("  (wrk is not installed: make bench installs it for a second set of figures)\n\n")
+		return
+	}
+	fmt.Printf("  (wrk): the same requests from wrk, a C load generator, %d connections on 2 threads for 5 s after 1 s of warm-up\n", f.concurrency)
 	fmt.Println()
 }

@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -58,7 +59,8 @@ func main() {
 	flag.IntVar(&f.concurrency, "concurrency", 200, "concurrent API requests")
 	flag.IntVar(&f.requests, "requests", 6000, "API requests per endpoint")
 	flag.IntVar(&f.inflight, "inflight", 100, "jobs in flight for the worker memory figure")
-	var sweep string
+	var sweep, cpuProfile string
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write the bench process's CPU profile (lab simulators, driver, baselines) to this file")
 	flag.StringVar(&sweep, "sweep", "1,2,4", "also measure the orchestration with 1 worker at these numbers of VMs at a time (12 cycles per VM; \"\" skips)")
 	flag.BoolVar(&f.skipOrch, "skip-orchestration", false, "skip the orchestration figures")
 	flag.BoolVar(&f.skipAPI, "skip-api", false, "skip the API figures")
@@ -83,6 +85,16 @@ func main() {
 	}
 	if f.vms < 1 || f.cycles < f.vms || f.concurrency < 1 || f.requests < f.concurrency {
 		fatal(fmt.Errorf("need cycles ≥ vms ≥ 1 and requests ≥ concurrency ≥ 1"))
+	}
+	if cpuProfile != "" {
+		fh, err := os.Create(cpuProfile)
+		if err != nil {
+			fatal(err)
+		}
+		if err := pprof.StartCPUProfile(fh); err != nil {
+			fatal(err)
+		}
+		defer func() { pprof.StopCPUProfile(); fh.Close() }()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
 	defer cancel()
