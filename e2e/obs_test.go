@@ -87,6 +87,19 @@ func TestObservability(t *testing.T) {
 	}
 	jobs = append(jobs, failed, rb)
 
+	// The worker counts a job's end right after recording it in Postgres; a
+	// reader woken by that record (GET ...?wait=) can be a moment ahead of
+	// the counter, as a Prometheus scrape can. Wait until every job of this
+	// test is counted, then scrape.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		ended, _ := value(parseMetrics(t, "worker", get(t, b.workerURL+"/metrics")), "failover_jobs_total", nil)
+		if ended >= float64(len(jobs)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker counted %v job ends, want %d", ended, len(jobs))
+		}
+	}
 	scrapes := map[string][]byte{"api": get(t, b.apiURL+"/metrics"), "worker": get(t, b.workerURL+"/metrics"),
 		"scheduler": get(t, b.schedURL+"/metrics")}
 	t.Run("promtool", func(t *testing.T) { checkPromtool(t, scrapes) })
