@@ -23,6 +23,7 @@ type bundle struct {
 	ctx         context.Context
 	store       *store.Store
 	url         string
+	api         *api.Server
 	startWorker func(t *testing.T)
 }
 
@@ -49,7 +50,7 @@ func setupIdle(t *testing.T) *bundle {
 	}
 	hs := httptest.NewServer(a.Handler())
 	t.Cleanup(hs.Close)
-	return &bundle{ctx: ctx, store: p.store, url: hs.URL, startWorker: p.startWorker}
+	return &bundle{ctx: ctx, store: p.store, url: hs.URL, api: a, startWorker: p.startWorker}
 }
 
 func (b *bundle) do(t *testing.T, method, path, body string) (int, map[string]any) {
@@ -164,6 +165,40 @@ func TestJobReadWaitsForTheEnd(t *testing.T) {
 		if lag := a.at.Sub(ended); lag > 3*time.Second {
 			t.Fatalf("answered %s after the job ended", lag)
 		}
+	}
+}
+
+// A server that starts shutting down (Drain) answers the reads waiting for
+// a job's end at once, with the job as it is, so its graceful shutdown
+// does not wait for them.
+func TestDrainAnswersWaitingReads(t *testing.T) {
+	t.Parallel()
+	b := setupIdle(t)
+	code, started := b.do(t, "POST", "/api/v1/probe", "")
+	if code != http.StatusAccepted {
+		t.Fatalf("POST probe: %d %v", code, started)
+	}
+	id := started["job_id"].(string)
+	type answer struct {
+		code int
+		body map[string]any
+	}
+	answers := make(chan answer, 1)
+	go func() {
+		code, body := b.do(t, "GET", "/api/v1/failover/"+id+"/status?wait=50s", "")
+		answers <- answer{code, body}
+	}()
+	time.Sleep(300 * time.Millisecond) // it is waiting
+	select {
+	case a := <-answers:
+		t.Fatalf("answered before the drain: %d %v", a.code, a.body)
+	default:
+	}
+	drained := time.Now()
+	b.api.Drain()
+	a := <-answers
+	if a.code != 200 || a.body["status"] != "pending" || time.Since(drained) > 3*time.Second {
+		t.Fatalf("after Drain: %d %v, %s later", a.code, a.body, time.Since(drained))
 	}
 }
 

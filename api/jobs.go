@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -108,5 +109,14 @@ func (s *Server) waitForEnd(r *http.Request) error {
 	if err != nil || d < 0 || d > MaxWait {
 		return errs.New(errs.InvalidArgument, "wait: must be a duration from 0s to %s, for example 30s", MaxWait).WithDetails("field", "wait")
 	}
-	return s.store.WaitJobEnd(r.Context(), chi.URLParam(r, "job_id"), d)
+	// A shutting-down server stops waiting; the read then answers with the
+	// job as it is.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer context.AfterFunc(s.draining, cancel)()
+	err = s.store.WaitJobEnd(ctx, chi.URLParam(r, "job_id"), d)
+	if err != nil && s.draining.Err() != nil && r.Context().Err() == nil {
+		return nil
+	}
+	return err
 }

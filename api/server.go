@@ -75,6 +75,10 @@ type Server struct {
 	runner *queue.Runner
 	engine *failover.Engine
 	log    *slog.Logger
+	// draining ends when the server starts shutting down (Drain): reads
+	// waiting for a job's end answer at once.
+	draining context.Context
+	drain    context.CancelFunc
 }
 
 // New returns an API server.
@@ -83,8 +87,15 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, store: cfg.Store, runner: cfg.Runner, engine: cfg.Engine, log: cfg.Logger}, nil
+	draining, drain := context.WithCancel(context.Background())
+	return &Server{cfg: cfg, store: cfg.Store, runner: cfg.Runner, engine: cfg.Engine, log: cfg.Logger,
+		draining: draining, drain: drain}, nil
 }
+
+// Drain makes reads waiting for a job's end (?wait=) answer now, with the
+// job as it is, so a graceful shutdown does not wait for them. Call it when
+// the HTTP server starts shutting down (http.Server.RegisterOnShutdown).
+func (s *Server) Drain() { s.drain() }
 
 // Handler returns the router.
 func (s *Server) Handler() http.Handler {

@@ -202,10 +202,15 @@ func SignalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
-// Serve serves h on addr until ctx is done, then shuts down gracefully.
-func Serve(ctx context.Context, log *slog.Logger, addr string, h http.Handler) error {
+// Serve serves h on addr until ctx is done, then shuts down gracefully;
+// onShutdown funcs run when the shutdown starts (for example to end
+// long-polling requests).
+func Serve(ctx context.Context, log *slog.Logger, addr string, h http.Handler, onShutdown ...func()) error {
 	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
+	for _, f := range onShutdown {
+		srv.RegisterOnShutdown(f)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("listening", "addr", addr)

@@ -23,6 +23,6 @@ func main() {
 		if err != nil {
 			return err
 		}
-		return daemon.Serve(ctx, d.Log, d.Config.APIAddr, srv.Handler())
+		return daemon.Serve(ctx, d.Log, d.Config.APIAddr, srv.Handler(), srv.Drain)
 	})
 }
