@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ossea/unifiedfailover/testsvc"
+
 	"go.yaml.in/yaml/v4"
 )
 
@@ -41,13 +43,7 @@ func knownSeries() map[string][]string {
 }
 
 func TestPromtool(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skip("promtool not installed (make deploy-tools); CI fails here instead")
-		}
-		t.Fatal("promtool not installed: run make deploy-tools (Debian package prometheus)")
-	}
+	promtool := testsvc.Tool(t, "make deploy-tools: Debian package prometheus", "promtool")
 	configs, _ := filepath.Glob("prometheus/prometheus*.yml")
 	if len(configs) == 0 {
 		t.Fatal("no prometheus/prometheus*.yml")

@@ -3,9 +3,6 @@ package drill_test
 import (
 	"bytes"
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -93,44 +90,6 @@ func TestTicksAreOneEntryPerMinuteWithTaskIDs(t *testing.T) {
 	}
 }
 
-// chromium returns the path of headless Chromium, skipping the test when
-// it is absent (failing under CI=true).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed (make drill-tools)")
-	}
-	t.Skip("chromium is not installed (make drill-tools); skipping the rendering test")
-	return ""
-}
-
-// renderDOM loads an HTML file in headless Chromium and returns the DOM.
-func renderDOM(t *testing.T, html string) string {
-	t.Helper()
-	bin := chromium(t)
-	dir := t.TempDir()
-	page := filepath.Join(dir, "report.html")
-	if err := os.WriteFile(page, []byte(html), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-		"--user-data-dir="+filepath.Join(dir, "profile"), "--dump-dom", "file://"+page)
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium: %v\n%s", err, stderr.String())
-	}
-	return out.String()
-}
-
 func TestReportRendersATimelinePerVM(t *testing.T) {
 	t.Parallel()
 	at := func(s float64) *time.Time {
@@ -167,7 +126,7 @@ func TestReportRendersATimelinePerVM(t *testing.T) {
 	if strings.Contains(html, "weekly <drill>") {
 		t.Fatal("the schedule name is not escaped")
 	}
-	dom := renderDOM(t, html)
+	dom := testsvc.RenderDOM(t, "make drill-tools", html)
 	for _, want := range []string{`data-timeline="vm-a"`, `data-timeline="vm-b"`, `data-step="failover/vm-startup"`,
 		`data-step="drill/hold"`, `data-step="rollback/revert-snapshots"`, `class="bar job-failover status-failed"`,
 		`VM busy with failover job x`, "12.5 s"} {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ossea/unifiedfailover/testsvc"
+
 	"github.com/hibiken/asynq"
 
 	"github.com/ossea/unifiedfailover/drill"
@@ -126,7 +128,7 @@ func TestDrillScheduledRunTwoSchedulers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dom := renderDOM(t, html)
+	dom := testsvc.RenderDOM(t, "make drill-tools", html)
 	for _, vm := range b.lab.VMs {
 		if !strings.Contains(dom, fmt.Sprintf(`data-timeline="%s"`, vm.Name)) {
 			t.Errorf("rendered report has no timeline for %s", vm.Name)

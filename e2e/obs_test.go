@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ossea/unifiedfailover/testsvc"
+
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -117,13 +119,7 @@ func TestObservability(t *testing.T) {
 // checkPromtool runs promtool check metrics on each process's scrape: it
 // must report nothing.
 func checkPromtool(t *testing.T, scrapes map[string][]byte) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skip("promtool not installed (make observability-tools); CI fails here instead")
-		}
-		t.Fatal("promtool not installed: run make observability-tools (Debian package prometheus)")
-	}
+	promtool := testsvc.Tool(t, "make observability-tools: Debian package prometheus", "promtool")
 	for proc, body := range scrapes {
 		cmd := exec.Command(promtool, "check", "metrics")
 		cmd.Stdin = bytes.NewReader(body)
@@ -352,19 +348,7 @@ func checkAsynqmon(t *testing.T, b *obsBundle) {
 // Chromium: a screenshot for the test's artifacts, and the DOM, which must
 // list the product's queues.
 func checkChromium(t *testing.T, b *obsBundle) {
-	chromium := ""
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			chromium = p
-			break
-		}
-	}
-	if chromium == "" {
-		if os.Getenv("CI") == "" {
-			t.Skip("chromium not installed (make observability-tools); CI fails here instead")
-		}
-		t.Fatal("chromium not installed: run make observability-tools")
-	}
+	chromium := testsvc.Chromium(t, "make observability-tools")
 	artifacts := os.Getenv("ARTIFACTS_DIR")
 	if artifacts == "" {
 		artifacts = t.TempDir()
@@ -377,10 +361,7 @@ func checkChromium(t *testing.T, b *obsBundle) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Minute)
 		defer cancel()
-		base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-			"--disable-background-networking", "--disable-component-update", "--disable-sync",
-			"--disable-dev-shm-usage", "--user-data-dir=" + t.TempDir(), "--window-size=1280,900",
-			"--virtual-time-budget=10000"}
+		base := append(testsvc.ChromiumArgs(t.TempDir()), "--window-size=1280,900", "--virtual-time-budget=10000")
 		cmd := exec.CommandContext(ctx, chromium, append(append(base, args...), page)...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
