@@ -47,12 +47,8 @@ func (s *Server) writeStarted(w http.ResponseWriter, r *http.Request, st *failov
 }
 
 func (s *Server) startFailover(w http.ResponseWriter, r *http.Request) {
-	var req failover.FailoverRequest
-	if err := decodeJSON(r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if err := checkFailoverRequest(&req); err != nil {
+	req, err := decodeFailoverRequest(r)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}

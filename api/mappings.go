@@ -320,17 +320,7 @@ func (s *Server) createLegacyMapping(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	ms := []store.NetworkMapping{req.mapping()}
-	if err := s.checkDestinations(r, func(int) string { return "" }, ms); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	saved, err := s.store.SaveMappings(r.Context(), vm.ContextID, false, ms, s.mappingDecision(r, "network-mapping-upsert", ms))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, saved[0])
+	s.upsertOne(w, r, vm.ContextID, req.mapping(), http.StatusCreated)
 }
 
 func (s *Server) mappingDecision(r *http.Request, kind string, ms []store.NetworkMapping) store.Decision {
@@ -411,17 +401,23 @@ func (s *Server) putSourceMapping(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	ms := []store.NetworkMapping{in.mapping()}
+	s.upsertOne(w, r, vm.ContextID, in.mapping(), http.StatusOK)
+}
+
+// upsertOne checks one mapping's destination network, saves it (audited as
+// network-mapping-upsert) and answers it with status.
+func (s *Server) upsertOne(w http.ResponseWriter, r *http.Request, contextID string, m store.NetworkMapping, status int) {
+	ms := []store.NetworkMapping{m}
 	if err := s.checkDestinations(r, func(int) string { return "" }, ms); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	saved, err := s.store.SaveMappings(r.Context(), vm.ContextID, false, ms, s.mappingDecision(r, "network-mapping-upsert", ms))
+	saved, err := s.store.SaveMappings(r.Context(), contextID, false, ms, s.mappingDecision(r, "network-mapping-upsert", ms))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, saved[0])
+	writeJSON(w, status, saved[0])
 }
 
 // deleteMappings deletes the mappings the path and query select.

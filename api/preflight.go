@@ -33,6 +33,16 @@ func failoverTypeParam(r *http.Request) (failover.Type, error) {
 	return t, nil
 }
 
+// typeAndVM reads the {failover_type} and {vm} path parameters.
+func (s *Server) typeAndVM(r *http.Request) (failover.Type, *store.VMContext, error) {
+	typ, err := failoverTypeParam(r)
+	if err != nil {
+		return "", nil, err
+	}
+	vm, err := s.vmParam(r, "vm")
+	return typ, vm, err
+}
+
 // vmParam resolves the {vm} path parameter (a VM name or a context id).
 func (s *Server) vmParam(r *http.Request, key string) (*store.VMContext, error) {
 	name, err := pathName(r, key)
@@ -57,12 +67,7 @@ type preflightConfigBody struct {
 }
 
 func (s *Server) preflightConfig(w http.ResponseWriter, r *http.Request) {
-	typ, err := failoverTypeParam(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	vm, err := s.vmParam(r, "vm")
+	typ, vm, err := s.typeAndVM(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -93,6 +98,16 @@ type validateBody struct {
 	Approval         string           `json:"approval,omitempty"`
 }
 
+// decodeFailoverRequest reads a failover request's body and checks its
+// shape.
+func decodeFailoverRequest(r *http.Request) (failover.FailoverRequest, error) {
+	var req failover.FailoverRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return req, err
+	}
+	return req, checkFailoverRequest(&req)
+}
+
 // checkFailoverRequest checks a failover request's shape before anything
 // is read.
 func checkFailoverRequest(req *failover.FailoverRequest) error {
@@ -120,12 +135,8 @@ func checkFailoverRequest(req *failover.FailoverRequest) error {
 }
 
 func (s *Server) preflightValidate(w http.ResponseWriter, r *http.Request) {
-	var req failover.FailoverRequest
-	if err := decodeJSON(r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if err := checkFailoverRequest(&req); err != nil {
+	req, err := decodeFailoverRequest(r)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -197,12 +208,7 @@ type rollbackDecisionBody struct {
 }
 
 func (s *Server) rollbackDecision(w http.ResponseWriter, r *http.Request) {
-	typ, err := failoverTypeParam(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	vm, err := s.vmParam(r, "vm")
+	typ, vm, err := s.typeAndVM(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
