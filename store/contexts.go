@@ -197,13 +197,17 @@ func (s *Store) ListContexts(ctx context.Context) ([]*VMContext, error) {
 	return out, classify(err, "listing contexts")
 }
 
+// setContextStatus sets context $1's status to $2 (and its last change
+// time when the status changes).
+const setContextStatus = `UPDATE vm_replication_contexts
+	SET last_status_change = CASE WHEN current_status = $2 THEN last_status_change ELSE now() END,
+	    current_status = $2, updated_at = now()
+	WHERE context_id = $1`
+
 // SetContextStatus sets a context's status (and its last change time when
 // the status changes).
 func (s *Store) SetContextStatus(ctx context.Context, contextID string, status ContextStatus) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE vm_replication_contexts
-		SET last_status_change = CASE WHEN current_status = $2 THEN last_status_change ELSE now() END,
-		    current_status = $2, updated_at = now()
-		WHERE context_id = $1`, contextID, status)
+	tag, err := s.pool.Exec(ctx, setContextStatus, contextID, status)
 	if err != nil {
 		return classify(err, "setting status of context %s to %s", contextID, status)
 	}

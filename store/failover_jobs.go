@@ -125,11 +125,15 @@ func (s *Store) LatestFailover(ctx context.Context, contextID string, statuses .
 	return f, nil
 }
 
+// setFailoverStatus sets failover $1's status to $2 (and completed_at when
+// $2 ends it).
+const setFailoverStatus = `UPDATE failover_jobs SET status = $2, updated_at = now(),
+		completed_at = CASE WHEN $2 IN ('completed', 'rolled_back', 'committed') THEN now() ELSE completed_at END
+	WHERE job_id = $1`
+
 // SetFailoverStatus sets a failover's status.
 func (s *Store) SetFailoverStatus(ctx context.Context, jobID string, status FailoverStatus) error {
-	_, err := s.pool.Exec(ctx, `UPDATE failover_jobs SET status = $2, updated_at = now(),
-			completed_at = CASE WHEN $2 IN ('completed', 'rolled_back', 'committed') THEN now() ELSE completed_at END
-		WHERE job_id = $1`, jobID, status)
+	_, err := s.pool.Exec(ctx, setFailoverStatus, jobID, status)
 	return classify(err, "setting failover %s to %s", jobID, status)
 }
 
@@ -138,13 +142,8 @@ func (s *Store) SetFailoverStatus(ctx context.Context, jobID string, status Fail
 // a failover, rollback or commit.
 func (s *Store) SetFailoverAndContextStatus(ctx context.Context, jobID string, status FailoverStatus, contextID string, cstatus ContextStatus) error {
 	b := &pgx.Batch{}
-	b.Queue(`UPDATE failover_jobs SET status = $2, updated_at = now(),
-			completed_at = CASE WHEN $2 IN ('completed', 'rolled_back', 'committed') THEN now() ELSE completed_at END
-		WHERE job_id = $1`, jobID, status)
-	b.Queue(`UPDATE vm_replication_contexts
-		SET last_status_change = CASE WHEN current_status = $2 THEN last_status_change ELSE now() END,
-		    current_status = $2, updated_at = now()
-		WHERE context_id = $1`, contextID, cstatus)
+	b.Queue(setFailoverStatus, jobID, status)
+	b.Queue(setContextStatus, contextID, cstatus)
 	// A batch runs in one implicit transaction: both updates or neither.
 	br := s.pool.SendBatch(ctx, b)
 	_, err := br.Exec()

@@ -109,21 +109,20 @@ func (w *jobWaiter) listen() {
 // the job ends; it also looks again every few seconds, so a lost
 // notification costs at most that. NotFound when there is no such job.
 func (s *Store) WaitJobEnd(ctx context.Context, id string, wait time.Duration) error {
-	job, err := s.GetJob(ctx, id)
-	if err != nil || !job.Status.Active() || wait <= 0 {
+	jobID, status, err := s.jobStatus(ctx, id)
+	if err != nil || !status.Active() || wait <= 0 {
 		return err
 	}
-	ch := s.waiter.subscribe(job.ID)
-	defer s.waiter.unsubscribe(job.ID, ch)
+	ch := s.waiter.subscribe(jobID)
+	defer s.waiter.unsubscribe(jobID, ch)
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	const recheck = 5 * time.Second
 	for {
 		// Read after subscribing: an end between the first read and the
 		// subscription is not missed.
-		var status JobStatus
-		if err := s.pool.QueryRow(ctx, `SELECT status FROM job_tracking WHERE id = $1`, job.ID).Scan(&status); err != nil {
-			return classify(err, "reading status of job %s", job.ID)
+		if _, status, err = s.jobStatus(ctx, jobID); err != nil {
+			return err
 		}
 		if !status.Active() {
 			return nil
@@ -134,7 +133,19 @@ func (s *Store) WaitJobEnd(ctx context.Context, id string, wait time.Duration) e
 		case <-deadline.C:
 			return nil
 		case <-ctx.Done():
-			return errs.Wrap(errs.Unavailable, ctx.Err(), "waiting for job %s", job.ID)
+			return errs.Wrap(errs.Unavailable, ctx.Err(), "waiting for job %s", jobID)
 		}
 	}
+}
+
+// jobStatus returns the UUID and status of a job (by UUID or external id).
+func (s *Store) jobStatus(ctx context.Context, id string) (string, JobStatus, error) {
+	var jobID string
+	var status JobStatus
+	err := s.pool.QueryRow(ctx, `SELECT j.id::text, j.status FROM job_tracking j WHERE `+byIDOrExternal+` LIMIT 1`,
+		idArgs(id)...).Scan(&jobID, &status)
+	if errs.Is(classify(err, ""), errs.NotFound) {
+		return "", "", errs.New(errs.NotFound, "no job %q", id)
+	}
+	return jobID, status, classify(err, "reading status of job %q", id)
 }
