@@ -71,6 +71,36 @@ func (b *bundle) do(t *testing.T, method, path, body string) (int, map[string]an
 	return resp.StatusCode, out
 }
 
+// startProbe starts the probe chain and returns the 202 answer.
+func (b *bundle) startProbe(t *testing.T) map[string]any {
+	t.Helper()
+	code, started := b.do(t, "POST", "/api/v1/probe", "")
+	if code != http.StatusAccepted {
+		t.Fatalf("POST probe: %d %v", code, started)
+	}
+	return started
+}
+
+// answer is the answer to a request made by getAsync, and when it came.
+type answer struct {
+	code int
+	body map[string]any
+	at   time.Time
+}
+
+// getAsync sends a GET of each path at once and returns their answers as
+// they come.
+func (b *bundle) getAsync(t *testing.T, paths ...string) <-chan answer {
+	answers := make(chan answer, len(paths))
+	for _, path := range paths {
+		go func() {
+			code, body := b.do(t, "GET", path, "")
+			answers <- answer{code, body, time.Now()}
+		}()
+	}
+	return answers
+}
+
 func (b *bundle) waitDone(t *testing.T, id string) map[string]any {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
@@ -89,10 +119,7 @@ func (b *bundle) waitDone(t *testing.T, id string) map[string]any {
 func TestProbeChainThroughAPIAndWorker(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	code, started := b.do(t, "POST", "/api/v1/probe", "")
-	if code != http.StatusAccepted {
-		t.Fatalf("POST probe: %d %v", code, started)
-	}
+	started := b.startProbe(t)
 	id, ext := started["job_id"].(string), started["external_job_id"].(string)
 	job := b.waitDone(t, id)
 	if job["status"] != "completed" || job["progress_percent"] != 100.0 {
@@ -126,29 +153,14 @@ func TestProbeChainThroughAPIAndWorker(t *testing.T) {
 func TestJobReadWaitsForTheEnd(t *testing.T) {
 	t.Parallel()
 	b := setupIdle(t)
-	code, started := b.do(t, "POST", "/api/v1/probe", "")
-	if code != http.StatusAccepted {
-		t.Fatalf("POST probe: %d %v", code, started)
-	}
-	id := started["job_id"].(string)
+	id := b.startProbe(t)["job_id"].(string)
 	// No worker: the job stays pending through the whole wait.
 	began := time.Now()
 	code, job := b.do(t, "GET", "/api/v1/jobs/"+id+"?wait=300ms", "")
 	if code != 200 || job["status"] != "pending" || time.Since(began) < 300*time.Millisecond {
 		t.Fatalf("wait on a job nobody runs: %d %v after %s", code, job, time.Since(began))
 	}
-	type answer struct {
-		code int
-		body map[string]any
-		at   time.Time
-	}
-	answers := make(chan answer, 2)
-	for _, path := range []string{"/api/v1/jobs/" + id + "?wait=50s", "/api/v1/failover/" + id + "/status?wait=50s"} {
-		go func() {
-			code, body := b.do(t, "GET", path, "")
-			answers <- answer{code, body, time.Now()}
-		}()
-	}
+	answers := b.getAsync(t, "/api/v1/jobs/"+id+"?wait=50s", "/api/v1/failover/"+id+"/status?wait=50s")
 	time.Sleep(200 * time.Millisecond) // both are waiting
 	b.startWorker(t)
 	for range 2 {
@@ -174,20 +186,8 @@ func TestJobReadWaitsForTheEnd(t *testing.T) {
 func TestDrainAnswersWaitingReads(t *testing.T) {
 	t.Parallel()
 	b := setupIdle(t)
-	code, started := b.do(t, "POST", "/api/v1/probe", "")
-	if code != http.StatusAccepted {
-		t.Fatalf("POST probe: %d %v", code, started)
-	}
-	id := started["job_id"].(string)
-	type answer struct {
-		code int
-		body map[string]any
-	}
-	answers := make(chan answer, 1)
-	go func() {
-		code, body := b.do(t, "GET", "/api/v1/failover/"+id+"/status?wait=50s", "")
-		answers <- answer{code, body}
-	}()
+	id := b.startProbe(t)["job_id"].(string)
+	answers := b.getAsync(t, "/api/v1/failover/"+id+"/status?wait=50s")
 	time.Sleep(300 * time.Millisecond) // it is waiting
 	select {
 	case a := <-answers:
