@@ -126,7 +126,7 @@ func (e *env) api(ctx context.Context, f flags) ([]apiRow, error) {
 	for _, t := range targets {
 		wt = append(wt, wrkTarget{name: t.name + " (wrk)", method: t.method, url: t.url, body: t.body})
 	}
-	wrows, err := wrkLoad(ctx, e.token, f.concurrency, 5*time.Second, wt)
+	wrows, err := wrkLoad(ctx, e.token, f.concurrency, f.wrkFor, wt)
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +179,6 @@ func printAPI(f flags, rows []apiRow) {
 		fmt.Printf("  (wrk is not installed: make bench installs it for a second set of figures)\n\n")
 		return
 	}
-	fmt.Printf("  (wrk): the same requests from wrk, a C load generator, %d connections on 2 threads for 5 s after 1 s of warm-up\n", f.concurrency)
+	fmt.Printf("  (wrk): the same requests from wrk, a C load generator, %d connections on 2 threads for %s after 1 s of warm-up\n", f.concurrency, f.wrkFor)
 	fmt.Println()
 }

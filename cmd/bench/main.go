@@ -45,6 +45,7 @@ type flags struct {
 	skipMemory  bool
 	skipOrch    bool
 	sweep       []int
+	wrkFor      time.Duration
 }
 
 func main() {
@@ -59,6 +60,7 @@ func main() {
 	flag.IntVar(&f.concurrency, "concurrency", 200, "concurrent API requests")
 	flag.IntVar(&f.requests, "requests", 6000, "API requests per endpoint")
 	flag.IntVar(&f.inflight, "inflight", 100, "jobs in flight for the worker memory figure")
+	flag.DurationVar(&f.wrkFor, "wrk-duration", 5*time.Second, "how long wrk loads each endpoint (whole seconds; when wrk is installed)")
 	var sweep, cpuProfile string
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write the bench process's CPU profile (lab simulators, driver, baselines) to this file")
 	flag.StringVar(&sweep, "sweep", "1,2,4", "also measure the orchestration with 1 worker at these numbers of VMs at a time (12 cycles per VM; \"\" skips)")

@@ -45,7 +45,7 @@ func wrkLoad(ctx context.Context, token string, conc int, d time.Duration, targe
 		run := func(d time.Duration) (string, error) {
 			cctx, cancel := context.WithTimeout(ctx, d+time.Minute)
 			defer cancel()
-			b, err := exec.CommandContext(cctx, bin, "-t2", fmt.Sprintf("-c%d", conc), fmt.Sprintf("-d%ds", int(d.Seconds())),
+			b, err := exec.CommandContext(cctx, bin, "-t2", fmt.Sprintf("-c%d", conc), fmt.Sprintf("-d%ds", max(1, int(d.Seconds()))),
 				"--latency", "-s", script, t.url).CombinedOutput()
 			if err != nil {
 				return "", fmt.Errorf("wrk %s: %v: %s", t.name, err, b)
