@@ -162,8 +162,10 @@ func (s *Store) SetFailoverAndContextStatus(ctx context.Context, jobID string, s
 // failoverOfJob selects the failover_jobs.job_id of the failover a job
 // (by UUID $1 or external id $2) is or belongs to: its own row for a
 // failover job, its parent's for a rollback or a commit.
-const failoverOfJob = `(SELECT CASE WHEN EXISTS (SELECT 1 FROM failover_jobs f WHERE f.job_id = j.id) THEN j.id ELSE j.parent_job_id END
-	FROM job_tracking j WHERE j.id = $1::uuid OR j.external_job_id = $2 LIMIT 1)`
+// Each lookup is by unique index, for the reason jobByIDOrExternal gives;
+// an EXISTS here was planned as a hashed scan of all of failover_jobs.
+const failoverOfJob = `(SELECT COALESCE((SELECT f.job_id FROM failover_jobs f WHERE f.job_id = j.id), j.parent_job_id)
+	FROM job_tracking j WHERE ` + byIDOrExternal + `)`
 
 // FailoverOfJob returns the reads of the failover a job (by UUID) is or
 // belongs to, with its VM context, disks and NICs, to send in one round

@@ -295,9 +295,20 @@ func readJob(br pgx.BatchResults) (*Job, error) {
 	return &j, nil
 }
 
-// byIDOrExternal selects a job by UUID ($1, nil when id is not one) or
-// external id ($2).
-const byIDOrExternal = `(j.id = $1::uuid OR j.external_job_id = $2)`
+// jobByIDOrExternal is the UUID of the job whose UUID is $1 (nil when the
+// id is not one) or, when there is none, whose external id is $2.
+//
+// It is two lookups by unique index, not one OR: for a prepared statement
+// Postgres caches a plan, and the one it picks for an OR with a LIMIT
+// while the table is small is a sequential scan, which it keeps as the
+// table grows until something ANALYZEs it (never, where autovacuum is off).
+// Measured: every step of every job read the whole of job_tracking.
+const jobByIDOrExternal = `(SELECT id FROM job_tracking WHERE id = $1::uuid
+	UNION ALL SELECT id FROM job_tracking WHERE external_job_id = $2 LIMIT 1)`
+
+// byIDOrExternal selects a job j by UUID ($1) or external id ($2), as
+// jobByIDOrExternal does.
+const byIDOrExternal = `j.id = ` + jobByIDOrExternal
 
 func idArgs(id string) []any {
 	if _, err := uuid.Parse(id); err == nil {
@@ -391,6 +402,23 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]*Job, error) {
 	return out, classify(err, "listing jobs")
 }
 
+// beginStepSQL begins step $2 named $4 of job $1 on run $3 when the job is
+// active on that run and the step not done, and tells whether it did.
+const beginStepSQL = `WITH s AS (
+			UPDATE job_steps st SET status = 'running', attempts = st.attempts + 1,
+				started_at = COALESCE(st.started_at, now()), ended_at = NULL, updated_at = now()
+			FROM job_tracking jt
+			WHERE st.job_id = $1 AND st.seq = $2 AND st.name = $4 AND st.status IN ('pending', 'running', 'retrying')
+			  AND jt.id = st.job_id AND jt.run_no = $3 AND jt.status IN ('pending', 'running')
+			RETURNING st.name
+		), u AS (
+			UPDATE job_tracking jt SET status = 'running', started_at = COALESCE(jt.started_at, now()),
+				current_step = s.name, updated_at = now()
+			FROM s WHERE jt.id = $1 AND jt.status IN ('pending', 'running')
+			RETURNING jt.id
+		)
+		SELECT EXISTS (SELECT 1 FROM s) AND EXISTS (SELECT 1 FROM u)`
+
 // BeginStep marks step seq of a job running and counts the attempt, and
 // marks the job running, in one statement, but only while the job is
 // active on run run and the step is named name and not done. It returns
@@ -407,21 +435,7 @@ func (s *Store) BeginStep(ctx context.Context, jobID string, seq, run int, name 
 	}
 	var begun bool
 	b := &pgx.Batch{}
-	b.Queue(`WITH s AS (
-			UPDATE job_steps st SET status = 'running', attempts = st.attempts + 1,
-				started_at = COALESCE(st.started_at, now()), ended_at = NULL, updated_at = now()
-			FROM job_tracking jt
-			WHERE st.job_id = $1 AND st.seq = $2 AND st.name = $4 AND st.status IN ('pending', 'running', 'retrying')
-			  AND jt.id = st.job_id AND jt.run_no = $3 AND jt.status IN ('pending', 'running')
-			RETURNING st.name
-		), u AS (
-			UPDATE job_tracking jt SET status = 'running', started_at = COALESCE(jt.started_at, now()),
-				current_step = s.name, updated_at = now()
-			FROM s WHERE jt.id = $1 AND jt.status IN ('pending', 'running')
-			RETURNING jt.id
-		)
-		SELECT EXISTS (SELECT 1 FROM s) AND EXISTS (SELECT 1 FROM u)`,
-		jobID, seq, run, name)
+	b.Queue(beginStepSQL, jobID, seq, run, name)
 	// The job as the begin left it (later statements of a batch see the
 	// changes of earlier ones), then what the step needs.
 	queueJob(b, `j.id = $1`, jobID)

@@ -138,12 +138,14 @@ func (s *Store) WaitJobEnd(ctx context.Context, id string, wait time.Duration) e
 	}
 }
 
+// jobStatusSQL reads a job's UUID and status by UUID ($1) or external id ($2).
+const jobStatusSQL = `SELECT j.id::text, j.status FROM job_tracking j WHERE ` + byIDOrExternal
+
 // jobStatus returns the UUID and status of a job (by UUID or external id).
 func (s *Store) jobStatus(ctx context.Context, id string) (string, JobStatus, error) {
 	var jobID string
 	var status JobStatus
-	err := s.pool.QueryRow(ctx, `SELECT j.id::text, j.status FROM job_tracking j WHERE `+byIDOrExternal+` LIMIT 1`,
-		idArgs(id)...).Scan(&jobID, &status)
+	err := s.pool.QueryRow(ctx, jobStatusSQL, idArgs(id)...).Scan(&jobID, &status)
 	if errs.Is(classify(err, ""), errs.NotFound) {
 		return "", "", errs.New(errs.NotFound, "no job %q", id)
 	}
