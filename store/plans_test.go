@@ -108,3 +108,59 @@ func genericPlan(ctx context.Context, conn *pgx.Conn, sql string, args []any) (s
 	}
 	return strings.Join(lines, "\n"), nil
 }
+
+// TestStepUpdatesAreHOT checks that a step's updates of its job's row and
+// its own row are HOT (heap-only: no index entries written, the old row
+// version pruned on its page without a vacuum). A column a step changes
+// that is in an index, updated_at once was, makes each such update write
+// into every index of the table.
+func TestStepUpdatesAreHOT(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// One connection: the backend that updates is the one whose statistics
+	// are flushed and read.
+	st, err := Open(ctx, testsvc.PostgresURL(t)+"&pool_max_conns=1")
+	if err != nil {
+		t.Fatalf("opening store: %v", err)
+	}
+	defer st.Close()
+	names := []string{"a", "b", "c", "d", "e"}
+	var planned []PlannedStep
+	for _, n := range names {
+		planned = append(planned, PlannedStep{Name: n})
+	}
+	job, err := st.CreateJob(ctx, NewJob{Type: "probe", Queue: "low", Steps: planned}, nil)
+	if err != nil {
+		t.Fatalf("creating job: %v", err)
+	}
+	for seq, n := range names {
+		if _, begun, err := st.BeginStep(ctx, job.ID, seq, job.RunNo, n); err != nil || !begun {
+			t.Fatalf("beginning step %s: begun %v, %v", n, begun, err)
+		}
+		if err := st.CompleteStep(ctx, job.ID, seq, time.Millisecond); err != nil {
+			t.Fatalf("completing step %s: %v", n, err)
+		}
+	}
+	if _, err := st.pool.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
+		t.Fatalf("flushing statistics: %v", err)
+	}
+	for _, tc := range []struct {
+		table   string
+		nonHOT  int64 // updates that change an indexed column
+		atLeast int64
+	}{
+		{"job_tracking", 1, int64(len(names))}, // pending to running
+		{"job_steps", 0, 2 * int64(len(names))},
+	} {
+		var upd, hot int64
+		err := st.pool.QueryRow(ctx, `SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
+			WHERE schemaname = current_schema() AND relname = $1`, tc.table).Scan(&upd, &hot)
+		if err != nil {
+			t.Fatalf("reading statistics of %s: %v", tc.table, err)
+		}
+		if upd < tc.atLeast || upd-hot > tc.nonHOT {
+			t.Errorf("%s: %d updates, %d of them HOT; want at least %d, at most %d not HOT", tc.table, upd, hot, tc.atLeast, tc.nonHOT)
+		}
+	}
+}
