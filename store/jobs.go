@@ -584,12 +584,17 @@ func (s *Store) ResumeJob(ctx context.Context, jobID string) (*Job, error) {
 	return s.GetJob(ctx, job.ID)
 }
 
+// staleJobsSQL lists the active jobs ($1 seconds without an update, at
+// most $2), through the partial index of active jobs: there are few of
+// them, however long the job log.
+const staleJobsSQL = `SELECT ` + jobColumns + `, ` + stepsJSON + ` FROM job_tracking j
+	WHERE j.status IN ('pending', 'running') AND j.updated_at < now() - make_interval(secs => $1)
+	ORDER BY j.updated_at LIMIT $2`
+
 // StaleJobs returns active jobs not updated for longer than age, oldest
 // first: candidates for re-enqueueing when their task was lost.
 func (s *Store) StaleJobs(ctx context.Context, age time.Duration, limit int) ([]*Job, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+jobColumns+`, `+stepsJSON+` FROM job_tracking j
-		WHERE j.status IN ('pending', 'running') AND j.updated_at < now() - make_interval(secs => $1)
-		ORDER BY j.updated_at LIMIT $2`, age.Seconds(), limit)
+	rows, err := s.pool.Query(ctx, staleJobsSQL, age.Seconds(), limit)
 	if err != nil {
 		return nil, classify(err, "listing stale jobs")
 	}

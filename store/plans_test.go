@@ -12,14 +12,14 @@ import (
 	"github.com/ossea/unifiedfailover/testsvc"
 )
 
-// TestKeyLookupsKeepIndexPlans checks the plan Postgres caches for each
-// statement a step or a status read runs by key: a generic plan, made on
+// TestFrequentStatementsKeepIndexPlans checks the plan Postgres caches for
+// each statement a step, a status read or the sweeper runs: a generic plan, made on
 // empty tables no one has ANALYZEd. pgx prepares every statement, and
 // Postgres switches a prepared statement to its generic plan after five
 // runs and keeps it; where autovacuum is off nothing ANALYZEs the tables,
 // so a sequential scan planned while a table is empty stays as it grows.
-// A lookup by key must find its rows by index whatever the statistics say.
-func TestKeyLookupsKeepIndexPlans(t *testing.T) {
+// Each must find its rows by index whatever the statistics say.
+func TestFrequentStatementsKeepIndexPlans(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -56,7 +56,8 @@ func TestKeyLookupsKeepIndexPlans(t *testing.T) {
 	}
 	stmts = append(stmts,
 		stmt{"BeginStep's begin", beginStepSQL, []any{id, 1, 0, "a"}},
-		stmt{"job status (WaitJobEnd)", jobStatusSQL, idArgs(id)})
+		stmt{"job status (WaitJobEnd)", jobStatusSQL, idArgs(id)},
+		stmt{"the sweeper's stale active jobs", staleJobsSQL, []any{30.0, 100}})
 
 	conn, err := st.pool.Acquire(ctx)
 	if err != nil {
@@ -92,7 +93,7 @@ func genericPlan(ctx context.Context, conn *pgx.Conn, sql string, args []any) (s
 			lits[i] = "NULL"
 		case string:
 			lits[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
-		case int:
+		case int, float64:
 			lits[i] = fmt.Sprint(v)
 		default:
 			return "", fmt.Errorf("argument %d: type %T has no literal here", i+1, a)
