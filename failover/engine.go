@@ -190,6 +190,12 @@ func (s *stepEnv) event(ctx context.Context, msg string, kv ...any) {
 	s.Event(ctx, slog.LevelInfo, msg, kvAttrs(kv))
 }
 
+// closing logs the event a step ends with; it is recorded with the step's
+// completion (queue.StepRun.Closing).
+func (s *stepEnv) closing(ctx context.Context, msg string, kv ...any) {
+	s.Closing(ctx, slog.LevelInfo, msg, kvAttrs(kv))
+}
+
 // record logs a step event and returns it for a store call that records it
 // with the change it describes (one transaction, one round trip).
 func (s *stepEnv) record(ctx context.Context, msg string, kv ...any) store.Event {

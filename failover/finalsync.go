@@ -87,7 +87,7 @@ func (s *stepEnv) finalSync(ctx context.Context) error {
 	}
 	_ = s.Progress(ctx, store.Progress{BytesDone: res.BytesTotal, BytesTotal: res.BytesTotal,
 		RateBps: float64(res.BytesTotal) / max(time.Since(began).Seconds(), 1e-3)})
-	s.event(ctx, "final sync done", "bytes", res.BytesTotal, "bytes_zeroed", res.BytesZeroed,
+	s.closing(ctx, "final sync done", "bytes", res.BytesTotal, "bytes_zeroed", res.BytesZeroed,
 		"duration_ms", time.Since(began).Milliseconds(), "disks", len(disks))
 	return nil
 }

@@ -23,7 +23,7 @@ func (s *stepEnv) validate(ctx context.Context) error {
 	if !rep.Passed {
 		return errs.New(errs.FailedPrecondition, "pre-flight failed: %s", strings.Join(rep.Failures(), "; "))
 	}
-	s.event(ctx, "pre-flight passed", "checks", len(rep.Checks))
+	s.closing(ctx, "pre-flight passed", "checks", len(rep.Checks))
 	return nil
 }
 
@@ -38,7 +38,7 @@ func (s *stepEnv) powerOffSource(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.event(ctx, "source VM is powered off", "path", string(res.Path), "took_ms", res.Took.Milliseconds(), "reason", res.Reason)
+	s.closing(ctx, "source VM is powered off", "path", string(res.Path), "took_ms", res.Took.Milliseconds(), "reason", res.Reason)
 	return nil
 }
 
@@ -119,7 +119,7 @@ func (s *stepEnv) injectVirtio(ctx context.Context) error {
 		}
 		return errs.Wrap(errs.FailedPrecondition, err, "running VirtIO injection command %q", fields[0])
 	}
-	s.event(ctx, "VirtIO drivers injected", "volume_id", boot.VolumeID, "output", tail)
+	s.closing(ctx, "VirtIO drivers injected", "volume_id", boot.VolumeID, "output", tail)
 	return nil
 }
 
@@ -273,7 +273,7 @@ func (s *stepEnv) startVM(ctx context.Context) error {
 			return err
 		}
 	}
-	s.event(ctx, "destination VM is running", "vm_id", vm.ID, "rto_seconds", time.Since(s.cfg.RequestedAt).Seconds())
+	s.closing(ctx, "destination VM is running", "vm_id", vm.ID, "rto_seconds", time.Since(s.cfg.RequestedAt).Seconds())
 	return nil
 }
 

@@ -25,7 +25,7 @@ func (s *stepEnv) stopDestinationVM(ctx context.Context) error {
 	if _, err := s.e.cs.StopVM(ctx, vm.ID, true); err != nil {
 		return err
 	}
-	s.event(ctx, "destination VM stopped", "vm_id", vm.ID)
+	s.closing(ctx, "destination VM stopped", "vm_id", vm.ID)
 	return nil
 }
 
@@ -138,7 +138,7 @@ func (s *stepEnv) powerOnSource(ctx context.Context) error {
 	if err := vc.PowerOn(ctx, s.cfg.VMwareVMID, false); err != nil {
 		return err
 	}
-	s.event(ctx, "source VM powered on")
+	s.closing(ctx, "source VM powered on")
 	return nil
 }
 

@@ -111,6 +111,9 @@ type StepRun struct {
 	// without Load).
 	Loaded any
 	store  *store.Store
+	// closing holds the events given to Closing, recorded when the
+	// attempt's outcome is.
+	closing []store.Event
 }
 
 // Event records a structured event in the job's log (and logs it).
@@ -118,6 +121,14 @@ func (r *StepRun) Event(ctx context.Context, level slog.Level, msg string, attrs
 	if err := r.store.AddEvent(ctx, r.NewEvent(ctx, level, msg, attrs)); err != nil {
 		r.Log.Warn("could not record job event", "error", err)
 	}
+}
+
+// Closing logs an event now and records it in the job's log with the
+// step's completion, in the same transaction and round trip: for the event
+// a step ends with, saying what it achieved. Should the attempt fail after
+// all, the event is recorded before the failure.
+func (r *StepRun) Closing(ctx context.Context, level slog.Level, msg string, attrs map[string]any) {
+	r.closing = append(r.closing, r.NewEvent(ctx, level, msg, attrs))
 }
 
 // NewEvent logs an event and returns it for the job's log, for a store

@@ -272,3 +272,57 @@ func TestSweeperRestoresALostStepTask(t *testing.T) {
 		t.Fatalf("a second sweep repaired %d (%v), want none", n, err)
 	}
 }
+
+// TestClosingEventIsRecordedWithTheOutcome checks StepRun.Closing: the
+// event is not in the job's log while the step runs, is there once the step
+// completed, and is there too when the attempt fails after all.
+func TestClosingEventIsRecordedWithTheOutcome(t *testing.T) {
+	t.Parallel()
+	var seenDuringStep atomic.Int32
+	var failNext atomic.Bool
+	b := setup(t, func(b *bundle) *queue.Chain {
+		return threeSteps(b, func(ctx context.Context, run *queue.StepRun) error {
+			run.Closing(ctx, slog.LevelInfo, "two achieved", map[string]any{"attempt": run.Attempt})
+			evs, err := b.store.ListEvents(ctx, run.Job.ID, 0, 0)
+			if err != nil {
+				return err
+			}
+			for _, e := range evs {
+				if e.Message == "two achieved" {
+					seenDuringStep.Add(1)
+				}
+			}
+			if failNext.CompareAndSwap(true, false) {
+				return errs.Transient(errors.New("flaky"), "two")
+			}
+			return nil
+		})
+	})
+	failNext.Store(true)
+	job, err := b.runner.Start(b.ctx, store.NewJob{Type: "t", ExternalID: "t-closing"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := waitJob(t, b, job.ID); j.Status != store.JobCompleted {
+		t.Fatalf("job ended %s", j.Status)
+	}
+	evs, err := b.store.ListEvents(b.ctx, job.ID, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var attempts []any
+	for _, e := range evs {
+		if e.Message == "two achieved" {
+			if e.Step != "two" {
+				t.Errorf("closing event recorded for step %q", e.Step)
+			}
+			attempts = append(attempts, e.Attrs["attempt"])
+		}
+	}
+	// The failed first attempt's event, recorded with its failure, was in
+	// the log when the second attempt looked; the second's was not.
+	if len(attempts) != 2 || seenDuringStep.Load() != 1 {
+		t.Fatalf("closing events of attempts %v; seen during a step %d times, want 2 events and 1 sighting (the first attempt's, by the second)",
+			attempts, seenDuringStep.Load())
+	}
+}

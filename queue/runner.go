@@ -253,7 +253,7 @@ func (r *Runner) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		r.metrics.StepDuration.WithLabelValues(ref.step.Name, job.Type).Observe(time.Since(began).Seconds())
 	}
 	if err == nil {
-		if err := r.store.CompleteStep(ctx, job.ID, p.Seq, calltime.Total(ctx)); err != nil {
+		if err := r.store.CompleteStep(ctx, job.ID, p.Seq, calltime.Total(ctx), run.closing...); err != nil {
 			return err
 		}
 		run.Log.InfoContext(ctx, "step completed", "duration_ms", time.Since(began).Milliseconds())
@@ -265,6 +265,11 @@ func (r *Runner) ProcessTask(ctx context.Context, t *asynq.Task) error {
 
 func (r *Runner) stepFailed(ctx context.Context, ref taskRef, run *StepRun, cause error) error {
 	class := errs.Class(cause)
+	for _, ev := range run.closing {
+		if err := r.store.AddEvent(context.WithoutCancel(ctx), ev); err != nil {
+			run.Log.WarnContext(ctx, "could not record job event", "error", err)
+		}
+	}
 	if r.metrics != nil {
 		r.metrics.StepFailures.WithLabelValues(ref.step.Name, class).Inc()
 	}

@@ -469,12 +469,13 @@ func (s *Store) BeginStep(ctx context.Context, jobID string, seq, run int, name 
 	return job, true, nil
 }
 
-// CompleteStep marks a running step completed. external, when given, is
-// the attempt's time in outside calls, added to the step's external_ms.
-func (s *Store) CompleteStep(ctx context.Context, jobID string, seq int, external ...time.Duration) error {
-	_, err := s.pool.Exec(ctx, `UPDATE job_steps SET status = 'completed', ended_at = now(), error = '',
+// CompleteStep marks a running step completed. external is the attempt's
+// time in outside calls, added to the step's external_ms. events, when
+// given, are recorded in the same transaction: what the step closed with.
+func (s *Store) CompleteStep(ctx context.Context, jobID string, seq int, external time.Duration, events ...Event) error {
+	err := s.execWithEvents(ctx, events, `UPDATE job_steps SET status = 'completed', ended_at = now(), error = '',
 			error_class = '', updated_at = now(), external_ms = external_ms + $3
-		WHERE job_id = $1 AND seq = $2 AND status <> 'skipped'`, jobID, seq, externalMS(external))
+		WHERE job_id = $1 AND seq = $2 AND status <> 'skipped'`, jobID, seq, externalMS([]time.Duration{external}))
 	return classify(err, "completing step %d of job %s", seq, jobID)
 }
 

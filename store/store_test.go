@@ -189,7 +189,7 @@ func TestBeginStepReturnsTheJobAsStoredAndRefusesStaleTasks(t *testing.T) {
 	if err != nil || !begun || again.Steps[0].Attempts != 2 || !again.Steps[0].StartedAt.Equal(*gs.StartedAt) {
 		t.Fatalf("second begin: %v %+v %v", begun, again.Steps[0], err)
 	}
-	if err := b.store.CompleteStep(b.ctx, job.ID, 0); err != nil {
+	if err := b.store.CompleteStep(b.ctx, job.ID, 0, 0); err != nil {
 		t.Fatal(err)
 	}
 	done, begun, err := b.store.BeginStep(b.ctx, job.ID, 0, job.RunNo, "a")
@@ -250,7 +250,7 @@ func TestJobLookupByEitherIDAndProgress(t *testing.T) {
 	if _, begun, err := b.store.BeginStep(b.ctx, job.ID, 0, job.RunNo, "a"); err != nil || !begun {
 		t.Fatal(begun, err)
 	}
-	if err := b.store.CompleteStep(b.ctx, job.ID, 0); err != nil {
+	if err := b.store.CompleteStep(b.ctx, job.ID, 0, 0); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := b.store.GetJob(b.ctx, job.ID)
