@@ -44,6 +44,8 @@ type Daemon struct {
 	Runner   *queue.Runner
 	// Engine is the failover engine; nil when CloudStack is not configured.
 	Engine *failover.Engine
+	// Drills runs drill jobs; nil when Engine is.
+	Drills *drill.Drills
 }
 
 // Setup loads the configuration, connects to Postgres (creating the
@@ -166,11 +168,11 @@ func (d *Daemon) setupEngine() error {
 	for _, c := range d.Engine.Chains() {
 		d.Runner.Register(c)
 	}
-	drills, err := drill.New(drill.Config{Store: d.Store, Engine: d.Engine, Logger: d.Log, Metrics: d.Metrics})
+	d.Drills, err = drill.New(drill.Config{Store: d.Store, Engine: d.Engine, Logger: d.Log, Metrics: d.Metrics})
 	if err != nil {
 		return err
 	}
-	d.Runner.Register(drills.Chain())
+	d.Runner.Register(d.Drills.Chain())
 	return nil
 }
 

@@ -30,6 +30,8 @@ type Config struct {
 	// PollInterval is how often a drill looks at the jobs it waits on.
 	// Defaults to 1s.
 	PollInterval time.Duration
+	// Now defaults to time.Now.
+	Now func() time.Time
 }
 
 // WithDefaults fills the zero fields.
@@ -39,6 +41,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	return c
 }
@@ -449,27 +454,39 @@ func (d *Drills) report(ctx context.Context, run *queue.StepRun) error {
 }
 
 func (d *Drills) finish(ctx context.Context, run *queue.StepRun, dr *store.DrillRun, cause string) error {
-	rep, err := BuildReport(ctx, d.store, dr)
+	rep, ended, err := d.end(ctx, dr, cause)
 	if err != nil {
 		return err
+	}
+	if ended {
+		run.Event(ctx, slog.LevelInfo, "drill ended", map[string]any{"run_id": dr.ID, "status": rep.Status,
+			"passed": rep.Totals.Passed, "failed": rep.Totals.Failed, "skipped": rep.Totals.Skipped})
+	}
+	return nil
+}
+
+// end writes the run's report and ends it, failed with cause when cause is
+// given; ended is false when the run had ended already.
+func (d *Drills) end(ctx context.Context, dr *store.DrillRun, cause string) (rep *Report, ended bool, err error) {
+	rep, err = BuildReport(ctx, d.store, dr)
+	if err != nil {
+		return nil, false, err
 	}
 	if cause != "" {
 		rep.Status, rep.Error = store.DrillFailed, cause
 	}
 	raw, err := json.Marshal(rep)
 	if err != nil {
-		return fmt.Errorf("encoding the drill report: %w", err)
+		return nil, false, fmt.Errorf("encoding the drill report: %w", err)
 	}
-	ended, err := d.store.FinishDrillRun(ctx, dr.ID, rep.Status, raw, rep.Error)
+	ended, err = d.store.FinishDrillRun(ctx, dr.ID, dr.JobID, rep.Status, raw, rep.Error)
 	if err != nil {
-		return err
+		return nil, false, err
 	}
 	if ended {
 		d.observe(rep)
-		run.Event(ctx, slog.LevelInfo, "drill ended", map[string]any{"run_id": dr.ID, "status": rep.Status,
-			"passed": rep.Totals.Passed, "failed": rep.Totals.Failed, "skipped": rep.Totals.Skipped})
 	}
-	return nil
+	return rep, ended, nil
 }
 
 func (d *Drills) observe(rep *Report) {
@@ -494,6 +511,14 @@ func (d *Drills) onFailed(ctx context.Context, run *queue.StepRun, cause error) 
 	if err != nil {
 		return err
 	}
+	d.rollBackDrilled(ctx, run.Log, dr)
+	return d.finish(ctx, run, dr, fmt.Sprintf("step %s failed: %v", run.Step.Name, cause))
+}
+
+// rollBackDrilled starts (does not wait on) the rollback of every VM of a
+// run that the drill failed over and has not rolled back yet, and records
+// it on the VM, or the reason it did not start.
+func (d *Drills) rollBackDrilled(ctx context.Context, log *slog.Logger, dr *store.DrillRun) {
 	for i := range dr.VMs {
 		v := &dr.VMs[i]
 		if !needsRollback(v) || v.RollbackJobID != "" {
@@ -502,14 +527,73 @@ func (d *Drills) onFailed(ctx context.Context, run *queue.StepRun, cause error) 
 		st, err := d.eng.StartRollback(ctx, failover.RollbackRequest{ContextID: v.ContextID,
 			Reason: fmt.Sprintf("DR drill %s, run %s failed: cleaning up", dr.ScheduleName, dr.ID)}, Actor(dr.ScheduleName))
 		if err != nil {
-			run.Log.ErrorContext(ctx, "could not start the rollback of a drilled VM", "context_id", v.ContextID, "error", err)
+			log.ErrorContext(ctx, "could not start the rollback of a drilled VM", "context_id", v.ContextID, "error", err)
 			v.Error = joinErr(v.Error, "the rollback did not start: "+err.Error())
 		} else {
 			v.RollbackJobID, v.State = st.Job.ID, store.DrillVMRollingBack
 		}
 		if err := d.save(ctx, v); err != nil {
-			run.Log.ErrorContext(ctx, "could not record a drilled VM", "context_id", v.ContextID, "error", err)
+			log.ErrorContext(ctx, "could not record a drilled VM", "context_id", v.ContextID, "error", err)
 		}
 	}
-	return d.finish(ctx, run, dr, fmt.Sprintf("step %s failed: %v", run.Step.Name, cause))
+}
+
+// NeverStartedAfter is how long a run may wait for its drill job to start
+// before Settle ends it: past the retries of the tick's task.
+const NeverStartedAfter = 30 * time.Minute
+
+// supersededAfter is how long a run without a job must be old before a
+// later tick may end it: a start takes milliseconds; one still under way
+// after this is retrying against an outage.
+const supersededAfter = time.Minute
+
+// Settle ends, failed, a run that can no longer end by itself, and says
+// whether it did:
+//   - a run whose drill job never started (the start failed, and the tick's
+//     task gave up or was lost), once NeverStartedAfter has passed since it
+//     was created, or a minute when superseded (a later tick of its schedule
+//     is due);
+//   - a run whose drill job ended without ending the run (the job was
+//     cancelled, or failed before its first step ran): the VMs it failed
+//     over are rolled back, as when a drill step fails.
+//
+// Without this, such a run stays active for ever, and every later tick of
+// its schedule is skipped as overlapping it. A run whose job is active is
+// left alone.
+func (d *Drills) Settle(ctx context.Context, dr *store.DrillRun, superseded bool) (bool, error) {
+	var cause string
+	if dr.JobID == "" {
+		age := d.cfg.Now().Sub(dr.CreatedAt)
+		switch {
+		case superseded && age >= supersededAfter:
+			cause = "its drill job never started; a later tick of the schedule superseded it"
+		case age >= NeverStartedAfter:
+			cause = fmt.Sprintf("its drill job never started within %s", NeverStartedAfter)
+		default:
+			return false, nil
+		}
+	} else {
+		job, err := d.store.GetJob(ctx, dr.JobID)
+		if err != nil {
+			return false, err
+		}
+		if job.Status.Active() {
+			return false, nil
+		}
+		cause = fmt.Sprintf("its drill job %s ended %s without ending the run", job.ExternalID, job.Status)
+		if job.Error != "" {
+			cause += ": " + job.Error
+		}
+	}
+	full, err := d.store.GetDrillRun(ctx, dr.ID)
+	if err != nil {
+		return false, err
+	}
+	log := d.log.With("run_id", dr.ID, "schedule", dr.ScheduleName, "job_id", dr.JobID)
+	d.rollBackDrilled(ctx, log, full)
+	_, ended, err := d.end(ctx, full, cause)
+	if ended {
+		log.WarnContext(ctx, "drill run ended by the scheduler", "cause", cause)
+	}
+	return ended, err
 }

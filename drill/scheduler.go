@@ -42,6 +42,10 @@ type SchedulerConfig struct {
 	// Engine runs auto-rollbacks of time-boxed test failovers; nil turns
 	// them off.
 	Engine *failover.Engine
+	// Drills ends runs that can no longer end by themselves (Drills.Settle),
+	// in the sweep and when a later tick finds one in its way; nil leaves
+	// them be.
+	Drills *Drills
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// SyncInterval is how often the schedules are read from Postgres (a
@@ -207,19 +211,34 @@ func (s *Scheduler) Run(ctx context.Context) error {
 }
 
 // sweep starts the rollbacks of time-boxed failovers that are overdue (a
-// timer task lost with Redis's data, or due while no scheduler ran).
+// timer task lost with Redis's data, or due while no scheduler ran), and
+// ends the drill runs that can no longer end by themselves.
 func (s *Scheduler) sweep(ctx context.Context) {
-	if s.cfg.Engine == nil {
-		return
-	}
 	sctx, cancel := context.WithTimeout(ctx, s.cfg.SyncInterval+30*time.Second)
 	defer cancel()
-	n, err := s.cfg.Engine.SweepAutoRollbacks(sctx)
-	if err != nil && ctx.Err() == nil {
-		s.log.Warn("sweeping auto-rollbacks", "error", err)
+	if s.cfg.Engine != nil {
+		n, err := s.cfg.Engine.SweepAutoRollbacks(sctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("sweeping auto-rollbacks", "error", err)
+		}
+		if n > 0 {
+			s.log.Info("auto-rollbacks started by the sweep", "count", n)
+		}
 	}
-	if n > 0 {
-		s.log.Info("auto-rollbacks started by the sweep", "count", n)
+	if s.cfg.Drills == nil {
+		return
+	}
+	runs, err := s.cfg.Store.ActiveDrillRuns(sctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("listing active drill runs", "error", err)
+		}
+		return
+	}
+	for _, r := range runs {
+		if _, err := s.cfg.Drills.Settle(sctx, r, false); err != nil && ctx.Err() == nil {
+			s.log.Warn("settling a drill run", "run_id", r.ID, "error", err)
+		}
 	}
 }
 
@@ -246,8 +265,17 @@ func (s *Scheduler) processTick(ctx context.Context, t *asynq.Task) error {
 		return nil
 	}
 	if active, err := s.cfg.Store.ActiveDrillRun(ctx, sc.ID); err == nil && !active.Tick.Equal(p.Tick) {
-		log.Warn("drill tick skipped: the previous run is still running", "schedule", sc.Name, "active_run_id", active.ID)
-		return nil
+		settled := false
+		if s.cfg.Drills != nil {
+			if settled, err = s.cfg.Drills.Settle(ctx, active, active.Tick.Before(p.Tick)); err != nil {
+				return err
+			}
+		}
+		if !settled {
+			log.Warn("drill tick skipped: the previous run is still running", "schedule", sc.Name, "active_run_id", active.ID)
+			return nil
+		}
+		log.Warn("the previous drill run could no longer end and was ended failed", "schedule", sc.Name, "run_id", active.ID)
 	} else if err != nil && !errs.Is(err, errs.NotFound) {
 		return err
 	}

@@ -324,16 +324,30 @@ func (s *Store) ActiveDrillRun(ctx context.Context, scheduleID string) (*DrillRu
 	return r, nil
 }
 
+// ActiveDrillRuns returns every run that has not ended, of every
+// schedule, oldest tick first, without their VMs.
+func (s *Store) ActiveDrillRuns(ctx context.Context) ([]*DrillRun, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+runColumns+` FROM drill_runs r
+		WHERE r.status IN ('pending', 'running') ORDER BY r.tick, r.id`)
+	if err != nil {
+		return nil, classify(err, "listing active drill runs")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*DrillRun, error) { return scanRun(r) })
+	return out, classify(err, "listing active drill runs")
+}
+
 // SetDrillRunJob records the drill job of a run inside the job's creating
-// transaction. A run that has a job already is Conflict, so a run never
-// gets two drill jobs.
+// transaction. A run that has a job already, or has ended (a run whose job
+// never started is ended by the scheduler), is Conflict, and the job is
+// not created: a run never gets two drill jobs, nor one after it ended.
 func SetDrillRunJob(ctx context.Context, tx pgx.Tx, runID, jobID string) error {
-	tag, err := tx.Exec(ctx, `UPDATE drill_runs SET job_id = $2 WHERE id = $1 AND job_id IS NULL`, runID, jobID)
+	tag, err := tx.Exec(ctx, `UPDATE drill_runs SET job_id = $2 WHERE id = $1 AND job_id IS NULL AND status = 'pending'`,
+		runID, jobID)
 	if err != nil {
 		return classify(err, "recording the job of drill run %s", runID)
 	}
 	if tag.RowsAffected() == 0 {
-		return errs.New(errs.Conflict, "drill run %s already has a job", runID)
+		return errs.New(errs.Conflict, "drill run %s already has a job or has ended", runID)
 	}
 	return nil
 }
@@ -382,15 +396,18 @@ func (s *Store) DrillRunOfJob(ctx context.Context, jobID string) (string, error)
 	return id, classify(err, "looking up the drill run of job %s", jobID)
 }
 
-// FinishDrillRun ends an active run with its status, report and error.
-// Ending a run that already ended is a no-op that returns false.
-func (s *Store) FinishDrillRun(ctx context.Context, runID string, status DrillRunStatus, report json.RawMessage, cause string) (bool, error) {
+// FinishDrillRun ends an active run whose drill job is jobID ("" for a run
+// without one) with its status, report and error. Ending a run that
+// already ended, or whose job is another (a job recorded meanwhile), is a
+// no-op that returns false.
+func (s *Store) FinishDrillRun(ctx context.Context, runID, jobID string, status DrillRunStatus, report json.RawMessage, cause string) (bool, error) {
 	if len(report) == 0 {
 		report = json.RawMessage("{}")
 	}
 	tag, err := s.pool.Exec(ctx, `UPDATE drill_runs SET status = $2, report = $3, error = $4, ended_at = now(),
 			started_at = COALESCE(started_at, now())
-		WHERE id = $1 AND status IN ('pending', 'running')`, runID, status, []byte(report), cause)
+		WHERE id = $1 AND status IN ('pending', 'running') AND job_id IS NOT DISTINCT FROM NULLIF($5, '')::uuid`,
+		runID, status, []byte(report), cause, jobID)
 	if err != nil {
 		return false, classify(err, "ending drill run %s", runID)
 	}

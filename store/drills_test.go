@@ -78,15 +78,35 @@ func TestDrillRunIsUniquePerScheduleAndTick(t *testing.T) {
 	if err != nil || !again.Equal(first) {
 		t.Fatalf("hold moved from %s to %s (%v)", first, again, err)
 	}
-	ok, err := b.store.FinishDrillRun(b.ctx, runID, store.DrillPassed, nil, "")
+	// Ended only as the run of the job it has: not as a run without one.
+	if ok, err := b.store.FinishDrillRun(b.ctx, runID, "", store.DrillFailed, nil, "never started"); ok || err != nil {
+		t.Fatalf("a run with a job ended as one without: %v %v", ok, err)
+	}
+	ok, err := b.store.FinishDrillRun(b.ctx, runID, job.ID, store.DrillPassed, nil, "")
 	if err != nil || !ok {
 		t.Fatalf("finishing: %v %v", ok, err)
 	}
-	if ok, _ := b.store.FinishDrillRun(b.ctx, runID, store.DrillFailed, nil, "late"); ok {
+	if ok, _ := b.store.FinishDrillRun(b.ctx, runID, job.ID, store.DrillFailed, nil, "late"); ok {
 		t.Fatal("a finished run ended twice")
 	}
 	run, _ = b.store.GetDrillRun(b.ctx, runID)
 	if run.Status != store.DrillPassed || run.JobID != job.ID {
 		t.Fatalf("run: %+v", run)
+	}
+	// A run ended without a job (its start never came) gets none later:
+	// the job is not created.
+	late, _, err := b.store.CreateDrillRun(b.ctx, store.NewDrillRun{Schedule: sc, Tick: tick.Add(24 * time.Hour), Trigger: "schedule"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := b.store.FinishDrillRun(b.ctx, late.ID, "", store.DrillFailed, nil, "never started"); err != nil || !ok {
+		t.Fatalf("ending a run without a job: %v %v", ok, err)
+	}
+	if _, err := b.store.CreateJob(b.ctx, store.NewJob{Type: "drill", ExternalID: "late-drill", Queue: "low", Steps: []store.PlannedStep{{Name: "a"}}},
+		func(tx pgx.Tx, j *store.Job) error { return store.SetDrillRunJob(b.ctx, tx, late.ID, j.ID) }); !errs.Is(err, errs.Conflict) {
+		t.Fatalf("a job for an ended run: %v", err)
+	}
+	if _, err := b.store.GetJob(b.ctx, "late-drill"); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("the refused job exists: %v", err)
 	}
 }

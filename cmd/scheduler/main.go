@@ -28,7 +28,7 @@ func main() {
 			interval = iv
 		}
 		sched, err := drill.NewScheduler(drill.SchedulerConfig{Store: d.Store, Runner: d.Runner, Redis: d.RedisConfig(),
-			Engine: d.Engine, Logger: d.Log, SyncInterval: interval})
+			Engine: d.Engine, Drills: d.Drills, Logger: d.Log, SyncInterval: interval})
 		if err != nil {
 			return err
 		}
