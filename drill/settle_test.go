@@ -74,6 +74,17 @@ func setupSettle(t *testing.T) *settleBundle {
 	return b
 }
 
+// joblessRun creates the run of a tick as a start that failed leaves it:
+// pending, with no drill job.
+func (b *settleBundle) joblessRun(t *testing.T, tick time.Time) *store.DrillRun {
+	t.Helper()
+	run, _, err := b.store.CreateDrillRun(b.ctx, store.NewDrillRun{Schedule: b.sc, Tick: tick, Trigger: TriggerSchedule, Actor: "scheduler"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
 // TestSettleEndsARunWhoseJobNeverStarted: a run whose drill job could not
 // be started (here: never asked for) blocks its schedule until it is
 // ended; a later tick may end it after a minute, the sweep after
@@ -82,10 +93,7 @@ func TestSettleEndsARunWhoseJobNeverStarted(t *testing.T) {
 	t.Parallel()
 	b := setupSettle(t)
 	tick := time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
-	run, _, err := b.store.CreateDrillRun(b.ctx, store.NewDrillRun{Schedule: b.sc, Tick: tick, Trigger: TriggerSchedule, Actor: "scheduler"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := b.joblessRun(t, tick)
 	settle := func(superseded bool) bool {
 		t.Helper()
 		ok, err := b.drills.Settle(b.ctx, run, superseded)
@@ -118,10 +126,7 @@ func TestSettleEndsARunWhoseJobNeverStarted(t *testing.T) {
 	}
 
 	// The sweep's own limit.
-	other, _, err := b.store.CreateDrillRun(b.ctx, store.NewDrillRun{Schedule: b.sc, Tick: tick.Add(24 * time.Hour), Trigger: TriggerSchedule, Actor: "scheduler"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := b.joblessRun(t, tick.Add(24*time.Hour))
 	b.now = other.CreatedAt.Add(NeverStartedAfter + time.Second)
 	if ok, err := b.drills.Settle(b.ctx, other, false); err != nil || !ok {
 		t.Fatalf("the sweep did not end a run whose job never started in %s: %v %v", NeverStartedAfter, ok, err)
@@ -165,10 +170,7 @@ func TestTickEndsAStuckRunOfItsSchedule(t *testing.T) {
 	t.Parallel()
 	b := setupSettle(t)
 	first := time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC)
-	stuck, _, err := b.store.CreateDrillRun(b.ctx, store.NewDrillRun{Schedule: b.sc, Tick: first, Trigger: TriggerSchedule, Actor: "scheduler"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	stuck := b.joblessRun(t, first)
 	b.now = stuck.CreatedAt.Add(2 * time.Minute)
 	tick := func(s *Scheduler, at time.Time) {
 		t.Helper()
