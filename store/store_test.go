@@ -47,6 +47,16 @@ func newContext(t *testing.T, b *bundle, name string) *store.VMContext {
 	return c
 }
 
+// newJob creates a job with its planned steps and no other row.
+func newJob(t *testing.T, b *bundle, nj store.NewJob) *store.Job {
+	t.Helper()
+	job, err := b.store.CreateJob(b.ctx, nj, nil)
+	if err != nil {
+		t.Fatalf("creating %s job: %v", nj.Type, err)
+	}
+	return job
+}
+
 // newFailoverJob creates a test failover job of context c with one step
 // "a", as the engine does: the job and its failover row in one transaction.
 func newFailoverJob(t *testing.T, b *bundle, c *store.VMContext, externalID string) *store.Job {
@@ -145,11 +155,8 @@ func TestBeginStepReturnsTheJobAsStoredAndRefusesStaleTasks(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	c := newContext(t, b, "vm1")
-	job, err := b.store.CreateJob(b.ctx, store.NewJob{Type: "probe", ContextID: c.ContextID, Queue: "low",
-		Steps: []store.PlannedStep{{Name: "a"}, {Name: "b"}}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	job := newJob(t, b, store.NewJob{Type: "probe", ContextID: c.ContextID, Queue: "low",
+		Steps: []store.PlannedStep{{Name: "a"}, {Name: "b"}}})
 	for _, tc := range []struct {
 		name string
 		seq  int
@@ -230,11 +237,8 @@ func TestJobLookupByEitherIDAndProgress(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	c := newContext(t, b, "vm1")
-	job, err := b.store.CreateJob(b.ctx, store.NewJob{Type: "probe", ExternalID: "probe-vm1-1", ContextID: c.ContextID,
-		Queue: "low", Steps: []store.PlannedStep{{Name: "a"}, {Name: "b", SkipReason: "not needed"}, {Name: "c"}, {Name: "d"}}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	job := newJob(t, b, store.NewJob{Type: "probe", ExternalID: "probe-vm1-1", ContextID: c.ContextID,
+		Queue: "low", Steps: []store.PlannedStep{{Name: "a"}, {Name: "b", SkipReason: "not needed"}, {Name: "c"}, {Name: "d"}}})
 	for _, id := range []string{job.ID, "probe-vm1-1"} {
 		got, err := b.store.GetJob(b.ctx, id)
 		if err != nil || got.ID != job.ID {
@@ -398,11 +402,8 @@ func TestBeginStepReadsTheFailoverAndContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A rollback's steps read the failover it undoes.
-	rb, err := b.store.CreateJob(b.ctx, store.NewJob{Type: "rollback", ContextID: c.ContextID, ParentID: job.ID, Queue: "low",
-		Steps: []store.PlannedStep{{Name: "r"}}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rb := newJob(t, b, store.NewJob{Type: "rollback", ContextID: c.ContextID, ParentID: job.ID, Queue: "low",
+		Steps: []store.PlannedStep{{Name: "r"}}})
 	gotFO, gotVM, err = begin(rb, "r")
 	if err != nil || gotFO.JobID != job.ID || gotFO.Status != store.FailoverCompleted || gotFO.CompletedAt == nil ||
 		gotVM.CurrentStatus != store.StatusFailedOverTest {
@@ -412,10 +413,7 @@ func TestBeginStepReadsTheFailoverAndContext(t *testing.T) {
 		t.Fatalf("unknown context: %v", err)
 	}
 	// A job of no failover begins; its result says NotFound.
-	other, err := b.store.CreateJob(b.ctx, store.NewJob{Type: "probe", Queue: "low", Steps: []store.PlannedStep{{Name: "a"}}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := newJob(t, b, store.NewJob{Type: "probe", Queue: "low", Steps: []store.PlannedStep{{Name: "a"}}})
 	if _, _, err := begin(other, "a"); !errs.Is(err, errs.NotFound) {
 		t.Fatalf("job of no failover: %v", err)
 	}
@@ -431,19 +429,13 @@ func TestJobWithFailoverFindsOwnOrParentFailover(t *testing.T) {
 	if _, err := b.store.EndJob(b.ctx, fo.ID, store.JobCompleted, ""); err != nil {
 		t.Fatal(err)
 	}
-	rb, err := b.store.CreateJob(b.ctx, store.NewJob{Type: "rollback", ContextID: c.ContextID, ParentID: fo.ID, Queue: "low",
-		Steps: []store.PlannedStep{{Name: "a"}}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rb := newJob(t, b, store.NewJob{Type: "rollback", ContextID: c.ContextID, ParentID: fo.ID, Queue: "low",
+		Steps: []store.PlannedStep{{Name: "a"}}})
 	if _, err := b.store.EndJob(b.ctx, rb.ID, store.JobCompleted, ""); err != nil {
 		t.Fatal(err)
 	}
-	other, err := b.store.CreateJob(b.ctx, store.NewJob{Type: "probe", ContextID: c.ContextID, Queue: "low",
-		Steps: []store.PlannedStep{{Name: "a"}, {Name: "b", SkipReason: "no"}}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := newJob(t, b, store.NewJob{Type: "probe", ContextID: c.ContextID, Queue: "low",
+		Steps: []store.PlannedStep{{Name: "a"}, {Name: "b", SkipReason: "no"}}})
 	for _, tc := range []struct{ id, wantJob, wantFO string }{
 		{fo.ID, fo.ID, fo.ID}, {"fo-vm1", fo.ID, fo.ID}, {rb.ID, rb.ID, fo.ID}, {rb.ExternalID, rb.ID, fo.ID}, {other.ID, other.ID, ""},
 	} {
@@ -502,11 +494,8 @@ func TestWaitJobEndWakesOnTheEnd(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	c := newContext(t, b, "vm1")
-	job, err := b.store.CreateJob(b.ctx, store.NewJob{Type: "probe", ExternalID: "probe-wait", ContextID: c.ContextID, Queue: "low",
-		Steps: []store.PlannedStep{{Name: "a"}}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	job := newJob(t, b, store.NewJob{Type: "probe", ExternalID: "probe-wait", ContextID: c.ContextID, Queue: "low",
+		Steps: []store.PlannedStep{{Name: "a"}}})
 	began := time.Now()
 	if err := b.store.WaitJobEnd(b.ctx, job.ID, 200*time.Millisecond); err != nil || time.Since(began) < 200*time.Millisecond {
 		t.Fatalf("wait on an active job: %v after %s", err, time.Since(began))
