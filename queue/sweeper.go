@@ -51,7 +51,7 @@ func (r *Runner) Sweep(ctx context.Context, insp *asynq.Inspector, age time.Dura
 		case info.State == asynq.TaskStateArchived:
 			cause := "the step's task ran out of retries: " + info.LastErr
 			r.log.ErrorContext(ctx, "ending a job whose task was archived", "job_id", job.ID, "step", st.Name, "error", info.LastErr)
-			if err := r.store.FailStep(ctx, job.ID, st.Seq, cause, "permanent"); err != nil {
+			if err := r.store.FailStep(ctx, job.ID, st.Seq, cause, "permanent", 0); err != nil {
 				return repaired, err
 			}
 			if c := r.chains[job.Type]; c.OnFailed != nil {

@@ -475,13 +475,13 @@ func (s *Store) BeginStep(ctx context.Context, jobID string, seq, run int, name 
 func (s *Store) CompleteStep(ctx context.Context, jobID string, seq int, external time.Duration, events ...Event) error {
 	err := s.execWithEvents(ctx, events, `UPDATE job_steps SET status = 'completed', ended_at = now(), error = '',
 			error_class = '', updated_at = now(), external_ms = external_ms + $3
-		WHERE job_id = $1 AND seq = $2 AND status <> 'skipped'`, jobID, seq, externalMS([]time.Duration{external}))
+		WHERE job_id = $1 AND seq = $2 AND status <> 'skipped'`, jobID, seq, externalMS(external))
 	return classify(err, "completing step %d of job %s", seq, jobID)
 }
 
-// RetryStep records a failed attempt that will be retried. external, when
-// given, is the attempt's time in outside calls.
-func (s *Store) RetryStep(ctx context.Context, jobID string, seq int, cause, class string, external ...time.Duration) error {
+// RetryStep records a failed attempt that will be retried. external is
+// the attempt's time in outside calls.
+func (s *Store) RetryStep(ctx context.Context, jobID string, seq int, cause, class string, external time.Duration) error {
 	_, err := s.pool.Exec(ctx, `UPDATE job_steps SET status = 'retrying', error = $3, error_class = $4, updated_at = now(),
 			external_ms = external_ms + $5
 		WHERE job_id = $1 AND seq = $2`, jobID, seq, cause, class, externalMS(external))
@@ -489,9 +489,9 @@ func (s *Store) RetryStep(ctx context.Context, jobID string, seq int, cause, cla
 }
 
 // FailStep marks a step failed and its job failed with the step's error,
-// in one transaction. external, when given, is the attempt's time in
-// outside calls.
-func (s *Store) FailStep(ctx context.Context, jobID string, seq int, cause, class string, external ...time.Duration) error {
+// in one transaction. external is the attempt's time in outside calls
+// (0 when no attempt ran).
+func (s *Store) FailStep(ctx context.Context, jobID string, seq int, cause, class string, external time.Duration) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var name string
 		if err := tx.QueryRow(ctx, `UPDATE job_steps SET status = 'failed', ended_at = now(), error = $3,
@@ -506,13 +506,9 @@ func (s *Store) FailStep(ctx context.Context, jobID string, seq int, cause, clas
 	return classify(err, "failing step %d of job %s", seq, jobID)
 }
 
-// externalMS sums optional durations in milliseconds.
-func externalMS(ds []time.Duration) float64 {
-	var t time.Duration
-	for _, d := range ds {
-		t += d
-	}
-	return float64(t) / float64(time.Millisecond)
+// externalMS is a step attempt's time in outside calls, in milliseconds.
+func externalMS(d time.Duration) float64 {
+	return float64(d) / float64(time.Millisecond)
 }
 
 // SkipStep marks a pending step skipped with a reason.

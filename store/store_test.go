@@ -514,7 +514,7 @@ func TestWaitJobEndWakesOnTheEnd(t *testing.T) {
 	if _, _, err := b.store.BeginStep(b.ctx, job.ID, 0, job.RunNo, "a"); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.store.FailStep(b.ctx, job.ID, 0, "boom", "permanent"); err != nil {
+	if err := b.store.FailStep(b.ctx, job.ID, 0, "boom", "permanent", 0); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
