@@ -68,6 +68,7 @@ func TestBenchPrintsEveryFigure(t *testing.T) {
 	want := map[string]string{
 		"orchestration row": `(?m)^1\s+[\d.]+\s+[\d.]+\s+` + ms + `\s+` + ms + `\s+` + ms + `\s+` + ms + `\s+\d+%\s+` + ms + `\s+[\d.]+\s+[\d.]+$`,
 		"sweep row":         `(?m)^BY CONCURRENCY.*\n.*\n1\s+[\d.]+\s+` + ms,
+		"memory floor":      `(?m)^chi \+ status answer from memory\s+\d+\s+` + ms + `\s+` + ms + `\s+0$`,
 		"bare handler":      `(?m)^bare chi \+ 1 indexed query\s+\d+\s+` + ms + `\s+` + ms + `\s+0$`,
 		"status endpoint":   `(?m)^GET /failover/\{id\}/status\s+\d+\s+` + ms + `\s+` + ms + `\s+0$`,
 		"dry run":           `(?m)^POST /failover/unified dry_run\s+\d+\s+` + ms + `\s+` + ms + `\s+0$`,
