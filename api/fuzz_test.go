@@ -45,7 +45,7 @@ var fuzzSeeds = []string{
 	`{"mappings":[{"source_network_name":"VM Network","destination_network_id":"n1","mapping_type":"test"}]}`,
 	`{"mappings":[{"source_network_name":"../x","destination_network_id":"n1","is_test_network":true}]}`,
 	`{"vm_name":"v","source_network_name":"s","destination_network_id":"d","mapping_type":"live"}`,
-	`{"names":["a","b"]}`, `[`, `{"a":1} {}`, `null`, `"x"`, `{"shutdown_timeout":"5m","keep_macs":"no"}`,
+	`{"names":["a","b"]}`, `{"mappings":[{"source_network_name":"a","x":{"y":1}}]}`, `[`, `{"a":1} {}`, `null`, `"x"`, `{"shutdown_timeout":"5m","keep_macs":"no"}`,
 }
 
 // FuzzDecodeFailoverRequest fuzzes decoding and validation of failover

@@ -277,7 +277,7 @@ func TestRefusalsChangeNothing(t *testing.T) {
 		{"empty body", operatorToken, "POST", V + "/network-mappings/context/" + ctx1, ``, 400, ""},
 		{"trailing data", viewerToken, "POST", V + "/networks/resolve", `{"name":"a"} {}`, 400, ""},
 		{"unknown field", operatorToken, "POST", V + "/failover/unified", `{"vm_name":"` + vm1.Name + `","failover_type":"test","bogus":1}`, 400, "bogus"},
-		{"unknown nested field", operatorToken, "POST", V + "/network-mappings/context/" + ctx1, `{"mappings":[{"source_network_name":"a","destination_network_id":"b","mapping_type":"test","x":1}]}`, 400, "x"},
+		{"unknown nested field", operatorToken, "POST", V + "/network-mappings/context/" + ctx1, `{"mappings":[{"source_network_name":"a","destination_network_id":"b","mapping_type":"test"},{"source_network_name":"c","destination_network_id":"b","mapping_type":"test","x":1}]}`, 400, "mappings[1].x"},
 		{"wrong type", operatorToken, "POST", V + "/failover/unified", `{"vm_name":5,"failover_type":"test"}`, 400, "vm_name"},
 		{"wrong type bool", operatorToken, "POST", V + "/failover/unified", `{"vm_name":"` + vm1.Name + `","failover_type":"test","power_off_source":"yes"}`, 400, "power_off_source"},
 		{"wrong type array", operatorToken, "POST", V + "/network-mappings/context/" + ctx1, `{"mappings":{}}`, 400, "mappings"},

@@ -1,11 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/ossea/unifiedfailover/errs"
@@ -68,10 +70,16 @@ func decodeJSON(r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return errs.New(errs.InvalidArgument, "Content-Type must be application/json")
 	}
-	dec := json.NewDecoder(r.Body)
+	// Read whole (the body is limited, see limitBody), so that an unknown
+	// member can be found again by its path.
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return decodeError(err, nil)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
+		return decodeError(err, func(name string) string { return unknownFieldPath(body, reflect.TypeOf(v), name) })
 	}
 	if err := dec.Decode(&struct{}{}); err != io.EOF {
 		return errs.New(errs.InvalidArgument, "request body must hold exactly one JSON object")
@@ -79,7 +87,10 @@ func decodeJSON(r *http.Request, v any) error {
 	return checkStrings(v)
 }
 
-func decodeError(err error) error {
+// decodeError turns a decoding error into an InvalidArgument naming the
+// field at fault; pathOf, when not nil, gives the path of an unknown
+// member from its name.
+func decodeError(err error, pathOf func(name string) string) error {
 	var maxErr *http.MaxBytesError
 	var syntaxErr *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
@@ -100,6 +111,9 @@ func decodeError(err error) error {
 		return fieldError(field, "must be %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if pathOf != nil {
+			field = pathOf(field)
+		}
 		if field == "" {
 			field = `""`
 		}

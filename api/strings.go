@@ -1,6 +1,9 @@
 package api
 
 import (
+	"bytes"
+	"encoding"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -107,4 +110,120 @@ func jsonFieldPath(p string) string {
 		return p
 	}
 	return strings.Join(out, ".")
+}
+
+var (
+	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// unknownFieldPath finds, in body, the first member named name that t
+// does not have, as the decoder met it, and returns its JSON path
+// ("mappings[1].vlan"). The decoder's error names the member only; with
+// the path an operator can tell which of several objects is at fault.
+// It returns name when it cannot tell.
+func unknownFieldPath(body []byte, t reflect.Type, name string) string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if p, found := walkUnknown(dec, t, ""); found && (p == name || strings.HasSuffix(p, "."+name)) {
+		return p
+	}
+	return name
+}
+
+// walkUnknown reads one value from dec, which t is to hold (nil: any
+// value is fine), and reports the path of the first object member t has
+// no field for. found is also true when reading failed: the walk stops.
+func walkUnknown(dec *json.Decoder, t reflect.Type, path string) (p string, found bool) {
+	tok, err := dec.Token()
+	if err != nil {
+		return "", true
+	}
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t != nil && (t.Kind() == reflect.Interface || reflect.PointerTo(t).Implements(jsonUnmarshaler) ||
+		reflect.PointerTo(t).Implements(textUnmarshaler)) {
+		t = nil // decodes itself: whatever it accepts is not ours to judge
+	}
+	switch tok {
+	case json.Delim('{'):
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return "", true
+			}
+			key, _ := kt.(string)
+			var ft reflect.Type
+			if t != nil {
+				switch t.Kind() {
+				case reflect.Map:
+					ft = t.Elem()
+				case reflect.Struct:
+					f, ok := fieldOf(t, key)
+					if !ok {
+						return join(path, key), true
+					}
+					ft = f
+				}
+			}
+			if p, found := walkUnknown(dec, ft, join(path, key)); found {
+				return p, true
+			}
+		}
+	case json.Delim('['):
+		var et reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			et = t.Elem()
+		}
+		for i := 0; dec.More(); i++ {
+			if p, found := walkUnknown(dec, et, fmt.Sprintf("%s[%d]", path, i)); found {
+				return p, true
+			}
+		}
+	default:
+		return "", false
+	}
+	if _, err := dec.Token(); err != nil { // the closing delimiter
+		return "", true
+	}
+	return "", false
+}
+
+// fieldOf is the type of struct t's field that the JSON member key
+// decodes into, as encoding/json matches them: by tag or field name,
+// exactly or else ignoring case, through embedded structs.
+func fieldOf(t reflect.Type, key string) (reflect.Type, bool) {
+	var fold reflect.Type
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if name == "-" || (!sf.IsExported() && !sf.Anonymous) {
+			continue
+		}
+		ft := sf.Type
+		if sf.Anonymous && name == "" {
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				if f, ok := fieldOf(ft, key); ok {
+					return f, true
+				}
+				continue
+			}
+		}
+		if !sf.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		if name == key {
+			return ft, true
+		}
+		if fold == nil && strings.EqualFold(name, key) {
+			fold = ft
+		}
+	}
+	return fold, fold != nil
 }

@@ -1,0 +1,67 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/ossea/unifiedfailover/errs"
+)
+
+type pathInner struct {
+	Name string          `json:"name"`
+	Raw  json.RawMessage `json:"raw"`
+	Any  any             `json:"any"`
+}
+
+type pathEmbedded struct {
+	Promoted string `json:"promoted"`
+}
+
+type pathOuter struct {
+	pathEmbedded
+	Items  []pathInner          `json:"items"`
+	ByName map[string]pathInner `json:"by_name"`
+	One    *pathInner           `json:"one"`
+	Free   map[string]any       `json:"free"`
+	Plain  string               // no tag: matched by name, ignoring case
+	Skip   string               `json:"-"`
+	Arr    [2]map[string][]int  `json:"arr"`
+}
+
+// The decoder names an unknown member only; decodeJSON names it by its
+// JSON path, so that an operator can tell which object is at fault.
+func TestUnknownFieldIsNamedByItsPath(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		body, want string
+	}{
+		{`{"bogus":1}`, "bogus"},
+		{`{"items":[{"name":"a"},{"name":"b","bogus":1}]}`, "items[1].bogus"},
+		{`{"by_name":{"k":{"name":"a","raw":{"bogus":1},"any":{"bogus":2}}},"one":{"bogus":3}}`, "one.bogus"},
+		{`{"free":{"bogus":{"x":1}},"promoted":"p","PLAIN":"q","items":[{"NAME":"a","x":1}]}`, "items[0].x"},
+		{`{"Skip":"s"}`, "Skip"},
+		{`{"arr":[{},{"k":[1]}],"items":[],"one":null,"by_name":{"z":{"y":1}}}`, "by_name.z.y"},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tc.body))
+		var v pathOuter
+		err := decodeJSON(r, &v)
+		var e *errs.Error
+		if !errs.Is(err, errs.InvalidArgument) || !errors.As(err, &e) || e.Details["field"] != tc.want {
+			t.Errorf("%s: error %v, want unknown field %q", tc.body, err, tc.want)
+		}
+	}
+	// A body the decoder accepts has no unknown member to find.
+	if err := decodeJSON(httptest.NewRequest(http.MethodPost, "/", strings.NewReader(
+		`{"promoted":"p","plain":"q","items":[{"name":"a","raw":{"x":1},"any":[{"y":2}]}],"free":{"a":{"b":1}}}`)), &pathOuter{}); err != nil {
+		t.Fatalf("valid body: %v", err)
+	}
+	// When the walk cannot find the member the decoder named, the name is kept.
+	if got := unknownFieldPath([]byte(`{"items":[`), reflect.TypeFor[pathOuter](), "bogus"); got != "bogus" {
+		t.Errorf("truncated body: %q, want the name as the decoder gave it", got)
+	}
+}
