@@ -280,6 +280,7 @@ func TestRefusalsChangeNothing(t *testing.T) {
 		{"unknown nested field", operatorToken, "POST", V + "/network-mappings/context/" + ctx1, `{"mappings":[{"source_network_name":"a","destination_network_id":"b","mapping_type":"test"},{"source_network_name":"c","destination_network_id":"b","mapping_type":"test","x":1}]}`, 400, "mappings[1].x"},
 		{"wrong type", operatorToken, "POST", V + "/failover/unified", `{"vm_name":5,"failover_type":"test"}`, 400, "vm_name"},
 		{"wrong type bool", operatorToken, "POST", V + "/failover/unified", `{"vm_name":"` + vm1.Name + `","failover_type":"test","power_off_source":"yes"}`, 400, "power_off_source"},
+		{"wrong type nested", operatorToken, "POST", V + "/network-mappings/context/" + ctx1, `{"mappings":[{"source_network_name":"a","destination_network_id":"b","mapping_type":"test"},{"source_network_name":7}]}`, 400, "mappings[1].source_network_name"},
 		{"wrong type array", operatorToken, "POST", V + "/network-mappings/context/" + ctx1, `{"mappings":{}}`, 400, "mappings"},
 		{"missing failover type", operatorToken, "POST", V + "/failover/unified", `{"vm_name":"` + vm1.Name + `"}`, 400, "failover_type"},
 		{"missing vm", viewerToken, "POST", V + "/failover/preflight/validate", `{"failover_type":"test"}`, 400, "context_id"},

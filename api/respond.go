@@ -79,7 +79,7 @@ func decodeJSON(r *http.Request, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return decodeError(err, func(name string) string { return unknownFieldPath(body, reflect.TypeOf(v), name) })
+		return decodeError(err, &memberFinder{body: body, t: reflect.TypeOf(v)})
 	}
 	if err := dec.Decode(&struct{}{}); err != io.EOF {
 		return errs.New(errs.InvalidArgument, "request body must hold exactly one JSON object")
@@ -88,9 +88,9 @@ func decodeJSON(r *http.Request, v any) error {
 }
 
 // decodeError turns a decoding error into an InvalidArgument naming the
-// field at fault; pathOf, when not nil, gives the path of an unknown
-// member from its name.
-func decodeError(err error, pathOf func(name string) string) error {
+// field at fault; at, when not nil, finds it again in the body to name it
+// by its whole path.
+func decodeError(err error, at *memberFinder) error {
 	var maxErr *http.MaxBytesError
 	var syntaxErr *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
@@ -105,14 +105,17 @@ func decodeError(err error, pathOf func(name string) string) error {
 		return errs.New(errs.InvalidArgument, "malformed JSON at byte %d: %v", syntaxErr.Offset, syntaxErr)
 	case errors.As(err, &typeErr):
 		field := jsonFieldPath(typeErr.Field)
+		if at != nil && field != "" {
+			field = at.wrongType(field)
+		}
 		if field == "" {
 			field = "(body)"
 		}
 		return fieldError(field, "must be %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		if pathOf != nil {
-			field = pathOf(field)
+		if at != nil {
+			field = at.unknown(field)
 		}
 		if field == "" {
 			field = `""`

@@ -112,28 +112,62 @@ func jsonFieldPath(p string) string {
 	return strings.Join(out, ".")
 }
 
-var (
-	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
-	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
-)
+// memberFinder finds again, in a request body that failed to decode into
+// t, the member at fault, to name it by its whole JSON path with array
+// indices ("mappings[1].vlan"): the decoder's errors give a member's name
+// only, or its path without indices, and an operator could not tell which
+// of several objects is wrong.
+type memberFinder struct {
+	body []byte
+	t    reflect.Type
+}
 
-// unknownFieldPath finds, in body, the first member named name that t
-// does not have, as the decoder met it, and returns its JSON path
-// ("mappings[1].vlan"). The decoder's error names the member only; with
-// the path an operator can tell which of several objects is at fault.
-// It returns name when it cannot tell.
-func unknownFieldPath(body []byte, t reflect.Type, name string) string {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if p, found := walkUnknown(dec, t, ""); found && (p == name || strings.HasSuffix(p, "."+name)) {
+// unknown is the path of the first member t has no field for, when it is
+// named name (as the decoder said); name otherwise.
+func (f memberFinder) unknown(name string) string {
+	p := f.find(func(_, _ string, _ reflect.Type, _ json.Token, unknown bool) bool { return unknown })
+	if p == name || strings.HasSuffix(p, "."+name) {
 		return p
 	}
 	return name
 }
 
-// walkUnknown reads one value from dec, which t is to hold (nil: any
-// value is fine), and reports the path of the first object member t has
-// no field for. found is also true when reading failed: the walk stops.
-func walkUnknown(dec *json.Decoder, t reflect.Type, path string) (p string, found bool) {
+// wrongType is the path of the first value at field (a path of struct
+// fields only, without map keys or indices, as the decoder gave it) whose
+// JSON kind t cannot hold; field when there is none.
+func (f memberFinder) wrongType(field string) string {
+	p := f.find(func(_, fields string, t reflect.Type, tok json.Token, unknown bool) bool {
+		return !unknown && !fits(t, tok) && fields == field
+	})
+	if p == "" {
+		return field
+	}
+	return p
+}
+
+// find walks the body in document order and returns the path of the
+// first member match accepts ("" when none does, or the body cannot be
+// read). match is asked about every value (with the type that is to hold
+// it, nil when any value will do) and every member t has no field for
+// (unknown), with the member's path and its path of struct fields only.
+func (f memberFinder) find(match memberMatch) string {
+	p, _ := walkMembers(json.NewDecoder(bytes.NewReader(f.body)), f.t, "", "", match)
+	return p
+}
+
+// memberMatch says whether the member at path (fields: the struct fields
+// of the path only) is the one sought.
+type memberMatch func(path, fields string, t reflect.Type, tok json.Token, unknown bool) bool
+
+var (
+	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// walkMembers reads one value from dec, which t is to hold, and returns
+// the path of the first member match accepts; stop is true when one did
+// or reading failed.
+func walkMembers(dec *json.Decoder, t reflect.Type, path, fields string, match memberMatch) (p string, stop bool) {
 	tok, err := dec.Token()
 	if err != nil {
 		return "", true
@@ -145,6 +179,9 @@ func walkUnknown(dec *json.Decoder, t reflect.Type, path string) (p string, foun
 		reflect.PointerTo(t).Implements(textUnmarshaler)) {
 		t = nil // decodes itself: whatever it accepts is not ours to judge
 	}
+	if match(path, fields, t, tok, false) {
+		return path, true
+	}
 	switch tok {
 	case json.Delim('{'):
 		for dec.More() {
@@ -154,19 +191,21 @@ func walkUnknown(dec *json.Decoder, t reflect.Type, path string) (p string, foun
 			}
 			key, _ := kt.(string)
 			var ft reflect.Type
+			ff := fields // a map's keys are not in the decoder's paths
 			if t != nil {
 				switch t.Kind() {
 				case reflect.Map:
 					ft = t.Elem()
 				case reflect.Struct:
 					f, ok := fieldOf(t, key)
-					if !ok {
+					ff = join(fields, key)
+					if !ok && match(join(path, key), ff, nil, nil, true) {
 						return join(path, key), true
 					}
 					ft = f
 				}
 			}
-			if p, found := walkUnknown(dec, ft, join(path, key)); found {
+			if p, stop := walkMembers(dec, ft, join(path, key), ff, match); stop {
 				return p, true
 			}
 		}
@@ -176,7 +215,7 @@ func walkUnknown(dec *json.Decoder, t reflect.Type, path string) (p string, foun
 			et = t.Elem()
 		}
 		for i := 0; dec.More(); i++ {
-			if p, found := walkUnknown(dec, et, fmt.Sprintf("%s[%d]", path, i)); found {
+			if p, stop := walkMembers(dec, et, fmt.Sprintf("%s[%d]", path, i), fields, match); stop {
 				return p, true
 			}
 		}
@@ -187,6 +226,28 @@ func walkUnknown(dec *json.Decoder, t reflect.Type, path string) (p string, foun
 		return "", true
 	}
 	return "", false
+}
+
+// fits says whether a value beginning with tok can go into t (nil: any).
+func fits(t reflect.Type, tok json.Token) bool {
+	if t == nil || tok == nil {
+		return true
+	}
+	k := t.Kind()
+	switch tok.(type) {
+	case string:
+		return k == reflect.String || (k == reflect.Slice && t.Elem().Kind() == reflect.Uint8)
+	case float64:
+		return k >= reflect.Int && k <= reflect.Float64
+	case bool:
+		return k == reflect.Bool
+	case json.Delim:
+		if tok == json.Delim('{') {
+			return k == reflect.Struct || k == reflect.Map
+		}
+		return k == reflect.Slice || k == reflect.Array
+	}
+	return true
 }
 
 // fieldOf is the type of struct t's field that the JSON member key

@@ -33,9 +33,10 @@ type pathOuter struct {
 	Arr    [2]map[string][]int  `json:"arr"`
 }
 
-// The decoder names an unknown member only; decodeJSON names it by its
-// JSON path, so that an operator can tell which object is at fault.
-func TestUnknownFieldIsNamedByItsPath(t *testing.T) {
+// The decoder names an unknown member only, and a wrong type by its path
+// without indices; decodeJSON names either by its whole JSON path, so
+// that an operator can tell which object is at fault.
+func TestMemberAtFaultIsNamedByItsPath(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		body, want string
@@ -46,13 +47,19 @@ func TestUnknownFieldIsNamedByItsPath(t *testing.T) {
 		{`{"free":{"bogus":{"x":1}},"promoted":"p","PLAIN":"q","items":[{"NAME":"a","x":1}]}`, "items[0].x"},
 		{`{"Skip":"s"}`, "Skip"},
 		{`{"arr":[{},{"k":[1]}],"items":[],"one":null,"by_name":{"z":{"y":1}}}`, "by_name.z.y"},
+		// Wrong types: the decoder gives the path without indices.
+		{`{"items":[{"name":"a"},{"name":"b"},{"name":5}]}`, "items[2].name"},
+		{`{"by_name":{"k":{"name":"a"},"l":{"name":true}}}`, "by_name.l.name"},
+		{`{"arr":[{"k":[1,2]},{"k":[3,"x"]}]}`, "arr[1].k[1]"},
+		{`{"items":{}}`, "items"},
+		{`{"one":[]}`, "one"},
 	} {
 		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tc.body))
 		var v pathOuter
 		err := decodeJSON(r, &v)
 		var e *errs.Error
 		if !errs.Is(err, errs.InvalidArgument) || !errors.As(err, &e) || e.Details["field"] != tc.want {
-			t.Errorf("%s: error %v, want unknown field %q", tc.body, err, tc.want)
+			t.Errorf("%s: error %v, want field %q", tc.body, err, tc.want)
 		}
 	}
 	// A body the decoder accepts has no unknown member to find.
@@ -61,7 +68,11 @@ func TestUnknownFieldIsNamedByItsPath(t *testing.T) {
 		t.Fatalf("valid body: %v", err)
 	}
 	// When the walk cannot find the member the decoder named, the name is kept.
-	if got := unknownFieldPath([]byte(`{"items":[`), reflect.TypeFor[pathOuter](), "bogus"); got != "bogus" {
+	f := memberFinder{body: []byte(`{"items":[`), t: reflect.TypeFor[pathOuter]()}
+	if got := f.unknown("bogus"); got != "bogus" {
 		t.Errorf("truncated body: %q, want the name as the decoder gave it", got)
+	}
+	if got := f.wrongType("items.name"); got != "items.name" {
+		t.Errorf("truncated body: %q, want the path as the decoder gave it", got)
 	}
 }
