@@ -70,8 +70,9 @@ func decodeJSON(r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return errs.New(errs.InvalidArgument, "Content-Type must be application/json")
 	}
-	// Read whole (the body is limited, see limitBody), so that an unknown
-	// member can be found again by its path.
+	// Read whole (the body is limited, see limitBody), so that the member
+	// at fault, unknown or of the wrong type, can be found again by its
+	// path.
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return decodeError(err, nil)
