@@ -57,29 +57,15 @@ func walkStrings(v reflect.Value, path string) error {
 	case reflect.Struct:
 		t := v.Type()
 		for i := range t.NumField() {
-			sf := t.Field(i)
-			if !sf.IsExported() {
-				if sf.Anonymous {
-					if err := walkStrings(v.Field(i), path); err != nil {
-						return err
-					}
-				}
+			name, promoted, skip := jsonMember(t.Field(i))
+			if skip {
 				continue
 			}
-			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
-			if name == "-" {
-				continue
+			at := join(path, name)
+			if promoted {
+				at = path
 			}
-			if sf.Anonymous && name == "" {
-				if err := walkStrings(v.Field(i), path); err != nil {
-					return err
-				}
-				continue
-			}
-			if name == "" {
-				name = sf.Name
-			}
-			if err := walkStrings(v.Field(i), join(path, name)); err != nil {
+			if err := walkStrings(v.Field(i), at); err != nil {
 				return err
 			}
 		}
@@ -92,6 +78,32 @@ func join(path, name string) string {
 		return name
 	}
 	return path + "." + name
+}
+
+// jsonMember says how encoding/json decodes struct field sf: not at all
+// (skip), as an embedded struct whose fields are promoted into the parent
+// (promoted), or as the member called name.
+func jsonMember(sf reflect.StructField) (name string, promoted, skip bool) {
+	name, _, _ = strings.Cut(sf.Tag.Get("json"), ",")
+	if name == "-" {
+		return "", false, true
+	}
+	if sf.Anonymous {
+		t := sf.Type
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() == reflect.Struct && (name == "" || !sf.IsExported()) {
+			return "", true, false
+		}
+	}
+	if !sf.IsExported() {
+		return "", false, true
+	}
+	if name == "" {
+		name = sf.Name
+	}
+	return name, false, false
 }
 
 // jsonFieldPath turns the decoder's field path ("Options.power_off_source")
@@ -257,33 +269,21 @@ func fieldOf(t reflect.Type, key string) (reflect.Type, bool) {
 	var fold reflect.Type
 	for i := range t.NumField() {
 		sf := t.Field(i)
-		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
-		if name == "-" || (!sf.IsExported() && !sf.Anonymous) {
-			continue
-		}
-		ft := sf.Type
-		if sf.Anonymous && name == "" {
+		name, promoted, skip := jsonMember(sf)
+		switch {
+		case skip:
+		case promoted:
+			ft := sf.Type
 			for ft.Kind() == reflect.Pointer {
 				ft = ft.Elem()
 			}
-			if ft.Kind() == reflect.Struct {
-				if f, ok := fieldOf(ft, key); ok {
-					return f, true
-				}
-				continue
+			if f, ok := fieldOf(ft, key); ok {
+				return f, true
 			}
-		}
-		if !sf.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = sf.Name
-		}
-		if name == key {
-			return ft, true
-		}
-		if fold == nil && strings.EqualFold(name, key) {
-			fold = ft
+		case name == key:
+			return sf.Type, true
+		case fold == nil && strings.EqualFold(name, key):
+			fold = sf.Type
 		}
 	}
 	return fold, fold != nil

@@ -76,3 +76,25 @@ func TestMemberAtFaultIsNamedByItsPath(t *testing.T) {
 		t.Errorf("truncated body: %q, want the path as the decoder gave it", got)
 	}
 }
+
+// A string of an embedded struct is checked under its own member name,
+// as the JSON body has it; a field tagged "-" is not a member.
+func TestControlCharactersAreNamedByMember(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		v    pathOuter
+		want string
+	}{
+		{pathOuter{pathEmbedded: pathEmbedded{Promoted: "a\x00"}}, "promoted"},
+		{pathOuter{Items: []pathInner{{}, {Name: "\x01"}}}, "items[1].name"},
+		{pathOuter{Plain: "\x02"}, "Plain"},
+	} {
+		var e *errs.Error
+		if err := checkStrings(&tc.v); !errors.As(err, &e) || e.Details["field"] != tc.want {
+			t.Errorf("%+v: error %v, want field %q", tc.v, err, tc.want)
+		}
+	}
+	if err := checkStrings(&pathOuter{Skip: "\x00"}); err != nil {
+		t.Errorf("a field tagged \"-\" was checked: %v", err)
+	}
+}
