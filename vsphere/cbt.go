@@ -3,6 +3,8 @@ package vsphere
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,60 +63,118 @@ func (a *ChangedAreas) Bytes() int64 {
 // snapshot's disk backing, and removes the snapshot. A change id vCenter
 // no longer accepts (CBT was reset) is an errs.FailedPrecondition: a full
 // copy is needed.
-func (c *Client) ChangedAreas(ctx context.Context, uuid string, diskKey int32, changeID string) (res *ChangedAreas, err error) {
+func (c *Client) ChangedAreas(ctx context.Context, uuid string, diskKey int32, changeID string) (*ChangedAreas, error) {
 	if changeID == "" {
 		return nil, errs.New(errs.InvalidArgument, "querying changed areas of VM %s disk %d: change id is empty", uuid, diskKey)
 	}
-	vm, err := c.FindByUUID(ctx, uuid)
-	if err != nil {
-		return nil, err
-	}
-	snap, err := c.createSnapshot(ctx, vm)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if rerr := c.removeSnapshot(ctx, snap); rerr != nil && err == nil {
-			res, err = nil, rerr
-		}
-	}()
-
-	disk, err := c.snapshotDisk(ctx, snap, diskKey)
-	if err != nil {
-		return nil, err
-	}
-	out := &ChangedAreas{ChangeID: backingChangeID(disk.Backing), DiskSize: disk.CapacityInBytes}
-	if out.DiskSize == 0 {
-		out.DiskSize = disk.CapacityInKB * 1024
-	}
-	if out.ChangeID == "" {
-		return nil, errs.New(errs.FailedPrecondition,
-			"querying changed areas of VM %s disk %d: the disk has no change id (changed block tracking disabled?)", uuid, diskKey)
-	}
-
-	for offset := int64(0); offset < out.DiskSize; {
-		if err := ctx.Err(); err != nil {
-			return nil, classify(err, "querying changed areas of VM %s disk %d", uuid, diskKey)
-		}
-		r, err := methods.QueryChangedDiskAreas(ctx, c.vim, &types.QueryChangedDiskAreas{
-			This:        vm.Reference(),
-			Snapshot:    &snap,
-			DeviceKey:   diskKey,
-			StartOffset: offset,
-			ChangeId:    changeID,
-		})
+	var out *ChangedAreas
+	err := c.withSnapshot(ctx, uuid, func(vm *object.VirtualMachine, snap types.ManagedObjectReference) error {
+		disk, err := c.snapshotDisk(ctx, snap, diskKey)
 		if err != nil {
-			return nil, classify(err, "querying changed areas of VM %s disk %d from offset %d", uuid, diskKey, offset)
+			return err
 		}
-		info := r.Returnval
-		for _, a := range info.ChangedArea {
-			out.add(Extent{Offset: a.Start, Length: a.Length})
+		res := &ChangedAreas{ChangeID: backingChangeID(disk.Backing), DiskSize: diskSize(disk)}
+		if res.ChangeID == "" {
+			return errs.New(errs.FailedPrecondition,
+				"querying changed areas of VM %s disk %d: the disk has no change id (changed block tracking disabled?)", uuid, diskKey)
 		}
-		next := info.StartOffset + info.Length
-		if next <= offset {
-			return nil, errs.New(errs.Internal, "querying changed areas of VM %s disk %d: vCenter answered no progress at offset %d", uuid, diskKey, offset)
+		for offset := int64(0); offset < res.DiskSize; {
+			if err := ctx.Err(); err != nil {
+				return classify(err, "querying changed areas of VM %s disk %d", uuid, diskKey)
+			}
+			info, err := c.queryChangedDiskAreas(ctx, vm, snap, diskKey, offset, changeID)
+			if err != nil {
+				return classify(err, "querying changed areas of VM %s disk %d from offset %d", uuid, diskKey, offset)
+			}
+			for _, a := range info.ChangedArea {
+				res.add(Extent{Offset: a.Start, Length: a.Length})
+			}
+			next := info.StartOffset + info.Length
+			if next <= offset {
+				return errs.New(errs.Internal, "querying changed areas of VM %s disk %d: vCenter answered no progress at offset %d", uuid, diskKey, offset)
+			}
+			offset = next
 		}
-		offset = next
+		out = res
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CheckChangeIDs checks, while the VM with instance uuid still runs, that
+// vCenter still accepts the stored change id of each disk (disks maps a
+// disk's device key to its change id), so that the incremental sync after
+// the power-off of a live failover cannot fail on changed block tracking.
+// It takes one temporary snapshot, asks QueryChangedDiskAreas once per disk
+// (from offset 0, against the snapshot) and removes the snapshot, also on
+// error; a temporary snapshot an earlier call left behind is removed first.
+//
+// The first result has an entry for every disk of disks: nil when the
+// change id is valid, otherwise an error that says why the disk's replica
+// needs a full sync before a live failover:
+//   - errs.FailedPrecondition when vCenter refuses the change id (an
+//     InvalidArgument or FileFault fault: changed block tracking was reset,
+//     e.g. by a storage vMotion, a CBT disable/enable or a restore), when
+//     the change id is empty or AllAreas (no change id was stored), or when
+//     the disk has no change id (changed block tracking disabled);
+//   - errs.NotFound when the VM has no disk with that key.
+//
+// The second result is a failure to check at all (VM not found, vCenter
+// unreachable, snapshot failed, another fault of the query), classified
+// like every error of this package; the first result is then nil.
+func (c *Client) CheckChangeIDs(ctx context.Context, uuid string, disks map[int32]string) (map[int32]error, error) {
+	out := make(map[int32]error, len(disks))
+	keys := slices.Sorted(maps.Keys(disks))
+	var query []int32
+	for _, key := range keys {
+		if id := disks[key]; id == "" || id == AllAreas {
+			out[key] = errs.New(errs.FailedPrecondition,
+				"VM %s disk %d has no stored change id: a full sync of the replica is needed before a live failover", uuid, key)
+		} else {
+			query = append(query, key)
+		}
+	}
+	if len(query) == 0 {
+		return out, nil
+	}
+	err := c.withSnapshot(ctx, uuid, func(vm *object.VirtualMachine, snap types.ManagedObjectReference) error {
+		current, err := c.snapshotDisks(ctx, snap)
+		if err != nil {
+			return err
+		}
+		for _, key := range query {
+			if err := ctx.Err(); err != nil {
+				return classify(err, "checking the change ids of VM %s", uuid)
+			}
+			disk := current[key]
+			switch {
+			case disk == nil:
+				out[key] = errs.New(errs.NotFound, "VM %s has no disk with key %d", uuid, key)
+				continue
+			case backingChangeID(disk.Backing) == "":
+				out[key] = errs.New(errs.FailedPrecondition,
+					"VM %s disk %d has no change id (changed block tracking disabled?): a full sync of the replica is needed before a live failover", uuid, key)
+				continue
+			}
+			_, err := c.queryChangedDiskAreas(ctx, vm, snap, key, 0, disks[key])
+			switch {
+			case err == nil:
+				out[key] = nil
+			case isFault(err, &types.InvalidArgument{}, &types.FileFault{}):
+				out[key] = errs.Wrap(errs.FailedPrecondition, err,
+					"VM %s disk %d: change id %q is no longer valid (changed block tracking was reset, e.g. by a storage vMotion): "+
+						"a full sync of the replica is needed before a live failover", uuid, key, disks[key])
+			default:
+				return classify(err, "checking the change id of VM %s disk %d", uuid, key)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -137,29 +197,61 @@ func (a *ChangedAreas) add(e Extent) {
 // CurrentChangeID returns the disk's change id now, read from a temporary
 // snapshot like ChangedAreas does: store it before a full copy, then ask
 // for the areas changed since.
-func (c *Client) CurrentChangeID(ctx context.Context, uuid string, diskKey int32) (id string, err error) {
-	vm, err := c.FindByUUID(ctx, uuid)
+func (c *Client) CurrentChangeID(ctx context.Context, uuid string, diskKey int32) (string, error) {
+	var id string
+	err := c.withSnapshot(ctx, uuid, func(_ *object.VirtualMachine, snap types.ManagedObjectReference) error {
+		disk, err := c.snapshotDisk(ctx, snap, diskKey)
+		if err != nil {
+			return err
+		}
+		if id = backingChangeID(disk.Backing); id == "" {
+			return errs.New(errs.FailedPrecondition,
+				"reading the change id of VM %s disk %d: the disk has no change id (changed block tracking disabled?)", uuid, diskKey)
+		}
+		return nil
+	})
 	if err != nil {
 		return "", err
+	}
+	return id, nil
+}
+
+// withSnapshot finds the VM with instance uuid, takes a temporary snapshot
+// of it (removing stale ones first), runs fn against it and removes it,
+// also when fn fails or ctx has ended. A failed removal is the error when
+// fn succeeded.
+func (c *Client) withSnapshot(ctx context.Context, uuid string, fn func(vm *object.VirtualMachine, snap types.ManagedObjectReference) error) (err error) {
+	vm, err := c.FindByUUID(ctx, uuid)
+	if err != nil {
+		return err
 	}
 	snap, err := c.createSnapshot(ctx, vm)
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer func() {
 		if rerr := c.removeSnapshot(ctx, snap); rerr != nil && err == nil {
-			id, err = "", rerr
+			err = rerr
 		}
 	}()
-	disk, err := c.snapshotDisk(ctx, snap, diskKey)
+	return fn(vm, snap)
+}
+
+// queryChangedDiskAreas asks one page of QueryChangedDiskAreas against
+// snap; the error is vCenter's, unclassified.
+func (c *Client) queryChangedDiskAreas(ctx context.Context, vm *object.VirtualMachine, snap types.ManagedObjectReference,
+	diskKey int32, offset int64, changeID string) (types.DiskChangeInfo, error) {
+	r, err := methods.QueryChangedDiskAreas(ctx, c.vim, &types.QueryChangedDiskAreas{
+		This:        vm.Reference(),
+		Snapshot:    &snap,
+		DeviceKey:   diskKey,
+		StartOffset: offset,
+		ChangeId:    changeID,
+	})
 	if err != nil {
-		return "", err
+		return types.DiskChangeInfo{}, err
 	}
-	if id = backingChangeID(disk.Backing); id == "" {
-		return "", errs.New(errs.FailedPrecondition,
-			"reading the change id of VM %s disk %d: the disk has no change id (changed block tracking disabled?)", uuid, diskKey)
-	}
-	return id, nil
+	return r.Returnval, nil
 }
 
 func (c *Client) createSnapshot(ctx context.Context, vm *object.VirtualMachine) (types.ManagedObjectReference, error) {
@@ -232,14 +324,35 @@ func (c *Client) removeSnapshot(ctx context.Context, snap types.ManagedObjectRef
 
 // snapshotDisk returns the disk with key diskKey as the snapshot saw it.
 func (c *Client) snapshotDisk(ctx context.Context, snap types.ManagedObjectReference, diskKey int32) (*types.VirtualDisk, error) {
+	disks, err := c.snapshotDisks(ctx, snap)
+	if err != nil {
+		return nil, err
+	}
+	if disk := disks[diskKey]; disk != nil {
+		return disk, nil
+	}
+	return nil, errs.New(errs.NotFound, "the VM has no disk with key %d", diskKey)
+}
+
+// snapshotDisks returns the disks as the snapshot saw them, by device key.
+func (c *Client) snapshotDisks(ctx context.Context, snap types.ManagedObjectReference) (map[int32]*types.VirtualDisk, error) {
 	var props mo.VirtualMachineSnapshot
 	if err := property.DefaultCollector(c.vim).RetrieveOne(ctx, snap, []string{"config.hardware.device"}, &props); err != nil {
 		return nil, classify(err, "reading the disks of snapshot %s", snap.Value)
 	}
+	disks := map[int32]*types.VirtualDisk{}
 	for _, d := range props.Config.Hardware.Device {
-		if disk, ok := d.(*types.VirtualDisk); ok && disk.Key == diskKey {
-			return disk, nil
+		if disk, ok := d.(*types.VirtualDisk); ok {
+			disks[disk.Key] = disk
 		}
 	}
-	return nil, errs.New(errs.NotFound, "the VM has no disk with key %d", diskKey)
+	return disks, nil
+}
+
+// diskSize returns the disk's capacity in bytes.
+func diskSize(disk *types.VirtualDisk) int64 {
+	if disk.CapacityInBytes != 0 {
+		return disk.CapacityInBytes
+	}
+	return disk.CapacityInKB * 1024
 }

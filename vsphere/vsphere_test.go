@@ -437,3 +437,116 @@ func TestSessionsShareOneLoginAndReplaceAnExpiredOne(t *testing.T) {
 		t.Fatalf("PowerState on the new session: %s %v", state, err)
 	}
 }
+
+func TestCheckChangeIDs(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	boot, data := &memSource{}, &memSource{}
+	vm := f.createVM(t, vcenter.VMDef{
+		Name:    "check01",
+		Disks:   []vcenter.DiskDef{{SizeBytes: 4 * mib, Changes: boot}, {SizeBytes: 2 * mib, Changes: data}},
+		PowerOn: true,
+	})
+	bootKey, dataKey := vm.Disks[0].Key, vm.Disks[1].Key
+	stored := map[int32]string{}
+	for _, key := range []int32{bootKey, dataKey} {
+		id, err := f.client.CurrentChangeID(f.ctx, vm.UUID, key)
+		if err != nil {
+			t.Fatalf("CurrentChangeID(%d): %v", key, err)
+		}
+		stored[key] = id
+	}
+	boot.Write(0, 4096)
+	data.Write(mib, 512)
+	noSnapshots := func(when string) {
+		t.Helper()
+		if n, err := f.sim.SnapshotCount(vm.UUID); err != nil || n != 0 {
+			t.Errorf("%s: %d snapshots left behind (%v)", when, n, err)
+		}
+	}
+
+	res, err := f.client.CheckChangeIDs(f.ctx, vm.UUID, stored)
+	if err != nil {
+		t.Fatalf("CheckChangeIDs: %v", err)
+	}
+	if len(res) != 2 || res[bootKey] != nil || res[dataKey] != nil {
+		t.Errorf("valid change ids: %v, want both nil", res)
+	}
+	noSnapshots("valid change ids")
+
+	// After a CBT reset of the data disk only its change id is refused.
+	if err := f.sim.ResetCBT(vm.UUID, dataKey); err != nil {
+		t.Fatal(err)
+	}
+	res, err = f.client.CheckChangeIDs(f.ctx, vm.UUID, stored)
+	if err != nil {
+		t.Fatalf("CheckChangeIDs after the reset: %v", err)
+	}
+	if len(res) != 2 || res[bootKey] != nil {
+		t.Errorf("boot disk after resetting the data disk: %v, want valid", res)
+	}
+	if err := res[dataKey]; !errs.Is(err, errs.FailedPrecondition) ||
+		!strings.Contains(err.Error(), "no longer valid") || !strings.Contains(err.Error(), "full sync") {
+		t.Errorf("reset disk: %v (code %s), want failed_precondition saying a full sync is needed", err, errs.CodeOf(err))
+	}
+	noSnapshots("a refused change id")
+
+	// The change id read after the reset is valid.
+	fresh, err := f.client.CurrentChangeID(f.ctx, vm.UUID, dataKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = f.client.CheckChangeIDs(f.ctx, vm.UUID, map[int32]string{bootKey: stored[bootKey], dataKey: fresh})
+	if err != nil || len(res) != 2 || res[bootKey] != nil || res[dataKey] != nil {
+		t.Errorf("change id read after the reset: %v, %v; want both valid", res, err)
+	}
+
+	// No stored change id, and a disk the VM does not have.
+	res, err = f.client.CheckChangeIDs(f.ctx, vm.UUID, map[int32]string{bootKey: "", dataKey: vsphere.AllAreas, 4242: stored[bootKey]})
+	if err != nil {
+		t.Fatalf("CheckChangeIDs: %v", err)
+	}
+	for _, key := range []int32{bootKey, dataKey} {
+		if err := res[key]; !errs.Is(err, errs.FailedPrecondition) || !strings.Contains(err.Error(), "no stored change id") {
+			t.Errorf("disk %d without a stored change id: %v, want failed_precondition", key, err)
+		}
+	}
+	if err := res[4242]; !errs.Is(err, errs.NotFound) {
+		t.Errorf("unknown disk: %v, want not_found", err)
+	}
+	noSnapshots("empty change ids")
+}
+
+func TestCheckChangeIDsInfrastructureErrors(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	vm := f.createVM(t, simpleVM("check02", true))
+	key := vm.Disks[0].Key
+	id, err := f.client.CurrentChangeID(f.ctx, vm.UUID, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A vCenter fault of the query is not a verdict on the change id.
+	f.sim.FailNext("QueryChangedDiskAreas", 1)
+	res, err := f.client.CheckChangeIDs(f.ctx, vm.UUID, map[int32]string{key: id})
+	if !errs.IsTransient(err) || res != nil {
+		t.Errorf("QueryChangedDiskAreas fault: %v, %v; want a transient error", res, err)
+	}
+	if n, err := f.sim.SnapshotCount(vm.UUID); err != nil || n != 0 {
+		t.Errorf("%d snapshots left behind after a failed query (%v)", n, err)
+	}
+
+	f.sim.FailNext("CreateSnapshot_Task", 1)
+	if res, err := f.client.CheckChangeIDs(f.ctx, vm.UUID, map[int32]string{key: id}); !errs.IsTransient(err) || res != nil {
+		t.Errorf("snapshot fault: %v, %v; want a transient error", res, err)
+	}
+	if _, err := f.client.CheckChangeIDs(f.ctx, "50123456-89ab-cdef-0123-456789abcdef", map[int32]string{key: id}); !errs.Is(err, errs.NotFound) {
+		t.Errorf("unknown VM: %v, want not_found", err)
+	}
+
+	// The faults were one-shot.
+	if res, err := f.client.CheckChangeIDs(f.ctx, vm.UUID, map[int32]string{key: id}); err != nil || res[key] != nil {
+		t.Errorf("retry: %v, %v", res, err)
+	}
+}

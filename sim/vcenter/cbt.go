@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/types"
@@ -32,11 +33,13 @@ type ChangeSource interface {
 type diskState struct {
 	key  int32
 	size int64
+	src  ChangeSource
+
+	mu sync.Mutex // guards epoch: ResetCBT replaces it while queries run
 	// epoch is the change id prefix of this disk, in VMware's style
 	// ("52 de 6b 7a 20 4a 3c 50-6b 6a 0c 8e 53 69 ab ea"); a change id is
-	// "<epoch>/<mark>".
+	// "<epoch>/<mark>". A CBT reset gives the disk a new epoch.
 	epoch string
-	src   ChangeSource
 }
 
 func newEpoch() string {
@@ -50,19 +53,47 @@ func newEpoch() string {
 	return strings.Join(parts[:8], " ") + "-" + strings.Join(parts[8:], " ")
 }
 
+func (d *diskState) currentEpoch() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.epoch
+}
+
 func (d *diskState) changeID(mark int64) string {
-	return d.epoch + "/" + strconv.FormatInt(mark, 10)
+	return d.currentEpoch() + "/" + strconv.FormatInt(mark, 10)
 }
 
 // parseChangeID returns the mark encoded in id, or false when id was not
-// issued for this disk.
+// issued for this disk since its last CBT reset.
 func (d *diskState) parseChangeID(id string) (int64, bool) {
 	i := strings.LastIndexByte(id, '/')
-	if i < 0 || id[:i] != d.epoch {
+	if i < 0 || id[:i] != d.currentEpoch() {
 		return 0, false
 	}
 	mark, err := strconv.ParseInt(id[i+1:], 10, 64)
 	return mark, err == nil && mark >= 0
+}
+
+// ResetCBT resets changed block tracking of the disk with key diskKey of
+// the VM with instance uuid, as disabling and re-enabling CBT, a storage
+// vMotion or a restore does on vSphere: the disk gets a new epoch, so
+// QueryChangedDiskAreas refuses every change id issued before (an
+// InvalidArgument fault on changeId, as vCenter answers). Change ids read
+// from snapshots taken afterwards are valid; "*" keeps working.
+func (s *Server) ResetCBT(uuid string, diskKey int32) error {
+	st, err := s.vmByUUID(uuid)
+	if err != nil {
+		return fmt.Errorf("resetting changed block tracking: %w", err)
+	}
+	disk := st.disks[diskKey]
+	if disk == nil {
+		return fmt.Errorf("resetting changed block tracking: VM %s has no disk with key %d", uuid, diskKey)
+	}
+	epoch := newEpoch()
+	disk.mu.Lock()
+	disk.epoch = epoch
+	disk.mu.Unlock()
+	return nil
 }
 
 // stampChangeIDs sets every lab disk's backing ChangeId of the VM to the

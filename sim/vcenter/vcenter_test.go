@@ -11,7 +11,9 @@ import (
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/ossea/unifiedfailover/sim/vcenter"
@@ -156,5 +158,93 @@ func TestFailNext(t *testing.T) {
 	}
 	if state, err := f.sim.PowerState(info.UUID); err != nil || state != "poweredOn" {
 		t.Errorf("PowerState = %s, %v", state, err)
+	}
+}
+
+func TestResetCBT(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	src := &memSource{}
+	info, err := f.sim.CreateVM(f.ctx, vcenter.VMDef{
+		Name:    "reset",
+		Disks:   []vcenter.DiskDef{{SizeBytes: 1 << 20, Changes: src}, {SizeBytes: 1 << 20}},
+		PowerOn: true,
+	})
+	if err != nil {
+		t.Fatalf("CreateVM: %v", err)
+	}
+	vm := object.NewVirtualMachine(f.client.Client, types.ManagedObjectReference{Type: "VirtualMachine", Value: info.Ref})
+	reset, other := info.Disks[0].Key, info.Disks[1].Key
+
+	// snapshot takes a snapshot and returns it with the change ids its disk
+	// backings carry.
+	snapshot := func(name string) (types.ManagedObjectReference, map[int32]string) {
+		t.Helper()
+		task, err := vm.CreateSnapshot(f.ctx, name, "", false, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := task.WaitForResult(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap := res.Result.(types.ManagedObjectReference)
+		var props mo.VirtualMachineSnapshot
+		if err := property.DefaultCollector(f.client.Client).RetrieveOne(f.ctx, snap, []string{"config.hardware.device"}, &props); err != nil {
+			t.Fatal(err)
+		}
+		ids := map[int32]string{}
+		for _, d := range props.Config.Hardware.Device {
+			if disk, ok := d.(*types.VirtualDisk); ok {
+				ids[disk.Key] = disk.Backing.(*types.VirtualDiskFlatVer2BackingInfo).ChangeId
+			}
+		}
+		return snap, ids
+	}
+	query := func(snap types.ManagedObjectReference, key int32, id string) error {
+		_, err := methods.QueryChangedDiskAreas(f.ctx, f.client.Client, &types.QueryChangedDiskAreas{
+			This: vm.Reference(), Snapshot: &snap, DeviceKey: key, ChangeId: id})
+		return err
+	}
+
+	snap1, before := snapshot("before")
+	if before[reset] == "" || before[other] == "" {
+		t.Fatalf("change ids before the reset = %v", before)
+	}
+	if err := f.sim.ResetCBT(info.UUID, reset); err != nil {
+		t.Fatalf("ResetCBT: %v", err)
+	}
+	src.write(0, 512)
+
+	if err := query(snap1, reset, before[reset]); !fault.Is(err, &types.InvalidArgument{}) {
+		t.Errorf("change id from before the reset: %v, want InvalidArgument", err)
+	}
+	if err := query(snap1, other, before[other]); err != nil {
+		t.Errorf("the other disk's change id: %v, want it still valid", err)
+	}
+	if err := query(snap1, reset, "*"); err != nil {
+		t.Errorf("query with *: %v", err)
+	}
+
+	// A change id issued after the reset is valid and sees later writes.
+	snap2, after := snapshot("after")
+	if after[reset] == "" || after[reset] == before[reset] || after[other] != before[other] {
+		t.Errorf("change ids after the reset = %v, before = %v; want only disk %d's changed", after, before, reset)
+	}
+	src.write(4096, 512)
+	r, err := methods.QueryChangedDiskAreas(f.ctx, f.client.Client, &types.QueryChangedDiskAreas{
+		This: vm.Reference(), Snapshot: &snap2, DeviceKey: reset, ChangeId: after[reset]})
+	if err != nil {
+		t.Fatalf("change id from after the reset: %v", err)
+	}
+	if got := r.Returnval.ChangedArea; len(got) != 1 || got[0] != (types.DiskChangeExtent{Start: 4096, Length: 512}) {
+		t.Errorf("changed areas since the new change id = %+v, want the one later write", got)
+	}
+
+	if err := f.sim.ResetCBT(info.UUID, 4242); err == nil {
+		t.Error("ResetCBT of an unknown disk: no error")
+	}
+	if err := f.sim.ResetCBT("50123456-89ab-cdef-0123-456789abcdef", reset); err == nil {
+		t.Error("ResetCBT of an unknown VM: no error")
 	}
 }
