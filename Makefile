@@ -25,7 +25,7 @@ vet:
 
 # Tools some tests drive (promtool, headless Chromium); with CI=true a test
 # whose tool is missing fails instead of skipping.
-test-tools: deploy-tools observability-tools drill-tools
+test-tools: deploy-tools observability-tools drill-tools virtio-tools
 
 test: services test-tools vet
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
