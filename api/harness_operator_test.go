@@ -26,6 +26,7 @@ import (
 	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/lab"
 	"github.com/ossea/unifiedfailover/store"
+	"github.com/ossea/unifiedfailover/virtio"
 	"github.com/ossea/unifiedfailover/vsphere"
 )
 
@@ -95,7 +96,7 @@ func setupFull(t *testing.T) *full {
 	}
 	eng, err := failover.New(failover.EngineConfig{Store: st, Runner: runner, CloudStack: cs,
 		VCenter: vsphere.Config{URL: l.VCenter.URL, User: l.VCenter.User, Password: l.VCenter.Password, Insecure: true},
-		ZoneID:  l.ZoneID, TemplateID: l.TemplateID, ApplianceVMID: l.ApplianceVMID, VirtioCommand: "true",
+		ZoneID:  l.ZoneID, TemplateID: l.TemplateID, ApplianceVMID: l.ApplianceVMID, Virtio: virtio.Config{Command: "true"},
 		Logger: log, Metrics: m})
 	if err != nil {
 		t.Fatal(err)

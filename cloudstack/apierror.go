@@ -80,6 +80,11 @@ func parseErrorResponse(command string, status int, body []byte) *APIError {
 }
 
 var (
+	// busyTexts are CloudStack's "please try again later" refusals: another
+	// snapshot is active on the instance (SnapshotManagerImpl.
+	// supportedByHypervisor), another job holds the volume or VM. They pass
+	// once the other work ends, so a retry cures them.
+	busyTexts     = []string{"try again later", "try again after", "another job in progress", "operation is in progress"}
 	notFoundTexts = []string{"does not exist", "not found", "unable to find", "could not find", "no longer exists"}
 	existsTexts   = []string{"already exists", "already in use"}
 	stateTexts    = []string{
@@ -115,6 +120,8 @@ func (e *APIError) classify() (errs.Code, bool) {
 	}
 	text := strings.ToLower(e.ErrorText)
 	switch {
+	case containsAny(text, busyTexts):
+		return errs.Unavailable, true
 	case containsAny(text, existsTexts):
 		return errs.AlreadyExists, false
 	case containsAny(text, notFoundTexts):

@@ -22,7 +22,7 @@ type fixture struct {
 	net1      cssim.Network
 	net2      cssim.Network
 	offering  cssim.ServiceOffering
-	blank     cssim.Template
+	tmpl      cssim.Template
 	appliance cssim.VM
 	dir       string
 }
@@ -39,7 +39,7 @@ func setup(t *testing.T) *fixture {
 	f.net1 = s.AddNetwork(cssim.Network{Name: "prod", Type: "Isolated", ZoneID: f.zone.ID, CIDR: "10.0.0.0/24"})
 	f.net2 = s.AddNetwork(cssim.Network{Name: "lab", Type: "L2", ZoneID: f.zone.ID})
 	f.offering = s.AddServiceOffering(cssim.ServiceOffering{Name: "2c4g", CPUs: 2, MemoryMB: 4096})
-	f.blank = s.AddTemplate(cssim.Template{Name: "blank", ZoneID: f.zone.ID})
+	f.tmpl = s.AddTemplate(cssim.Template{Name: "debian-12", ZoneID: f.zone.ID, SizeBytes: 2 << 30})
 	f.appliance = s.AddVM(cssim.VM{Name: "appliance", ZoneID: f.zone.ID, ServiceOfferingID: f.offering.ID,
 		NICs: []cssim.NIC{{NetworkID: f.net1.ID}}})
 	f.cfg = Config{URL: srv.URL + "/client/api", APIKey: "key", SecretKey: "secret", ZoneID: f.zone.ID,
@@ -75,7 +75,7 @@ func (f *fixture) replica(t *testing.T, name string, dev int, content []byte) cs
 
 func (f *fixture) deploy(t *testing.T, name string) *VM {
 	t.Helper()
-	vm, err := f.client.DeployVM(ctxT(t), DeploySpec{Name: name, ServiceOfferingID: f.offering.ID, TemplateID: f.blank.ID,
+	vm, err := f.client.DeployVM(ctxT(t), DeploySpec{Name: name, ServiceOfferingID: f.offering.ID, TemplateID: f.tmpl.ID,
 		NICs: []NICSpec{{NetworkID: f.net1.ID}}})
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +121,7 @@ func TestCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(offs) != 1 || offs[0] != (ServiceOffering{ID: f.offering.ID, Name: "2c4g", CPUs: 2, MemoryMB: 4096}) {
+	if len(offs) != 1 || offs[0] != (ServiceOffering{ID: f.offering.ID, Name: "2c4g", CPUs: 2, MemoryMB: 4096, CPUSpeedMHz: 1000}) {
 		t.Fatalf("offerings = %+v", offs)
 	}
 	zones, err := f.client.ListZones(ctx)
@@ -135,7 +135,7 @@ func TestCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tmpls) != 1 || tmpls[0].ID != f.blank.ID || tmpls[0].SizeBytes != 0 || !tmpls[0].Ready {
+	if len(tmpls) != 1 || tmpls[0].ID != f.tmpl.ID || tmpls[0].SizeBytes != 2<<30 || !tmpls[0].Ready {
 		t.Fatalf("templates = %+v", tmpls)
 	}
 }
@@ -148,7 +148,7 @@ func TestVMLifecycleKeepsMACsAndAttachOrder(t *testing.T) {
 	data := f.replica(t, "disk1", 2, []byte("data"))
 
 	vm, err := f.client.DeployVM(ctx, DeploySpec{
-		Name: "web1", DisplayName: "web 1", ServiceOfferingID: f.offering.ID, TemplateID: f.blank.ID, BootMode: BootUEFI,
+		Name: "web1", DisplayName: "web 1", ServiceOfferingID: f.offering.ID, TemplateID: f.tmpl.ID, BootMode: BootUEFI,
 		NICs: []NICSpec{{NetworkID: f.net1.ID, MAC: "00:50:56:AA:BB:01"}, {NetworkID: f.net2.ID}},
 	})
 	if err != nil {
@@ -164,9 +164,23 @@ func TestVMLifecycleKeepsMACsAndAttachOrder(t *testing.T) {
 	if sv, _ := f.sim.VM(vm.ID); sv.BootType != "UEFI" {
 		t.Fatalf("boot type = %q", sv.BootType)
 	}
-	if vols, err := f.client.ListVolumes(ctx, VolumeFilter{VMID: vm.ID}); err != nil || len(vols) != 0 {
-		t.Fatalf("blank template volumes = %+v, %v", vols, err)
+	// CloudStack gave the VM a ROOT volume from the template; it goes, so
+	// the boot replica can take device 0.
+	vols, err := f.client.ListVolumes(ctx, VolumeFilter{VMID: vm.ID})
+	if err != nil || len(vols) != 1 || vols[0].Type != VolumeRoot || vols[0].DeviceID != 0 || vols[0].Account == "" || vols[0].StorageID == "" {
+		t.Fatalf("template volumes = %+v, %v", vols, err)
 	}
+	root := vols[0]
+	_, err = f.client.AttachVolume(ctx, boot.ID, vm.ID, 0)
+	wantCode(t, err, errs.FailedPrecondition, false) // the appliance holds it
+	if _, err := f.client.DetachVolume(ctx, root.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.client.DeleteVolume(ctx, root.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.client.GetVolume(ctx, root.ID)
+	wantCode(t, err, errs.NotFound, false)
 
 	got, err := f.client.FindVMByName(ctx, "web1")
 	if err != nil || got.ID != vm.ID {
@@ -193,8 +207,9 @@ func TestVMLifecycleKeepsMACsAndAttachOrder(t *testing.T) {
 			t.Fatalf("attached = %+v", v)
 		}
 	}
-	vols, err := f.client.ListVolumes(ctx, VolumeFilter{VMID: vm.ID})
-	if err != nil || len(vols) != 2 || vols[0].ID != boot.ID || vols[0].DeviceID != 0 || vols[1].DeviceID != 1 || vols[0].Type != VolumeDataDisk {
+	vols, err = f.client.ListVolumes(ctx, VolumeFilter{VMID: vm.ID})
+	if err != nil || len(vols) != 2 || vols[0].ID != boot.ID || vols[0].DeviceID != 0 || vols[1].DeviceID != 1 ||
+		vols[0].Type != VolumeRoot || vols[1].Type != VolumeDataDisk {
 		t.Fatalf("volumes = %+v, %v", vols, err)
 	}
 	if v, err := f.client.GetVolume(ctx, data.ID); err != nil || v.SizeBytes != 4 || v.State != "Ready" {
@@ -204,10 +219,26 @@ func TestVMLifecycleKeepsMACsAndAttachOrder(t *testing.T) {
 	if vm, err = f.client.StartVM(ctx, vm.ID); err != nil || vm.State != StateRunning {
 		t.Fatalf("start = %+v, %v", vm, err)
 	}
-	// A running VM cannot be destroyed: invalid state.
-	wantCode(t, f.client.DestroyVM(ctx, vm.ID, true), errs.FailedPrecondition, false)
-	if vm, err = f.client.StopVM(ctx, vm.ID, true); err != nil || vm.State != StateStopped {
+	// A user VM has at most one NIC per network
+	// (UserVmManagerImpl.checkIfNetExistsForVM); another network's NIC
+	// goes in with AddNIC, keeping its MAC.
+	_, err = f.client.AddNIC(ctx, vm.ID, NICSpec{NetworkID: f.net1.ID, MAC: "00:50:56:AA:BB:03"})
+	wantCode(t, err, errs.AlreadyExists, false)
+	net3 := f.sim.AddNetwork(cssim.Network{Name: "backup", Type: "L2", ZoneID: f.zone.ID})
+	if got, err := f.client.AddNIC(ctx, vm.ID, NICSpec{NetworkID: net3.ID, MAC: "00:50:56:AA:BB:03"}); err != nil ||
+		len(got.NICs) != 3 || got.NICs[2].NetworkID != net3.ID || got.NICs[2].MAC != "00:50:56:aa:bb:03" || got.NICs[2].DeviceID != 2 {
+		t.Fatalf("add NIC = %+v, %v", got, err)
+	}
+	if vm, err = f.client.StopVM(ctx, vm.ID, false); err != nil || vm.State != StateStopped {
 		t.Fatalf("stop = %+v, %v", vm, err)
+	}
+	for _, id := range []string{boot.ID, data.ID} {
+		if _, err := f.client.DetachVolume(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v, err := f.client.GetVolume(ctx, boot.ID); err != nil || v.Type != VolumeDataDisk {
+		t.Fatalf("boot replica detached from device 0 = %+v, %v; want a DATADISK again", v, err)
 	}
 	if err := f.client.DestroyVM(ctx, vm.ID, true); err != nil {
 		t.Fatal(err)
@@ -229,7 +260,7 @@ func TestErrorClasses(t *testing.T) {
 	_, err := f.client.AttachVolume(ctx, vol.ID, vm.ID, 0)
 	wantCode(t, err, errs.FailedPrecondition, false)
 	var ae *APIError
-	if !errors.As(err, &ae) || ae.ErrorCode != 530 || ae.JobID == "" || ae.Command != "attachVolume" || ae.ErrorText == "" {
+	if !errors.As(err, &ae) || ae.ErrorCode != 431 || ae.JobID == "" || ae.Command != "attachVolume" || ae.ErrorText == "" || ae.CSErrorCode != 0 {
 		t.Fatalf("APIError = %+v", ae)
 	}
 	// Device id in use on the same VM.
@@ -249,15 +280,43 @@ func TestErrorClasses(t *testing.T) {
 	wantCode(t, err, errs.NotFound, false)
 
 	// Duplicate name.
-	_, err = f.client.DeployVM(ctx, DeploySpec{Name: "db1", ServiceOfferingID: f.offering.ID, TemplateID: f.blank.ID, NICs: []NICSpec{{NetworkID: f.net1.ID}}})
+	_, err = f.client.DeployVM(ctx, DeploySpec{Name: "db1", ServiceOfferingID: f.offering.ID, TemplateID: f.tmpl.ID, NICs: []NICSpec{{NetworkID: f.net1.ID}}})
 	wantCode(t, err, errs.AlreadyExists, false)
 	// Bad spec never reaches CloudStack.
 	_, err = f.client.DeployVM(ctx, DeploySpec{Name: "x", ServiceOfferingID: "o", TemplateID: "t", NICs: []NICSpec{{NetworkID: "n", MAC: "zz"}}})
 	wantCode(t, err, errs.InvalidArgument, false)
 
 	// Start with no boot disk.
+	vols, err := f.client.ListVolumes(ctx, VolumeFilter{VMID: vm.ID})
+	if err != nil || len(vols) != 1 {
+		t.Fatalf("volumes of %s = %+v, %v", vm.ID, vols, err)
+	}
+	if _, err := f.client.DetachVolume(ctx, vols[0].ID); err != nil {
+		t.Fatal(err)
+	}
 	_, err = f.client.StartVM(ctx, vm.ID)
 	wantCode(t, err, errs.FailedPrecondition, false)
+	// A deleteVolume of an attached volume is refused at once.
+	wantCode(t, f.client.DeleteVolume(ctx, vol.ID), errs.FailedPrecondition, false)
+
+	// "Please try again later": a second snapshot on one instance is
+	// transient (kvm.snapshot.enabled lets the first one start).
+	f.sim.SetKVMSnapshotEnabled(true)
+	f.sim.SetSnapshotBackupRate(1 << 10) // 1 KiB/s: the first snapshot stays active
+	busy := f.replica(t, "disk9", 4, bytes.Repeat([]byte("b"), 4096))
+	first := make(chan error, 1)
+	go func() { _, err := f.client.CreateVolumeSnapshot(ctx, vol.ID, "first"); first <- err }()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if len(f.sim.Snapshots()) > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	_, err = f.client.CreateVolumeSnapshot(ctx, busy.ID, "second")
+	wantCode(t, err, errs.Unavailable, true)
+	f.sim.SetSnapshotBackupRate(1 << 30)
+	if err := <-first; err != nil {
+		t.Fatalf("the first snapshot: %v", err)
+	}
 
 	// Wrong secret: 401.
 	bad := f.cfg
@@ -345,6 +404,13 @@ func TestSnapshotRevertRestoresBytes(t *testing.T) {
 	}
 	defer held.Close()
 
+	// Attached to the running appliance: KVM refuses the snapshot unless
+	// kvm.snapshot.enabled; detached, it is taken.
+	_, err = f.client.CreateVolumeSnapshot(ctx, vol.ID, "rollback-1")
+	wantCode(t, err, errs.Internal, false)
+	if _, err := f.client.DetachVolume(ctx, vol.ID); err != nil {
+		t.Fatal(err)
+	}
 	snap, err := f.client.CreateVolumeSnapshot(ctx, vol.ID, "rollback-1")
 	if err != nil {
 		t.Fatal(err)
@@ -355,7 +421,13 @@ func TestSnapshotRevertRestoresBytes(t *testing.T) {
 	if err := os.WriteFile(path, []byte("overwritten by failover"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if w, err := f.client.WaitSnapshot(ctx, snap.ID); err != nil || !w.Ready() {
+		t.Fatalf("wait = %+v, %v", w, err)
+	}
 	// Attached to the running appliance: revert refused.
+	if _, err := f.client.AttachVolume(ctx, vol.ID, f.appliance.ID, 1); err != nil {
+		t.Fatal(err)
+	}
 	wantCode(t, f.client.RevertVolumeSnapshot(ctx, snap.ID), errs.FailedPrecondition, false)
 	if _, err := f.client.DetachVolume(ctx, vol.ID); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ const (
 	jobPending   = 0
 	jobSucceeded = 1
 	jobFailed    = 2
+	jobCancelled = 3
 )
 
 // runJob starts an async command with start (which returns the job id),
@@ -63,6 +64,10 @@ func (c *Client) waitJob(ctx context.Context, command, jobID, what string) (json
 			return unwrapJobResult(r.Jobresult), nil
 		case err == nil && r.Jobstatus == jobFailed:
 			return nil, wrapAPIError(jobError(command, jobID, r), what)
+		case err == nil && r.Jobstatus == jobCancelled:
+			// JobInfo.Status CANCELLED: the work did not happen. The step
+			// reads the real state again on its retry.
+			return nil, &errs.Error{Code: errs.Unavailable, Transient: true, Msg: what + ": the job was cancelled in CloudStack"}
 		}
 		wait = min(wait*2, c.cfg.MaxPollInterval)
 		t.Reset(wait)

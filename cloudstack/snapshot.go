@@ -10,6 +10,19 @@ import (
 	"github.com/ossea/unifiedfailover/errs"
 )
 
+// Snapshot states as CloudStack reports them: Allocated → Creating →
+// CreatedOnPrimary → BackingUp → BackedUp, or Error. Only a BackedUp
+// snapshot can be reverted to.
+const (
+	SnapshotAllocated        = "Allocated"
+	SnapshotCreating         = "Creating"
+	SnapshotCreatedOnPrimary = "CreatedOnPrimary"
+	SnapshotBackingUp        = "BackingUp"
+	SnapshotBackedUp         = "BackedUp"
+	SnapshotError            = "Error"
+	SnapshotDestroying       = "Destroying"
+)
+
 // Snapshot is a CloudStack volume snapshot.
 type Snapshot struct {
 	ID       string
@@ -17,6 +30,45 @@ type Snapshot struct {
 	VolumeID string
 	State    string // BackedUp when usable
 	Created  time.Time
+}
+
+// Ready reports whether the snapshot can be reverted to.
+func (s Snapshot) Ready() bool { return s.State == SnapshotBackedUp }
+
+// InProgress reports whether the snapshot is still being taken.
+func (s Snapshot) InProgress() bool {
+	switch s.State {
+	case SnapshotAllocated, SnapshotCreating, SnapshotCreatedOnPrimary, SnapshotBackingUp:
+		return true
+	}
+	return false
+}
+
+// WaitSnapshot polls a snapshot until it is BackedUp (returned) or no
+// longer in progress (errs.FailedPrecondition naming its state), under
+// ctx: the caller bounds the wait.
+func (c *Client) WaitSnapshot(ctx context.Context, id string) (*Snapshot, error) {
+	wait := c.cfg.PollInterval
+	for {
+		sn, err := c.GetVolumeSnapshot(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case sn.Ready():
+			return sn, nil
+		case !sn.InProgress():
+			return sn, errs.New(errs.FailedPrecondition, "cloudstack: snapshot %s of volume %s is %s, not BackedUp", id, sn.VolumeID, sn.State)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, errs.Transient(ctx.Err(), "cloudstack: waiting for snapshot %s to be backed up (it is %s)", id, sn.State)
+		case <-t.C:
+		}
+		wait = min(wait*2, c.cfg.MaxPollInterval)
+	}
 }
 
 // CreateVolumeSnapshot snapshots a volume and waits for the job.

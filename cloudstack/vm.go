@@ -38,6 +38,7 @@ type VM struct {
 	ZoneID            string
 	ServiceOfferingID string
 	TemplateID        string
+	Account           string
 	NICs              []NIC
 }
 
@@ -65,6 +66,13 @@ type DeploySpec struct {
 	ZoneID            string
 	NICs              []NICSpec
 	BootMode          string
+	// CPUs, MemoryMB and CPUSpeedMHz size a VM deployed from a customized
+	// offering (sent as details cpuNumber, memory and cpuSpeed, which
+	// UserVmManagerImpl.validateCustomParameters requires where the
+	// offering does not fix them); zero for a fixed offering.
+	CPUs        int
+	MemoryMB    int
+	CPUSpeedMHz int
 }
 
 func (s DeploySpec) validate() error {
@@ -77,13 +85,20 @@ func (s DeploySpec) validate() error {
 		return errs.New(errs.InvalidArgument, "deploy spec %s: zone is required", s.Name)
 	case len(s.NICs) == 0:
 		return errs.New(errs.InvalidArgument, "deploy spec %s: at least one NIC is required", s.Name)
+	case s.CPUs < 0 || s.MemoryMB < 0 || (s.CPUs > 0) != (s.MemoryMB > 0):
+		return errs.New(errs.InvalidArgument, "deploy spec %s: a customized size needs both CPUs and memory", s.Name)
 	}
 	switch strings.ToUpper(s.BootMode) {
 	case BootDefault, BootBIOS, BootUEFI:
 	default:
 		return errs.New(errs.InvalidArgument, "deploy spec %s: boot mode %q is not BIOS or UEFI", s.Name, s.BootMode)
 	}
+	seen := map[string]bool{}
 	for i, n := range s.NICs {
+		if seen[n.NetworkID] {
+			return errs.New(errs.InvalidArgument, "deploy spec %s: NIC %d is a second NIC on network %s: CloudStack would merge them; add it with addNicToVirtualMachine", s.Name, i, n.NetworkID)
+		}
+		seen[n.NetworkID] = true
 		if n.NetworkID == "" {
 			return errs.New(errs.InvalidArgument, "deploy spec %s: NIC %d has no network", s.Name, i)
 		}
@@ -97,7 +112,10 @@ func (s DeploySpec) validate() error {
 }
 
 // DeployVM creates a VM, stopped, with one NIC per spec entry in order
-// (keeping the MACs given), and waits for the deploy job.
+// (keeping the MACs given), and waits for the deploy job. CloudStack keys
+// the NICs of a deploy by network (BaseDeployVMCmd.getIpToNetworkMap): two
+// entries on one network would become one NIC, so the spec is refused;
+// add further NICs on a network with AddNIC.
 func (c *Client) DeployVM(ctx context.Context, spec DeploySpec) (*VM, error) {
 	if spec.ZoneID == "" {
 		spec.ZoneID = c.cfg.ZoneID
@@ -122,6 +140,13 @@ func (c *Client) DeployVM(ctx context.Context, spec DeploySpec) (*VM, error) {
 			nics = append(nics, m)
 		}
 		p.SetIptonetworklist(nics)
+		if spec.CPUs > 0 || spec.MemoryMB > 0 {
+			details := map[string]string{"cpuNumber": strconv.Itoa(spec.CPUs), "memory": strconv.Itoa(spec.MemoryMB)}
+			if spec.CPUSpeedMHz > 0 {
+				details["cpuSpeed"] = strconv.Itoa(spec.CPUSpeedMHz)
+			}
+			p.SetDetails(details)
+		}
 		if bm := strings.ToUpper(spec.BootMode); bm != BootDefault {
 			p.SetBoottype(bm)
 			p.SetBootmode("LEGACY")
@@ -158,6 +183,25 @@ func (c *Client) FindVMByName(ctx context.Context, name string) (*VM, error) {
 		return nil, errs.New(errs.NotFound, "%s: no such VM", what)
 	}
 	return found, nil
+}
+
+// OwnsVM reports whether the API key's account owns the VM (see
+// OwnsVolume).
+func (c *Client) OwnsVM(ctx context.Context, id string) (bool, error) {
+	what := fmt.Sprintf("cloudstack: listing VM %s of the caller's account", id)
+	api, x := c.api(ctx)
+	p := api.VirtualMachine.NewListVirtualMachinesParams()
+	p.SetId(id)
+	r, err := api.VirtualMachine.ListVirtualMachines(p)
+	if err != nil {
+		return false, c.fail(ctx, x, "listVirtualMachines", what, err)
+	}
+	for _, v := range r.VirtualMachines {
+		if v.Id == id {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // GetVM returns the VM with id; errs.NotFound when there is none.
@@ -254,11 +298,40 @@ func decodeVM(raw []byte, what string) (*VM, error) {
 func fromCSVM(v *cs.VirtualMachine) VM {
 	vm := VM{
 		ID: v.Id, Name: v.Name, DisplayName: v.Displayname, State: v.State, ZoneID: v.Zoneid,
-		ServiceOfferingID: v.Serviceofferingid, TemplateID: v.Templateid,
+		ServiceOfferingID: v.Serviceofferingid, TemplateID: v.Templateid, Account: v.Account,
 	}
 	for _, n := range v.Nic {
 		d, _ := strconv.Atoi(n.Deviceid)
 		vm.NICs = append(vm.NICs, NIC{ID: n.Id, NetworkID: n.Networkid, MAC: n.Macaddress, DeviceID: d})
 	}
 	return vm
+}
+
+// AddNIC adds a NIC on networkID to a VM, keeping mac when it is set, and
+// waits for the job. The NIC takes the VM's next device id.
+func (c *Client) AddNIC(ctx context.Context, vmID string, nic NICSpec) (*VM, error) {
+	what := fmt.Sprintf("cloudstack: adding a NIC on network %s to VM %s", nic.NetworkID, vmID)
+	if nic.NetworkID == "" {
+		return nil, errs.New(errs.InvalidArgument, "%s: network is required", what)
+	}
+	if nic.MAC != "" {
+		if hw, err := net.ParseMAC(nic.MAC); err != nil || len(hw) != 6 {
+			return nil, errs.New(errs.InvalidArgument, "%s: %q is not a MAC address", what, nic.MAC)
+		}
+	}
+	raw, err := c.runJob(ctx, "addNicToVirtualMachine", what, func(api *cs.CloudStackClient) (string, error) {
+		p := api.VirtualMachine.NewAddNicToVirtualMachineParams(nic.NetworkID, vmID)
+		if nic.MAC != "" {
+			p.SetMacaddress(strings.ToLower(nic.MAC))
+		}
+		r, err := api.VirtualMachine.AddNicToVirtualMachine(p)
+		if err != nil {
+			return "", err
+		}
+		return r.JobID, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return decodeVM(raw, what)
 }

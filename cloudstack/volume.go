@@ -6,6 +6,7 @@ import (
 
 	cs "github.com/apache/cloudstack-go/v2/cloudstack"
 
+	"github.com/ossea/unifiedfailover/calltime"
 	"github.com/ossea/unifiedfailover/errs"
 )
 
@@ -26,6 +27,10 @@ type Volume struct {
 	VMName    string
 	DeviceID  int
 	State     string
+	Account   string
+	// StorageID and Storage name the primary storage pool holding it.
+	StorageID string
+	Storage   string
 }
 
 // VolumeFilter narrows ListVolumes; empty fields do not filter.
@@ -58,6 +63,27 @@ func (c *Client) ListVolumes(ctx context.Context, f VolumeFilter) ([]Volume, err
 		out = append(out, fromCSVolume(v))
 	}
 	return out, nil
+}
+
+// OwnsVolume reports whether the API key's account owns the volume:
+// CloudStack lists only the caller's own resources without listall
+// (BaseListProjectAndAccountResourcesCmd), and refuses to attach a volume
+// of another account to the caller's VMs.
+func (c *Client) OwnsVolume(ctx context.Context, id string) (bool, error) {
+	what := fmt.Sprintf("cloudstack: listing volume %s of the caller's account", id)
+	api, x := c.api(ctx)
+	p := api.Volume.NewListVolumesParams()
+	p.SetId(id)
+	r, err := api.Volume.ListVolumes(p)
+	if err != nil {
+		return false, c.fail(ctx, x, "listVolumes", what, err)
+	}
+	for _, v := range r.Volumes {
+		if v.Id == id {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // GetVolume returns the volume with id; errs.NotFound when there is none.
@@ -114,6 +140,23 @@ func (c *Client) DetachVolume(ctx context.Context, volumeID string) (*Volume, er
 	return decodeVolume(raw, what)
 }
 
+// DeleteVolume deletes a detached volume. The call is synchronous in
+// CloudStack (DeleteVolumeCmd); a volume that is already gone is
+// errs.NotFound.
+func (c *Client) DeleteVolume(ctx context.Context, volumeID string) error {
+	what := fmt.Sprintf("cloudstack: deleting volume %s", volumeID)
+	defer calltime.Start(ctx)()
+	api, x := c.api(ctx)
+	r, err := api.Volume.DeleteVolume(api.Volume.NewDeleteVolumeParams(volumeID))
+	if err != nil {
+		return c.fail(ctx, x, "deleteVolume", what, err)
+	}
+	if !r.Success {
+		return errs.New(errs.Internal, "%s: CloudStack answered success=false: %s", what, r.Displaytext)
+	}
+	return nil
+}
+
 func decodeVolume(raw []byte, what string) (*Volume, error) {
 	var v cs.Volume
 	if err := decodeResult(raw, &v, what); err != nil {
@@ -126,7 +169,7 @@ func decodeVolume(raw []byte, what string) (*Volume, error) {
 func fromCSVolume(v *cs.Volume) Volume {
 	vol := Volume{
 		ID: v.Id, Name: v.Name, Type: v.Type, SizeBytes: v.Size, VMID: v.Virtualmachineid,
-		VMName: v.Vmname, State: v.State,
+		VMName: v.Vmname, State: v.State, Account: v.Account, StorageID: v.Storageid, Storage: v.Storage,
 	}
 	if vol.VMID != "" {
 		vol.DeviceID = int(v.Deviceid)

@@ -74,6 +74,15 @@ type Config struct {
 	// VirtioCommand is FAILOVER_VIRTIO_COMMAND. Defaults to
 	// virt-v2v-in-place.
 	VirtioCommand string
+	// VirtioConcurrency is FAILOVER_VIRTIO_CONCURRENCY: injections one
+	// process runs at once, 1 to 64. Defaults to 2.
+	VirtioConcurrency int
+	// VirtioDeviceDir is FAILOVER_VIRTIO_DEVICE_DIR: where the appliance
+	// sees the replicas as virtio-<serial>. Defaults to /dev/disk/by-id.
+	VirtioDeviceDir string
+	// VirtioDeviceWait is FAILOVER_VIRTIO_DEVICE_WAIT: how long injection
+	// waits for the boot replica's device to appear. Defaults to 2m.
+	VirtioDeviceWait time.Duration
 }
 
 // Load reads the configuration from the environment.
@@ -93,6 +102,7 @@ func Load() (Config, error) {
 		CloudStackTemplateID: get("FAILOVER_CLOUDSTACK_TEMPLATE_ID", ""),
 		ApplianceVMID:        get("FAILOVER_APPLIANCE_VM_ID", ""),
 		VirtioCommand:        get("FAILOVER_VIRTIO_COMMAND", "virt-v2v-in-place"),
+		VirtioDeviceDir:      get("FAILOVER_VIRTIO_DEVICE_DIR", "/dev/disk/by-id"),
 	}
 	var err error
 	if c.RedisPassword, err = secret("FAILOVER_REDIS_PASSWORD"); err != nil {
@@ -117,6 +127,12 @@ func Load() (Config, error) {
 	c.RedisDB = intVar("FAILOVER_REDIS_DB", 0)
 	c.WorkerConcurrency = intVar("FAILOVER_WORKER_CONCURRENCY", 20)
 	c.MaxBodyBytes = int64(intVar("FAILOVER_API_MAX_BODY_BYTES", 1<<20))
+	if c.VirtioConcurrency = intVar("FAILOVER_VIRTIO_CONCURRENCY", 2); c.VirtioConcurrency < 1 || c.VirtioConcurrency > 64 {
+		errsList = append(errsList, "FAILOVER_VIRTIO_CONCURRENCY: must be between 1 and 64")
+	}
+	if c.VirtioDeviceWait, err = time.ParseDuration(get("FAILOVER_VIRTIO_DEVICE_WAIT", "2m")); err != nil || c.VirtioDeviceWait <= 0 {
+		errsList = append(errsList, "FAILOVER_VIRTIO_DEVICE_WAIT: not a positive duration such as 2m")
+	}
 	if c.ShutdownTimeout, err = time.ParseDuration(get("FAILOVER_SHUTDOWN_TIMEOUT", "60s")); err != nil {
 		errsList = append(errsList, "FAILOVER_SHUTDOWN_TIMEOUT: not a duration such as 60s")
 	}

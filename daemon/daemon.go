@@ -29,6 +29,7 @@ import (
 	"github.com/ossea/unifiedfailover/queue"
 	"github.com/ossea/unifiedfailover/store"
 	"github.com/ossea/unifiedfailover/tasks"
+	"github.com/ossea/unifiedfailover/virtio"
 	"github.com/ossea/unifiedfailover/vsphere"
 )
 
@@ -161,7 +162,9 @@ func (d *Daemon) setupEngine() error {
 		VCenter: vsphere.Config{URL: cfg.VCenterURL, User: cfg.VCenterUser, Password: cfg.VCenterPassword,
 			Insecure: cfg.VCenterInsecure},
 		ZoneID: cfg.CloudStackZoneID, TemplateID: cfg.CloudStackTemplateID, ApplianceVMID: cfg.ApplianceVMID,
-		VirtioCommand: cfg.VirtioCommand, Logger: d.Log, Metrics: d.Metrics, Timers: d.Queue})
+		Virtio: virtio.Config{Command: cfg.VirtioCommand, Concurrency: cfg.VirtioConcurrency,
+			DeviceDir: cfg.VirtioDeviceDir, DeviceWait: cfg.VirtioDeviceWait},
+		Logger: d.Log, Metrics: d.Metrics, Timers: d.Queue})
 	if err != nil {
 		return err
 	}

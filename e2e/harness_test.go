@@ -73,7 +73,16 @@ type options struct {
 	dbURL string
 	// env is added to every product process's environment.
 	env []string
+	// names and nics shape the lab's VMs (lab.Config.Names and NICs).
+	names []string
+	nics  int
 }
+
+// kvmSnapshotEnabled is the CloudStack setting kvm.snapshot.enabled the
+// suite runs with: E2E_KVM_SNAPSHOT_ENABLED=true turns it on (make
+// test-e2e-kvm-snapshots runs the suite that way); off by default, as on
+// a cloud that never turned it on.
+func kvmSnapshotEnabled() bool { return os.Getenv("E2E_KVM_SNAPSHOT_ENABLED") == "true" }
 
 // setup starts the lab, Postgres schema, Redis, api and workers, and
 // registers every lab VM through the API.
@@ -87,7 +96,8 @@ func setup(t *testing.T, o options) *bundle {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	t.Cleanup(cancel)
-	l, err := lab.Start(ctx, lab.Config{VMs: o.vms, DiskSize: 16 << 20, JobDuration: 5 * time.Millisecond})
+	l, err := lab.Start(ctx, lab.Config{VMs: o.vms, DiskSize: 16 << 20, JobDuration: 5 * time.Millisecond,
+		Names: o.names, NICs: o.nics, KVMSnapshotEnabled: kvmSnapshotEnabled()})
 	if err != nil {
 		t.Fatalf("starting the lab: %v", err)
 	}

@@ -54,10 +54,19 @@ var failoverChain = []step{
 		}},
 	{name: "source-power-off", run: (*stepEnv).powerOffSource, retry: retryVCenter, timeout: 3 * time.Hour,
 		skip: func(p *plan) string { return reasonIf(!p.cfg.PowerOffSource, "the source VM keeps running") }},
-	{name: "final-sync", run: (*stepEnv).finalSync, retry: retrySync, timeout: 12 * time.Hour,
+	{name: "final-sync", run: (*stepEnv).finalSync, retry: retrySync, timeout: 24 * time.Hour,
 		skip: func(p *plan) string { return reasonIf(!p.cfg.PerformFinalSync, "no final sync requested") }},
-	{name: "snapshot", run: (*stepEnv).snapshotReplicas, retry: retryCloud, timeout: 30 * time.Minute,
+	// The final sync writes through the appliance; from here on the
+	// replicas are detached, so the rollback snapshots involve no running
+	// instance (KVM refuses those unless kvm.snapshot.enabled) and never
+	// contend for the appliance.
+	{name: "detach-replicas", run: (*stepEnv).detachFromAppliance, retry: retryCloud, timeout: 30 * time.Minute},
+	// Each snapshot is waited for until BackedUp, its wait scaled by the
+	// volume's size.
+	{name: "snapshot", run: (*stepEnv).snapshotReplicas, retry: retryCloud, timeout: 24 * time.Hour,
 		skip: func(p *plan) string { return reasonIf(p.cfg.SnapshotType == SnapshotNone, "snapshots turned off") }},
+	// After the snapshot that protects it: the boot replica goes back on
+	// the appliance for the tool, and comes off again.
 	{name: "virtio-injection", run: (*stepEnv).injectVirtio, retry: retryCommand, timeout: 2 * time.Hour,
 		skip: func(p *plan) string {
 			if p.cfg.OSType != "windows" {
@@ -65,7 +74,11 @@ var failoverChain = []step{
 			}
 			return reasonIf(p.cfg.SkipVirtio, "skipped on the operator's request")
 		}},
+	// Deployed stopped, one NIC per distinct network, the rest added with
+	// addNicToVirtualMachine in order.
 	{name: "vm-creation", run: (*stepEnv).createVM, retry: retryCloud, timeout: 30 * time.Minute},
+	// The template's ROOT volume detached and deleted, the boot replica
+	// attached at device 0, the others in disk order.
 	{name: "volume-operations", run: (*stepEnv).moveVolumesToVM, retry: retryCloud, timeout: 30 * time.Minute},
 	{name: "vm-startup", run: (*stepEnv).startVM, retry: retryCloud, timeout: 30 * time.Minute},
 	{name: "status-update", run: (*stepEnv).finishFailover, retry: retryDatabase, timeout: time.Minute},
@@ -74,10 +87,14 @@ var failoverChain = []step{
 // rollbackChain: undo a test or live failover, finished or failed; each
 // step does what is needed given how far the failover got.
 var rollbackChain = []step{
+	// A graceful stop; forced only on force_cleanup, and recorded.
 	{name: "stop-destination-vm", run: (*stepEnv).stopDestinationVM, retry: retryCloud, timeout: 30 * time.Minute},
 	{name: "detach-volumes", run: (*stepEnv).detachReplicas, retry: retryCloud, timeout: 30 * time.Minute},
+	// Refused while any replica is still attached: expunging destroys the
+	// VM's ROOT-typed volumes.
 	{name: "destroy-destination-vm", run: (*stepEnv).destroyDestinationVM, retry: retryCloud, timeout: 30 * time.Minute},
 	{name: "revert-snapshots", run: (*stepEnv).revertSnapshots, retry: retryCloud, timeout: time.Hour},
+	// Each replica back at the appliance device id it had at registration.
 	{name: "reattach-volumes", run: (*stepEnv).reattachToAppliance, retry: retryCloud, timeout: 30 * time.Minute},
 	{name: "delete-snapshots", run: (*stepEnv).deleteSnapshots, retry: retryCloud, timeout: 30 * time.Minute},
 	{name: "power-on-source", run: (*stepEnv).powerOnSource, retry: retryVCenter, timeout: 30 * time.Minute,

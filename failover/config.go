@@ -69,29 +69,32 @@ type NICPlan struct {
 // (UnifiedFailoverConfig). It is stored on the failover job; every step
 // reads it from there.
 type Config struct {
-	ContextID         string    `json:"context_id"`
-	VMwareVMID        string    `json:"vmware_vm_id"`
-	VMName            string    `json:"vm_name"`
-	JobID             string    `json:"job_id"`
-	ExternalJobID     string    `json:"external_job_id"`
-	FailoverType      Type      `json:"failover_type"`
-	NamingStrategy    string    `json:"naming_strategy"`
-	DestinationVMName string    `json:"destination_vm_name"`
-	SnapshotType      string    `json:"snapshot_type"`
-	NetworkStrategy   string    `json:"network_strategy"`
-	NICs              []NICPlan `json:"nics"`
-	PowerOffSource    bool      `json:"power_off_source"`
-	PerformFinalSync  bool      `json:"perform_final_sync"`
-	SkipValidation    bool      `json:"skip_validation"`
-	SkipVirtio        bool      `json:"skip_virtio"`
-	RollbackEnabled   bool      `json:"rollback_enabled"`
-	KeepMACs          bool      `json:"keep_macs"`
-	ShutdownTimeout   Duration  `json:"shutdown_timeout"`
-	OSType            string    `json:"os_type"`
-	Firmware          string    `json:"firmware"`
-	CPUCount          int       `json:"cpu_count"`
-	MemoryMB          int       `json:"memory_mb"`
-	RequestedAt       time.Time `json:"requested_at"`
+	ContextID         string `json:"context_id"`
+	VMwareVMID        string `json:"vmware_vm_id"`
+	VMName            string `json:"vm_name"`
+	JobID             string `json:"job_id"`
+	ExternalJobID     string `json:"external_job_id"`
+	FailoverType      Type   `json:"failover_type"`
+	NamingStrategy    string `json:"naming_strategy"`
+	DestinationVMName string `json:"destination_vm_name"`
+	// DestinationHostName is the VM's CloudStack name: HostName of
+	// DestinationVMName. DestinationVMName goes in its display name.
+	DestinationHostName string    `json:"destination_hostname"`
+	SnapshotType        string    `json:"snapshot_type"`
+	NetworkStrategy     string    `json:"network_strategy"`
+	NICs                []NICPlan `json:"nics"`
+	PowerOffSource      bool      `json:"power_off_source"`
+	PerformFinalSync    bool      `json:"perform_final_sync"`
+	SkipValidation      bool      `json:"skip_validation"`
+	SkipVirtio          bool      `json:"skip_virtio"`
+	RollbackEnabled     bool      `json:"rollback_enabled"`
+	KeepMACs            bool      `json:"keep_macs"`
+	ShutdownTimeout     Duration  `json:"shutdown_timeout"`
+	OSType              string    `json:"os_type"`
+	Firmware            string    `json:"firmware"`
+	CPUCount            int       `json:"cpu_count"`
+	MemoryMB            int       `json:"memory_mb"`
+	RequestedAt         time.Time `json:"requested_at"`
 }
 
 // Duration is a time.Duration that reads and writes JSON as "5m0s".
@@ -170,7 +173,17 @@ func Resolve(c *store.VMContext, typ Type, opts Options, mappings []store.Networ
 		return nil, err
 	}
 	cfg.NICs = nics
+	cfg.DestinationHostName = HostName(cfg.DestinationVMName)
 	return cfg, nil
+}
+
+// hostName is the destination VM's CloudStack name (derived again for a
+// config stored before it carried one).
+func (c *Config) hostName() string {
+	if c.DestinationHostName != "" {
+		return c.DestinationHostName
+	}
+	return HostName(c.DestinationVMName)
 }
 
 // MappingType is the stored mapping type a network strategy uses.

@@ -18,6 +18,7 @@ import (
 	"github.com/ossea/unifiedfailover/metrics"
 	"github.com/ossea/unifiedfailover/queue"
 	"github.com/ossea/unifiedfailover/store"
+	"github.com/ossea/unifiedfailover/virtio"
 	"github.com/ossea/unifiedfailover/vsphere"
 )
 
@@ -40,9 +41,11 @@ type EngineConfig struct {
 	// ApplianceVMID is the VM replica volumes are attached to between
 	// failovers. Required.
 	ApplianceVMID string
-	// VirtioCommand is run on the boot replica of Windows guests. Defaults
-	// to virt-v2v-in-place.
-	VirtioCommand string
+	// Virtio configures VirtIO injection into the boot replica of Windows
+	// guests (package virtio: the command, defaulting to
+	// virt-v2v-in-place, run on the replica's device on the appliance, at
+	// most Concurrency at once per process).
+	Virtio virtio.Config
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Metrics defaults to none.
@@ -56,9 +59,6 @@ type EngineConfig struct {
 
 // WithDefaults fills the zero fields.
 func (c EngineConfig) WithDefaults() EngineConfig {
-	if c.VirtioCommand == "" {
-		c.VirtioCommand = "virt-v2v-in-place"
-	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -87,6 +87,7 @@ type Engine struct {
 	cs    *cloudstack.Client
 	vc    *vsphere.Sessions // nil without vCenter
 	log   *slog.Logger
+	inj   *virtio.Injector
 }
 
 // New returns an engine. Register its chains with the runner (Chains).
@@ -95,7 +96,11 @@ func New(cfg EngineConfig) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, store: cfg.Store, cs: cfg.CloudStack, log: cfg.Logger}
+	inj, err := virtio.New(cfg.Virtio)
+	if err != nil {
+		return nil, fmt.Errorf("failover engine: %w", err)
+	}
+	e := &Engine{cfg: cfg, store: cfg.Store, cs: cfg.CloudStack, log: cfg.Logger, inj: inj}
 	if cfg.VCenter.URL != "" {
 		e.vc = vsphere.NewSessions(cfg.VCenter)
 	}

@@ -89,30 +89,161 @@ func (e *Engine) Preflight(ctx context.Context, vm *store.VMContext, cfg *Config
 		e.checkVCenter(ctx, r, vm)
 	}
 	if cfg.PerformFinalSync {
-		var missing []string
-		for _, d := range vm.Disks {
-			if d.ChangeID == "" || d.SourceNBDURI == "" {
-				missing = append(missing, fmt.Sprint(d.DiskKey))
-			}
-		}
-		if len(missing) > 0 {
-			r.add("change-ids", Fail, "disks %s have no change id or source export: a final sync cannot know what changed", strings.Join(missing, ", "))
-		} else {
-			r.add("change-ids", Pass, "every disk has a change id")
-		}
+		e.checkChangeIDs(ctx, r, vm)
 	}
-	switch existing, err := e.cs.FindVMByName(ctx, cfg.DestinationVMName); {
+	host := cfg.hostName()
+	switch existing, err := e.cs.FindVMByName(ctx, host); {
 	case errs.Is(err, errs.NotFound):
-		r.add("destination-name", Pass, "no CloudStack VM is named %s", cfg.DestinationVMName)
+		r.add("destination-name", Pass, "the CloudStack name %s (display name %q) is free", host, cfg.DestinationVMName)
 	case err != nil:
 		return nil, err
 	case cfg.ExternalJobID != "" && madeBy(existing, cfg.ExternalJobID):
-		r.add("destination-name", Pass, "%s was made by this failover", cfg.DestinationVMName)
+		r.add("destination-name", Pass, "%s was made by this failover", host)
 	default:
-		r.add("destination-name", Fail, "a CloudStack VM named %s already exists (%s)", cfg.DestinationVMName, existing.ID)
+		r.add("destination-name", Fail, "a CloudStack VM named %s already exists (%s, %q); the CloudStack name is derived from %q",
+			host, existing.ID, existing.DisplayName, cfg.DestinationVMName)
 	}
+	if err := e.checkOwnership(ctx, r, vm); err != nil {
+		return nil, err
+	}
+	if err := e.checkRollbackFacts(ctx, r, vm, cfg); err != nil {
+		return nil, err
+	}
+	checkNICLayout(r, cfg)
 	r.Passed = len(r.Failures()) == 0
 	return r, nil
+}
+
+// checkChangeIDs checks each disk's stored change id against vCenter
+// while the source still runs (QueryChangedDiskAreas against a temporary
+// snapshot): a change id vCenter no longer accepts would fail the final
+// sync after the source is already off.
+func (e *Engine) checkChangeIDs(ctx context.Context, r *Report, vm *store.VMContext) {
+	ids := map[int32]string{}
+	var noExport []string
+	for _, d := range vm.Disks {
+		ids[d.DiskKey] = d.ChangeID
+		if d.SourceNBDURI == "" {
+			noExport = append(noExport, fmt.Sprint(d.DiskKey))
+		}
+	}
+	if len(noExport) > 0 {
+		r.add("change-ids", Fail, "disks %s have no source export: a final sync cannot read them", strings.Join(noExport, ", "))
+		return
+	}
+	vc, err := e.vcenter(ctx)
+	if err != nil {
+		r.add("change-ids", Fail, "the change ids cannot be checked: %v", err)
+		return
+	}
+	res, err := vc.CheckChangeIDs(ctx, vm.VMwareVMID, ids)
+	if err != nil {
+		r.add("change-ids", Fail, "the change ids cannot be checked against vCenter: %v", err)
+		return
+	}
+	var bad []string
+	for _, d := range vm.Disks {
+		if err := res[d.DiskKey]; err != nil {
+			bad = append(bad, err.Error())
+		}
+	}
+	if len(bad) > 0 {
+		r.add("change-ids", Fail, "%s", strings.Join(bad, "; "))
+		return
+	}
+	r.add("change-ids", Pass, "vCenter accepts the stored change id of each of the %d disk(s)", len(vm.Disks))
+}
+
+// checkOwnership checks that the API key's account owns the appliance and
+// every replica: CloudStack refuses to attach a volume of one account to a
+// VM of another.
+func (e *Engine) checkOwnership(ctx context.Context, r *Report, vm *store.VMContext) error {
+	var foreign []string
+	switch own, err := e.cs.OwnsVM(ctx, e.cfg.ApplianceVMID); {
+	case err != nil:
+		return err
+	case !own:
+		foreign = append(foreign, "the appliance VM "+e.cfg.ApplianceVMID)
+	}
+	for _, d := range vm.Disks {
+		if d.VolumeID == "" {
+			continue
+		}
+		switch own, err := e.cs.OwnsVolume(ctx, d.VolumeID); {
+		case err != nil:
+			return err
+		case !own:
+			foreign = append(foreign, "replica volume "+d.VolumeID)
+		}
+	}
+	if len(foreign) > 0 {
+		r.add("account", Fail, "the API key's account does not own %s: CloudStack refuses attaches across accounts", strings.Join(foreign, ", "))
+	} else {
+		r.add("account", Pass, "the API key's account owns the appliance and the %d replica(s)", len(vm.Disks))
+	}
+	return nil
+}
+
+// checkRollbackFacts reports the CloudStack facts that decide whether a
+// rollback is possible: each replica's storage pool (KVM reverts volume
+// snapshots only for QCOW2 volumes, on file pools) and kvm.snapshot.enabled.
+func (e *Engine) checkRollbackFacts(ctx context.Context, r *Report, vm *store.VMContext, cfg *Config) error {
+	capa, err := e.cs.Capabilities(ctx)
+	if err != nil {
+		return err
+	}
+	r.add("kvm-snapshots", Pass, "kvm.snapshot.enabled is %v; rollback snapshots are taken of detached replicas, so no running instance is involved either way", capa.KVMSnapshotEnabled)
+	if cfg.SnapshotType == SnapshotNone {
+		return nil
+	}
+	pools := map[string]*cloudstack.StoragePool{}
+	var facts, bad []string
+	for _, d := range vm.Disks {
+		v, err := e.cs.GetVolume(ctx, d.VolumeID)
+		if errs.Is(err, errs.NotFound) {
+			continue // reported by the replicas check
+		}
+		if err != nil {
+			return err
+		}
+		if v.StorageID == "" {
+			facts = append(facts, fmt.Sprintf("%s on an unnamed pool", v.ID))
+			continue
+		}
+		p, ok := pools[v.StorageID]
+		if !ok {
+			if p, err = e.cs.GetStoragePool(ctx, v.StorageID); errs.Is(err, errs.NotFound) || errs.Is(err, errs.PermissionDenied) {
+				facts = append(facts, fmt.Sprintf("%s on pool %s (type not visible to this account)", v.ID, v.Storage))
+				continue
+			} else if err != nil {
+				return err
+			}
+			pools[v.StorageID] = p
+		}
+		facts = append(facts, fmt.Sprintf("%s on %s (%s)", v.ID, p.Name, p.Type))
+		if !p.RevertsSnapshots() {
+			bad = append(bad, fmt.Sprintf("replica %s is on pool %s of type %s", v.ID, p.Name, p.Type))
+		}
+	}
+	if len(bad) > 0 {
+		r.add("rollback-point", Fail, "%s: KVM reverts volume snapshots only for QCOW2 volumes on file pools, so this failover could not be rolled back", strings.Join(bad, "; "))
+	} else {
+		r.add("rollback-point", Pass, "snapshots of these replicas can be reverted: %s", strings.Join(facts, ", "))
+	}
+	return nil
+}
+
+// checkNICLayout fails a plan that puts two NICs on one destination
+// network: CloudStack gives a VM at most one NIC per network, on deploy
+// and on addNicToVirtualMachine alike.
+func checkNICLayout(r *Report, cfg *Config) {
+	if shared := sharedNetworks(cfg.NICs); shared != "" {
+		r.add("nic-layout", Fail, "%s: CloudStack gives a VM at most one NIC per network (a deploy merges them, addNicToVirtualMachine refuses the second); map them to different networks", shared)
+		return
+	}
+	if len(cfg.NICs) > 0 {
+		r.add("nic-layout", Pass, "%d NIC(s), each on its own destination network, in the source's order with its MAC", len(cfg.NICs))
+	}
 }
 
 func (e *Engine) checkNetworks(ctx context.Context, r *Report, cfg *Config) error {
@@ -183,9 +314,12 @@ func (e *Engine) checkOffering(ctx context.Context, r *Report, cfg *Config) erro
 	if err != nil {
 		return err
 	}
-	if o := pickOffering(offs, cfg.CPUCount, cfg.MemoryMB); o != nil {
+	switch o := pickOffering(offs, cfg.CPUCount, cfg.MemoryMB); {
+	case o != nil && o.Customized:
+		r.add("service-offering", Pass, "customized offering %s, sized to the source: %d CPU, %d MB", o.Name, cfg.CPUCount, cfg.MemoryMB)
+	case o != nil:
 		r.add("service-offering", Pass, "%s (%d CPU, %d MB) fits %d CPU, %d MB", o.Name, o.CPUs, o.MemoryMB, cfg.CPUCount, cfg.MemoryMB)
-	} else {
+	default:
 		r.add("service-offering", Fail, "no service offering has %d CPU and %d MB", cfg.CPUCount, cfg.MemoryMB)
 	}
 	return nil
@@ -205,12 +339,15 @@ func (e *Engine) checkVCenter(ctx context.Context, r *Report, vm *store.VMContex
 	r.add("vcenter", Pass, "vCenter reachable; VM %s is %s", vm.VMName, state)
 }
 
-// pickOffering returns the smallest offering with at least cpus CPUs and
-// memMB memory, preferring an exact fit.
+// pickOffering returns the offering a destination VM is deployed with:
+// a customized offering, sized to the source exactly (real clouds size VMs
+// that way, and a fixed offering rarely fits a source VM), or else the
+// smallest fixed offering with at least cpus CPUs and memMB memory,
+// preferring an exact fit. Nil when none fits.
 func pickOffering(offs []cloudstack.ServiceOffering, cpus, memMB int) *cloudstack.ServiceOffering {
 	var fit []cloudstack.ServiceOffering
 	for _, o := range offs {
-		if o.CPUs >= cpus && o.MemoryMB >= memMB {
+		if o.Customized || (o.CPUs >= cpus && o.MemoryMB >= memMB) {
 			fit = append(fit, o)
 		}
 	}
@@ -218,6 +355,9 @@ func pickOffering(offs []cloudstack.ServiceOffering, cpus, memMB int) *cloudstac
 		return nil
 	}
 	sort.Slice(fit, func(i, j int) bool {
+		if fit[i].Customized != fit[j].Customized {
+			return fit[i].Customized
+		}
 		if fit[i].MemoryMB != fit[j].MemoryMB {
 			return fit[i].MemoryMB < fit[j].MemoryMB
 		}

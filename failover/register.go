@@ -128,13 +128,20 @@ func (e *Engine) Register(ctx context.Context, req RegisterRequest) (*store.VMCo
 			return nil, fieldError("disks", "vCenter disk %d (%s) has no replica in the request", d.Key, d.Label)
 		}
 		delete(byKey, d.Key)
-		if _, err := e.cs.GetVolume(ctx, rd.VolumeID); errs.Is(err, errs.NotFound) {
+		vol, err := e.cs.GetVolume(ctx, rd.VolumeID)
+		if errs.Is(err, errs.NotFound) {
 			return nil, fieldError("disks", "replica volume %s of disk %d does not exist in CloudStack", rd.VolumeID, d.Key)
 		} else if err != nil {
 			return nil, err
 		}
-		c.Disks = append(c.Disks, store.Disk{DiskKey: d.Key, UnitOrder: d.Order, Label: d.Label, SizeBytes: d.CapacityBytes,
-			VolumeID: rd.VolumeID, SourceNBDURI: rd.SourceNBDURI, ReplicaNBDURI: rd.ReplicaNBDURI, ChangeID: rd.ChangeID})
+		disk := store.Disk{DiskKey: d.Key, UnitOrder: d.Order, Label: d.Label, SizeBytes: d.CapacityBytes,
+			VolumeID: rd.VolumeID, SourceNBDURI: rd.SourceNBDURI, ReplicaNBDURI: rd.ReplicaNBDURI, ChangeID: rd.ChangeID}
+		if vol.VMID == e.cfg.ApplianceVMID {
+			// A rollback reattaches the replica at this device id.
+			dev := vol.DeviceID
+			disk.ApplianceDeviceID = &dev
+		}
+		c.Disks = append(c.Disks, disk)
 	}
 	for k := range byKey {
 		return nil, fieldError("disks", "disk %d is not a disk of VM %s in vCenter", k, spec.Name)

@@ -10,7 +10,10 @@ import (
 )
 
 // stopDestinationVM stops the destination VM if the failover made one and
-// it is not stopped.
+// it is not stopped: a graceful stop first. A forced stop only marks the
+// VM Stopped in CloudStack, even when its host did not answer (StopVMCmd),
+// and the guest may still be writing its disks; so it is used only when
+// the operator asked for force_cleanup, and it is recorded.
 func (s *stepEnv) stopDestinationVM(ctx context.Context) error {
 	vm, err := s.destinationVM(ctx)
 	if err != nil || vm == nil {
@@ -22,11 +25,20 @@ func (s *stepEnv) stopDestinationVM(ctx context.Context) error {
 	if vm.State == cloudstack.StateStopped {
 		return nil
 	}
+	_, err = s.e.cs.StopVM(ctx, vm.ID, false)
+	if err == nil {
+		s.closing(ctx, "destination VM stopped", "vm_id", vm.ID)
+		return nil
+	}
+	if !s.rollback.ForceCleanup {
+		return err
+	}
+	s.event(ctx, "graceful stop failed; forcing the stop (force_cleanup)", "vm_id", vm.ID, "error", err.Error())
 	if _, err := s.e.cs.StopVM(ctx, vm.ID, true); err != nil {
 		return err
 	}
-	s.closing(ctx, "destination VM stopped", "vm_id", vm.ID)
-	return nil
+	return s.e.store.SetDestinationVM(ctx, s.failover.JobID, vm.ID,
+		s.record(ctx, "destination VM stopped with forced=true (force_cleanup): CloudStack marks it Stopped even if its host did not answer", "vm_id", vm.ID))
 }
 
 // detachReplicas detaches every replica from the destination VM, and from
@@ -55,16 +67,50 @@ func (s *stepEnv) detachReplicas(ctx context.Context) error {
 	return nil
 }
 
-// destroyDestinationVM expunges the destination VM.
+// destroyDestinationVM expunges the destination VM. Expunging destroys
+// the ROOT-typed volumes attached to the VM (VolumeOrchestrator.
+// cleanupVolumes), and the boot replica is ROOT-typed while it is at
+// device 0: so the step first checks that no replica is attached to the
+// VM, and fails with a clear error if one is. A template ROOT volume the
+// failover left detached is deleted too.
 func (s *stepEnv) destroyDestinationVM(ctx context.Context) error {
 	vm, err := s.destinationVM(ctx)
-	if err != nil || vm == nil {
+	if err != nil {
 		return err
 	}
-	if err := s.e.cs.DestroyVM(ctx, vm.ID, true); err != nil && !errs.Is(err, errs.NotFound) {
-		return err
+	if vm != nil {
+		vols, err := s.e.cs.ListVolumes(ctx, cloudstack.VolumeFilter{VMID: vm.ID})
+		if err != nil {
+			return err
+		}
+		for _, v := range vols {
+			if s.isReplica(v.ID) {
+				return errs.New(errs.FailedPrecondition,
+					"replica %s is still attached to the destination VM %s as device %d (%s): expunging the VM would destroy it; detach it first",
+					v.ID, vm.ID, v.DeviceID, v.Type)
+			}
+		}
+		if err := s.e.cs.DestroyVM(ctx, vm.ID, true); err != nil && !errs.Is(err, errs.NotFound) {
+			return err
+		}
+		if err := s.e.store.SetDestinationVM(ctx, s.failover.JobID, "", s.record(ctx, "destination VM destroyed", "vm_id", vm.ID)); err != nil {
+			return err
+		}
 	}
-	return s.e.store.SetDestinationVM(ctx, s.failover.JobID, "", s.record(ctx, "destination VM destroyed", "vm_id", vm.ID))
+	if id := s.failover.TemplateVolumeID; id != "" {
+		return s.deleteTemplateVolume(ctx, id)
+	}
+	return nil
+}
+
+// isReplica reports whether a volume is one of the VM's replicas.
+func (s *stepEnv) isReplica(volumeID string) bool {
+	for _, d := range s.vm.Disks {
+		if d.VolumeID == volumeID {
+			return true
+		}
+	}
+	return false
 }
 
 // revertSnapshots reverts every replica to the failover's snapshot, so
@@ -88,7 +134,10 @@ func (s *stepEnv) revertSnapshots(ctx context.Context) error {
 	return nil
 }
 
-// reattachToAppliance attaches every detached replica to the appliance.
+// reattachToAppliance attaches every detached replica to the appliance at
+// the device id it had at registration, so whatever serves it from the
+// appliance keeps pointing at the right disk. Detached from a device 0,
+// the boot replica is a DATADISK again (VolumeDaoImpl.detachVolume).
 func (s *stepEnv) reattachToAppliance(ctx context.Context) error {
 	for _, d := range s.vm.Disks {
 		v, err := s.e.cs.GetVolume(ctx, d.VolumeID)
@@ -107,10 +156,11 @@ func (s *stepEnv) reattachToAppliance(ctx context.Context) error {
 				return err
 			}
 		}
-		if _, err := s.e.cs.AttachVolume(ctx, v.ID, s.e.cfg.ApplianceVMID, cloudstack.AutoDeviceID); err != nil {
+		dev := applianceDeviceID(d)
+		if _, err := s.e.cs.AttachVolume(ctx, v.ID, s.e.cfg.ApplianceVMID, dev); err != nil {
 			return err
 		}
-		s.event(ctx, "replica attached to the appliance", "volume_id", v.ID)
+		s.event(ctx, "replica attached to the appliance", "volume_id", v.ID, "device_id", dev)
 	}
 	return nil
 }

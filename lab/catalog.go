@@ -9,6 +9,9 @@ type offeringDef struct {
 }
 
 // offeringCatalog lists the lab's compute offerings.
+// maxDisksPerVM is the most disks a seeded VM has.
+const maxDisksPerVM = 3
+
 var offeringCatalog = []offeringDef{
 	{"lab-small-1c-1g", 1, 1024},
 	{"lab-medium-2c-2g", 2, 2048},

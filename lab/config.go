@@ -41,6 +41,15 @@ type Config struct {
 	// CloudStackAddr is the address the CloudStack simulator listens on.
 	// Default 127.0.0.1:0 (a free port).
 	CloudStackAddr string
+	// Names overrides the names of the first len(Names) VMs, in vCenter
+	// and in their replicas' volume names. Defaults to pgtest1, pgtest2, ….
+	Names []string
+	// NICs fixes every VM's number of NICs, each on a different source
+	// network (1 to 3). Defaults to the seeded mix of one or two.
+	NICs int
+	// KVMSnapshotEnabled is the CloudStack setting kvm.snapshot.enabled.
+	// Defaults to false, as on a cloud that never turned it on.
+	KVMSnapshotEnabled bool
 	// JobDuration is how long the CloudStack simulator's async jobs run.
 	// Zero keeps the simulator's default.
 	JobDuration time.Duration
@@ -71,6 +80,12 @@ func (c Config) validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.CloudStackAddr); err != nil {
 		problems = append(problems, fmt.Errorf("cloudstack address %q: %w", c.CloudStackAddr, err))
+	}
+	if len(c.Names) > c.VMs {
+		problems = append(problems, fmt.Errorf("%d names for %d VMs", len(c.Names), c.VMs))
+	}
+	if c.NICs < 0 || c.NICs > len(networkCatalog) {
+		problems = append(problems, fmt.Errorf("nics %d is not between 1 and %d", c.NICs, len(networkCatalog)))
 	}
 	if c.JobDuration < 0 {
 		problems = append(problems, fmt.Errorf("job duration %s is negative", c.JobDuration))

@@ -7,7 +7,7 @@ package lab
 //	FAILOVER_VCENTER_INSECURE=true, FAILOVER_CLOUDSTACK_URL,
 //	FAILOVER_CLOUDSTACK_API_KEY, FAILOVER_CLOUDSTACK_SECRET_KEY,
 //	FAILOVER_CLOUDSTACK_ZONE_ID, FAILOVER_CLOUDSTACK_TEMPLATE_ID,
-//	FAILOVER_APPLIANCE_VM_ID
+//	FAILOVER_APPLIANCE_VM_ID, FAILOVER_VIRTIO_DEVICE_DIR (DeviceDir)
 //
 // The lines can be appended to os.Environ() for a child process or written
 // to an env file. Values contain no newlines.
@@ -23,5 +23,6 @@ func (l *Lab) Env() []string {
 		"FAILOVER_CLOUDSTACK_ZONE_ID=" + l.ZoneID,
 		"FAILOVER_CLOUDSTACK_TEMPLATE_ID=" + l.TemplateID,
 		"FAILOVER_APPLIANCE_VM_ID=" + l.ApplianceVMID,
+		"FAILOVER_VIRTIO_DEVICE_DIR=" + l.DeviceDir,
 	}
 }

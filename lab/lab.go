@@ -1,7 +1,8 @@
 // Package lab runs the whole disaster-recovery lab in process, for
 // end-to-end tests and the labsim command: a simulated vCenter (vcsim with
 // changed block tracking) holding N protected VMs, a simulated CloudStack
-// served over HTTP with a zone, a blank template, compute offerings,
+// served over HTTP with a zone, a template, an NFS primary storage pool,
+// compute offerings (fixed and customized),
 // production and test networks and the appliance VM (the "OMA"), and for
 // every source disk two real NBD exports (nbdkit): the source disk, whose
 // writes the vCenter simulator reports as changed areas, and its replica,
@@ -46,9 +47,14 @@ type Lab struct {
 	CloudStackSecretKey string
 	// ZoneID is the lab's only zone.
 	ZoneID string
-	// TemplateID is the blank template (size 0: deploying it creates no
-	// ROOT volume) destination VMs are deployed from.
+	// TemplateID is the template destination VMs are deployed from: a
+	// small Linux template, as a CloudStack operator would register.
+	// CloudStack gives every VM deployed from it a ROOT volume, which the
+	// failover replaces with the boot replica.
 	TemplateID string
+	// StoragePoolID is the primary storage pool (NFS, QCOW2 volumes) the
+	// replicas live on.
+	StoragePoolID string
 	// ApplianceVMID is the appliance VM (the "OMA", Running) the replica
 	// volumes are attached to.
 	ApplianceVMID string
@@ -61,6 +67,10 @@ type Lab struct {
 	VMs []VM
 	// Dir is the data directory (absolute).
 	Dir string
+	// DeviceDir stands in for the appliance's /dev/disk/by-id: a link
+	// virtio-<serial> (package virtio) to each replica's backing file, the
+	// name KVM gives the replica's block device on the appliance.
+	DeviceDir string
 
 	cfg      Config
 	csServer *http.Server
@@ -153,8 +163,11 @@ func Start(ctx context.Context, cfg Config) (_ *Lab, err error) {
 	if err := l.startCloudStack(); err != nil {
 		return nil, err
 	}
-	scene := l.buildCloudStack()
-	if err := l.seedVMs(ctx, planVMs(cfg.Seed, cfg.VMs), scene); err != nil {
+	scene, err := l.buildCloudStack()
+	if err != nil {
+		return nil, err
+	}
+	if err := l.seedVMs(ctx, planVMsOf(cfg.Seed, cfg.VMs, cfg.Names, cfg.NICs), scene); err != nil {
 		return nil, err
 	}
 	if err := l.attachReplicas(); err != nil {
@@ -215,10 +228,15 @@ func (l *Lab) startCloudStack() error {
 		return fmt.Errorf("making the cloudstack simulator's data directory: %w", err)
 	}
 	l.CloudStack = cssim.New(cssim.Config{
-		APIKey:      l.CloudStackAPIKey,
-		SecretKey:   l.CloudStackSecretKey,
-		DataDir:     dataDir,
-		JobDuration: l.cfg.JobDuration,
+		APIKey:             l.CloudStackAPIKey,
+		SecretKey:          l.CloudStackSecretKey,
+		DataDir:            dataDir,
+		JobDuration:        l.cfg.JobDuration,
+		KVMSnapshotEnabled: l.cfg.KVMSnapshotEnabled,
+		// The appliance holds every VM's replicas: its operator raised the
+		// hypervisor's data-volume limit (updateHypervisorCapabilities
+		// maxdatavolumeslimit), as an appliance of this kind needs.
+		MaxDataVolumes: max(6, maxDisksPerVM*l.cfg.VMs+1),
 	})
 	ln, err := net.Listen("tcp", l.cfg.CloudStackAddr)
 	if err != nil {

@@ -82,8 +82,23 @@ func TestManifestMatchesTheSimulators(t *testing.T) {
 		t.Fatalf("listing the appliance's volumes over the API: %v", err)
 	}
 	byID := map[string]cloudstack.Volume{}
+	var replicas []cloudstack.Volume
 	for _, v := range attached {
 		byID[v.ID] = v
+		if v.DeviceID == 0 {
+			// The appliance's own ROOT volume, as every CloudStack VM has.
+			if v.Type != cloudstack.VolumeRoot {
+				t.Errorf("the appliance's device 0 is a %s volume, want its ROOT", v.Type)
+			}
+			continue
+		}
+		if v.Type != cloudstack.VolumeDataDisk {
+			t.Errorf("replica %s on the appliance is a %s volume, want DATADISK", v.ID, v.Type)
+		}
+		replicas = append(replicas, v)
+	}
+	if len(replicas) == len(attached) {
+		t.Errorf("the appliance has no ROOT volume at device 0")
 	}
 	networks, err := cs.ListNetworks(f.ctx)
 	if err != nil {
@@ -185,8 +200,8 @@ func TestManifestMatchesTheSimulators(t *testing.T) {
 			t.Errorf("%s: %d mappings for %d NICs", mv.Name, len(reg.NetworkMappings), len(reg.NICs))
 		}
 	}
-	if len(attached) != lastDeviceCount(m) {
-		t.Errorf("appliance has %d volumes, manifest %d disks", len(attached), lastDeviceCount(m))
+	if len(replicas) != lastDeviceCount(m) {
+		t.Errorf("appliance has %d replica volumes, manifest %d disks", len(replicas), lastDeviceCount(m))
 	}
 	if !slices.Contains(oses, "linux") || !slices.Contains(oses, "windows") || !slices.Contains(firmwares, "windows/efi") {
 		t.Errorf("mix %v lacks linux, windows or windows/efi", firmwares)

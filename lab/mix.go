@@ -39,6 +39,12 @@ type vmPlan struct {
 // With three VMs or more there is at least one Linux VM, one Windows EFI VM
 // and one BIOS VM.
 func planVMs(seed int64, n int) []vmPlan {
+	return planVMsOf(seed, n, nil, 0)
+}
+
+// planVMsOf is planVMs with the first len(names) VMs named names, and
+// every VM given nics NICs when nics is not zero.
+func planVMsOf(seed int64, n int, names []string, nics int) []vmPlan {
 	r := rand.New(rand.NewPCG(uint64(seed), 0x6c61622d6d6978)) // "lab-mix"
 	plans := make([]vmPlan, n)
 	for i := range plans {
@@ -52,8 +58,14 @@ func planVMs(seed int64, n int) []vmPlan {
 		}
 		p.offering = offeringCatalog[r.IntN(len(offeringCatalog))]
 		p.disks = 1 + r.IntN(3)
-		nics := 1 + r.IntN(2)
-		for _, j := range r.Perm(len(networkCatalog))[:nics] {
+		count := 1 + r.IntN(2)
+		if nics > 0 {
+			count = nics
+		}
+		if i < len(names) {
+			p.name = names[i]
+		}
+		for _, j := range r.Perm(len(networkCatalog))[:count] {
 			p.networks = append(p.networks, networkCatalog[j])
 		}
 		plans[i] = p

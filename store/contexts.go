@@ -54,6 +54,10 @@ type Disk struct {
 	SourceNBDURI  string `json:"source_nbd_uri"`
 	ReplicaNBDURI string `json:"replica_nbd_uri"`
 	ChangeID      string `json:"disk_change_id"`
+	// ApplianceDeviceID is the CloudStack device id the replica had on the
+	// appliance VM at registration; a rollback reattaches it there. Nil
+	// when the replica was registered detached.
+	ApplianceDeviceID *int `json:"appliance_device_id,omitempty"`
 }
 
 // SourceNIC is one NIC of the source VM.
@@ -87,10 +91,10 @@ func (s *Store) CreateContext(ctx context.Context, c *VMContext) error {
 		for _, d := range c.Disks {
 			if _, err := tx.Exec(ctx, `
 				INSERT INTO vm_disks (context_id, disk_key, unit_order, label, size_bytes, volume_id,
-					source_nbd_uri, replica_nbd_uri, disk_change_id)
-				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
+					source_nbd_uri, replica_nbd_uri, disk_change_id, appliance_device_id)
+				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
 				c.ContextID, d.DiskKey, d.UnitOrder, d.Label, d.SizeBytes, d.VolumeID,
-				d.SourceNBDURI, d.ReplicaNBDURI, d.ChangeID); err != nil {
+				d.SourceNBDURI, d.ReplicaNBDURI, d.ChangeID, d.ApplianceDeviceID); err != nil {
 				return classify(err, "inserting disk %d of context %s", d.DiskKey, c.ContextID)
 			}
 		}
@@ -141,7 +145,8 @@ func (s *Store) GetContext(ctx context.Context, contextID string) (*VMContext, e
 // whole in one query.
 const contextChildrenJSON = `COALESCE((SELECT json_agg(json_build_object('disk_key', d.disk_key,
 		'unit_order', d.unit_order, 'label', d.label, 'size_bytes', d.size_bytes, 'volume_id', d.volume_id,
-		'source_nbd_uri', d.source_nbd_uri, 'replica_nbd_uri', d.replica_nbd_uri, 'disk_change_id', d.disk_change_id)
+		'source_nbd_uri', d.source_nbd_uri, 'replica_nbd_uri', d.replica_nbd_uri, 'disk_change_id', d.disk_change_id,
+		'appliance_device_id', d.appliance_device_id)
 		ORDER BY d.unit_order) FROM vm_disks d WHERE d.context_id = c.context_id), '[]'::json),
 	COALESCE((SELECT json_agg(json_build_object('nic_key', n.nic_key, 'nic_order', n.nic_order,
 		'source_network_name', n.source_network_name, 'mac_address', n.mac_address, 'adapter_type', n.adapter_type)

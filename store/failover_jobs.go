@@ -37,10 +37,13 @@ type FailoverJob struct {
 	Config          json.RawMessage   `json:"config"`
 	DestinationVMID string            `json:"destination_vm_id,omitempty"`
 	SnapshotIDs     map[string]string `json:"snapshot_ids"`
-	SourceVMSpec    json.RawMessage   `json:"source_vm_spec,omitempty"`
-	CreatedAt       time.Time         `json:"created_at"`
-	UpdatedAt       time.Time         `json:"updated_at"`
-	CompletedAt     *time.Time        `json:"completed_at,omitempty"`
+	// TemplateVolumeID is the ROOT volume CloudStack made from the template
+	// for the destination VM, recorded before it is detached and deleted.
+	TemplateVolumeID string          `json:"template_volume_id,omitempty"`
+	SourceVMSpec     json.RawMessage `json:"source_vm_spec,omitempty"`
+	CreatedAt        time.Time       `json:"created_at"`
+	UpdatedAt        time.Time       `json:"updated_at"`
+	CompletedAt      *time.Time      `json:"completed_at,omitempty"`
 }
 
 // InsertFailoverJob inserts the failover row of a job inside the job's
@@ -61,13 +64,13 @@ func nullJSON(b json.RawMessage) any {
 }
 
 const failoverColumns = `job_id::text, external_job_id, COALESCE(vm_context_id, ''), vm_id, job_type, status, config,
-	destination_vm_id, snapshot_ids, source_vm_spec, created_at, updated_at, completed_at`
+	destination_vm_id, snapshot_ids, source_vm_spec, created_at, updated_at, completed_at, template_volume_id`
 
 func scanFailover(row pgx.Row) (*FailoverJob, error) {
 	var f FailoverJob
 	var cfg, snaps, spec []byte
 	if err := row.Scan(&f.JobID, &f.ExternalJobID, &f.ContextID, &f.VMID, &f.FailoverType, &f.Status, &cfg,
-		&f.DestinationVMID, &snaps, &spec, &f.CreatedAt, &f.UpdatedAt, &f.CompletedAt); err != nil {
+		&f.DestinationVMID, &snaps, &spec, &f.CreatedAt, &f.UpdatedAt, &f.CompletedAt, &f.TemplateVolumeID); err != nil {
 		return nil, err
 	}
 	f.Config, f.SourceVMSpec = cfg, spec
@@ -199,6 +202,14 @@ func FailoverOfJob(jobID string) ([]Read, func() (*FailoverJob, *VMContext, erro
 func (s *Store) SetDestinationVM(ctx context.Context, jobID, vmID string, events ...Event) error {
 	err := s.execWithEvents(ctx, events, `UPDATE failover_jobs SET destination_vm_id = $2, updated_at = now() WHERE job_id = $1`, jobID, vmID)
 	return classify(err, "recording destination VM of %s", jobID)
+}
+
+// SetTemplateVolume records the template ROOT volume of a failover's
+// destination VM ("" clears). events, when given, are recorded in the same
+// transaction.
+func (s *Store) SetTemplateVolume(ctx context.Context, jobID, volumeID string, events ...Event) error {
+	err := s.execWithEvents(ctx, events, `UPDATE failover_jobs SET template_volume_id = $2, updated_at = now() WHERE job_id = $1`, jobID, volumeID)
+	return classify(err, "recording template volume of %s", jobID)
 }
 
 // SetSnapshotID records the rollback snapshot of one volume ("" removes).

@@ -15,12 +15,16 @@ const (
 	CodeParamError   = 431
 	CodeUnsupported  = 432
 	CodeInternal     = 530
+	// CodeAccountError is ApiErrorCode.ACCOUNT_ERROR, the code of a
+	// PermissionDeniedException (AccountManagerImpl.checkAccess).
+	CodeAccountError = 531
 )
 
 // CloudStack's exception codes (cserrorcode).
 const (
 	csInvalidParameter = 4350
 	csCloudRuntime     = 4250
+	csPermissionDenied = 4365
 	csServerAPI        = 9999
 )
 
@@ -40,6 +44,11 @@ func paramErr(format string, args ...any) *apiError {
 
 func stateErr(format string, args ...any) *apiError {
 	return &apiError{code: CodeInternal, cscode: csCloudRuntime, text: fmt.Sprintf(format, args...)}
+}
+
+// permErr is a PermissionDeniedException (531).
+func permErr(format string, args ...any) *apiError {
+	return &apiError{code: CodeAccountError, cscode: csPermissionDenied, text: fmt.Sprintf(format, args...)}
 }
 
 func missingParam(cmd, name string) *apiError {
@@ -81,23 +90,27 @@ func (r request) boolean(k string, def bool) bool {
 type handler func(s *Sim, r request) (map[string]any, *apiError)
 
 var handlers = map[string]handler{
-	"listzones":             (*Sim).listZones,
-	"listnetworks":          (*Sim).listNetworks,
-	"listserviceofferings":  (*Sim).listServiceOfferings,
-	"listtemplates":         (*Sim).listTemplates,
-	"deployvirtualmachine":  (*Sim).deployVM,
-	"listvirtualmachines":   (*Sim).listVMs,
-	"startvirtualmachine":   (*Sim).startVM,
-	"stopvirtualmachine":    (*Sim).stopVM,
-	"destroyvirtualmachine": (*Sim).destroyVM,
-	"listvolumes":           (*Sim).listVolumes,
-	"attachvolume":          (*Sim).attachVolume,
-	"detachvolume":          (*Sim).detachVolume,
-	"createsnapshot":        (*Sim).createSnapshot,
-	"revertsnapshot":        (*Sim).revertSnapshot,
-	"deletesnapshot":        (*Sim).deleteSnapshot,
-	"listsnapshots":         (*Sim).listSnapshots,
-	"queryasyncjobresult":   (*Sim).queryAsyncJobResult,
+	"listzones":              (*Sim).listZones,
+	"listnetworks":           (*Sim).listNetworks,
+	"listserviceofferings":   (*Sim).listServiceOfferings,
+	"listtemplates":          (*Sim).listTemplates,
+	"deployvirtualmachine":   (*Sim).deployVM,
+	"listvirtualmachines":    (*Sim).listVMs,
+	"startvirtualmachine":    (*Sim).startVM,
+	"stopvirtualmachine":     (*Sim).stopVM,
+	"destroyvirtualmachine":  (*Sim).destroyVM,
+	"listvolumes":            (*Sim).listVolumes,
+	"attachvolume":           (*Sim).attachVolume,
+	"detachvolume":           (*Sim).detachVolume,
+	"deletevolume":           (*Sim).deleteVolume,
+	"liststoragepools":       (*Sim).listStoragePools,
+	"addnictovirtualmachine": (*Sim).addNIC,
+	"listcapabilities":       (*Sim).listCapabilities,
+	"createsnapshot":         (*Sim).createSnapshot,
+	"revertsnapshot":         (*Sim).revertSnapshot,
+	"deletesnapshot":         (*Sim).deleteSnapshot,
+	"listsnapshots":          (*Sim).listSnapshots,
+	"queryasyncjobresult":    (*Sim).queryAsyncJobResult,
 }
 
 func normCmd(c string) string { return strings.ToLower(c) }
@@ -186,4 +199,13 @@ func listResponse(key string, items []map[string]any) map[string]any {
 		return map[string]any{}
 	}
 	return map[string]any{"count": len(items), key: items}
+}
+
+// listedFor reports whether a list call shows an object of account: with
+// listall=true every object the caller may see (the sim's one key sees
+// all), without it only the caller's own, as BaseListProjectAndAccount
+// ResourcesCmd's listAll ("If set to false, list only resources belonging
+// to the command's caller") does. Callers hold s.mu.
+func (s *Sim) listedFor(r request, account string) bool {
+	return r.boolean("listall", false) || account == "" || account == s.cfg.Account
 }

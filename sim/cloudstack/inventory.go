@@ -51,8 +51,9 @@ func (s *Sim) AddServiceOffering(o ServiceOffering) ServiceOffering {
 	return o
 }
 
-// AddTemplate adds a template; SizeBytes 0 makes it blank (no ROOT volume
-// on deploy). It returns the template.
+// AddTemplate adds a template. Deploying it always creates a ROOT volume;
+// SizeBytes 0 gives a ROOT of DefaultRootSize (8 GiB). It returns the
+// template.
 func (s *Sim) AddTemplate(t Template) Template {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -65,8 +66,9 @@ func (s *Sim) AddTemplate(t Template) Template {
 }
 
 // AddVM adds a VM directly (for example the appliance VM). State defaults
-// to Running; NICs without an ID or MAC get generated ones. No volume is
-// created. It returns the VM.
+// to Running, Account to Config.Account; NICs without an ID or MAC get
+// generated ones. Unlike deployVirtualMachine, no volume is created (the
+// caller adds and attaches the VM's disks itself). It returns the VM.
 func (s *Sim) AddVM(vm VM) VM {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -81,6 +83,13 @@ func (s *Sim) AddVM(vm VM) VM {
 	}
 	if vm.Created.IsZero() {
 		vm.Created = time.Now()
+	}
+	if vm.Account == "" {
+		vm.Account = s.cfg.Account
+	}
+	vm.dbID = s.nextDBID()
+	if vm.InstanceName == "" {
+		vm.InstanceName = fmt.Sprintf("i-2-%d-VM", vm.dbID)
 	}
 	vm.NICs = slices.Clone(vm.NICs)
 	for i := range vm.NICs {
@@ -98,13 +107,16 @@ func (s *Sim) AddVM(vm VM) VM {
 	return cloneVM(&vm)
 }
 
-// AddVolume adds a detached volume in state Ready. It returns the volume.
+// AddVolume adds a detached volume, in state Ready unless spec.State says
+// otherwise, on spec.StorageID (the default NFS pool when empty). It
+// returns the volume.
 func (s *Sim) AddVolume(spec VolumeSpec) Volume {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v := &Volume{
 		ID: spec.ID, Name: spec.Name, Type: spec.Type, SizeBytes: spec.SizeBytes, Path: spec.Path,
-		ZoneID: spec.ZoneID, State: "Ready", Created: time.Now(),
+		ZoneID: spec.ZoneID, State: spec.State, Created: time.Now(), Account: spec.Account,
+		StorageID: spec.StorageID, Format: spec.Format, dbID: s.nextDBID(),
 	}
 	if v.ID == "" {
 		v.ID = newID()
@@ -112,13 +124,29 @@ func (s *Sim) AddVolume(spec VolumeSpec) Volume {
 	if v.Type == "" {
 		v.Type = VolumeDataDisk
 	}
+	if v.State == "" {
+		v.State = VolumeReady
+	}
+	if v.Account == "" {
+		v.Account = s.cfg.Account
+	}
+	if v.StorageID == "" {
+		v.StorageID = s.defaultPoolID()
+	}
+	if v.Format == "" {
+		v.Format = s.defaultFormat(v.StorageID)
+	}
+	if v.Name == "" {
+		v.Name = fmt.Sprintf("DATA-%d", v.dbID)
+	}
 	s.volumes[v.ID] = v
 	s.nextSeq(v.ID)
 	return *v
 }
 
 // AttachVolumeDirect attaches a volume to a VM at deviceID without a job
-// and without state checks other than existence and a free device id.
+// and without state checks other than existence and a free device id. At
+// device 0 the volume becomes ROOT, as VolumeDaoImpl.attachVolume makes it.
 func (s *Sim) AttachVolumeDirect(volumeID, vmID string, deviceID int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -134,6 +162,9 @@ func (s *Sim) AttachVolumeDirect(volumeID, vmID string, deviceID int) error {
 	}
 	v.VMID = vmID
 	v.DeviceID = deviceID
+	if deviceID == 0 {
+		v.Type = VolumeRoot
+	}
 	return nil
 }
 
@@ -226,5 +257,17 @@ func (s *Sim) volumeAtDevice(vmID string, deviceID int) *Volume {
 			return v
 		}
 	}
+	return nil
+}
+
+// SetVolumeState sets a volume's state directly (for tests and chaos).
+func (s *Sim) SetVolumeState(volumeID, state string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.volumes[volumeID]
+	if !ok {
+		return fmt.Errorf("volume %s not found", volumeID)
+	}
+	v.State = state
 	return nil
 }

@@ -1,14 +1,17 @@
 package cloudstack
 
 import (
+	"fmt"
 	"time"
 )
 
-// Async job statuses.
+// Async job statuses (framework/jobs JobInfo.Status: IN_PROGRESS,
+// SUCCEEDED, FAILED, CANCELLED).
 const (
 	jobPending   = 0
 	jobSucceeded = 1
 	jobFailed    = 2
+	jobCancelled = 3
 )
 
 // job is an async job. Guarded by Sim.mu.
@@ -34,7 +37,8 @@ type jobOp struct {
 	// finish runs under s.mu after the job duration; it returns the job
 	// result (exactly one key).
 	finish func() map[string]any
-	// abort runs under s.mu when work failed; may be nil.
+	// abort runs under s.mu when work failed or the job was cancelled;
+	// may be nil.
 	abort func()
 }
 
@@ -63,31 +67,74 @@ func (s *Sim) runJob(j *job, op jobOp) {
 	}
 	if err != nil {
 		s.mu.Lock()
-		s.failJob(j, err)
+		if j.status == jobPending {
+			s.failJob(j, err)
+		}
 		s.mu.Unlock()
 		return
 	}
 	s.mu.Lock()
 	d := s.jobDuration
 	s.mu.Unlock()
-	t := time.NewTimer(d)
-	select {
-	case <-t.C:
-	case <-s.closed:
-		t.Stop()
-	}
+	s.sleep(d)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if j.status == jobCancelled {
+		if op.abort != nil {
+			op.abort()
+		}
+		return
+	}
 	j.result = op.finish()
 	j.status = jobSucceeded
 	j.completed = time.Now()
 }
 
+// sleep waits d or until the sim closes; it reports whether d elapsed.
+func (s *Sim) sleep(d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.closed:
+		return false
+	}
+}
+
+// failJob completes j as failed. The result is an ExceptionResponse with
+// errorcode and errortext only: ApiAsyncJobDispatcher.runJob sets no
+// cserrorcode, and jobresultcode is the same code. Callers hold s.mu.
 func (s *Sim) failJob(j *job, e *apiError) {
 	j.status = jobFailed
 	j.resultCode = e.code
-	j.result = map[string]any{"errorcode": e.code, "cserrorcode": e.cscode, "errortext": e.text}
+	j.result = map[string]any{"errorcode": e.code, "errortext": e.text}
 	j.completed = time.Now()
+}
+
+// CancelJob cancels a pending async job: queryAsyncJobResult then answers
+// jobstatus 3 (JobInfo.Status.CANCELLED) and the job's effect is undone
+// where the sim can (its intermediate state is rolled back). The real
+// result text of a cancelled job was not found in the source; the sim
+// answers errorcode 530 "Job was cancelled".
+func (s *Sim) CancelJob(jobID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j, ok := s.jobs[jobID]
+	if !ok {
+		return fmt.Errorf("job %s not found", jobID)
+	}
+	if j.status != jobPending {
+		return fmt.Errorf("job %s is not pending (status %d)", jobID, j.status)
+	}
+	j.status = jobCancelled
+	j.resultCode = CodeInternal
+	j.result = map[string]any{"errorcode": CodeInternal, "errortext": "Job was cancelled"}
+	j.completed = time.Now()
+	return nil
 }
 
 func (s *Sim) queryAsyncJobResult(r request) (map[string]any, *apiError) {

@@ -32,7 +32,20 @@ func (s *Sim) renderNetwork(n *Network) map[string]any {
 }
 
 func (s *Sim) renderOffering(o *ServiceOffering) map[string]any {
-	return map[string]any{"id": o.ID, "name": o.Name, "displaytext": o.Name, "cpunumber": o.CPUs, "memory": o.MemoryMB, "cpuspeed": 1000}
+	m := map[string]any{"id": o.ID, "name": o.Name, "displaytext": o.Name, "iscustomized": o.Customized}
+	if o.CPUs > 0 {
+		m["cpunumber"] = o.CPUs
+	}
+	if o.MemoryMB > 0 {
+		m["memory"] = o.MemoryMB
+	}
+	switch {
+	case o.CPUSpeedMHz > 0:
+		m["cpuspeed"] = o.CPUSpeedMHz
+	case !o.Customized:
+		m["cpuspeed"] = 1000
+	}
+	return m
 }
 
 func (s *Sim) renderTemplate(t *Template) map[string]any {
@@ -49,6 +62,9 @@ func (s *Sim) renderVM(vm *VM) map[string]any {
 			"id": n.ID, "networkid": n.NetworkID, "macaddress": n.MAC, "deviceid": strconv.Itoa(n.DeviceID),
 			"isdefault": n.IsDefault, "traffictype": "Guest",
 		}
+		if n.IPAddress != "" {
+			nm["ipaddress"] = n.IPAddress
+		}
 		if net, ok := s.networks[n.NetworkID]; ok {
 			nm["networkname"] = net.Name
 			nm["type"] = net.Type
@@ -58,13 +74,29 @@ func (s *Sim) renderVM(vm *VM) map[string]any {
 	m := map[string]any{
 		"id": vm.ID, "name": vm.Name, "displayname": vm.DisplayName, "state": vm.State,
 		"zoneid": vm.ZoneID, "zonename": s.zoneName(vm.ZoneID), "serviceofferingid": vm.ServiceOfferingID,
-		"templateid": vm.TemplateID, "hypervisor": "KVM", "account": s.cfg.Account,
-		"created": vm.Created.Format(timeFormat), "nic": nics,
+		"templateid": vm.TemplateID, "hypervisor": "KVM", "account": vm.Account,
+		"created": vm.Created.Format(timeFormat), "nic": nics, "instancename": vm.InstanceName,
 	}
+	cpus, speed, mem := vm.CPUs, vm.CPUSpeedMHz, vm.MemoryMB
 	if o, ok := s.offerings[vm.ServiceOfferingID]; ok {
 		m["serviceofferingname"] = o.Name
-		m["cpunumber"] = o.CPUs
-		m["memory"] = o.MemoryMB
+		if cpus == 0 {
+			cpus = o.CPUs
+		}
+		if mem == 0 {
+			mem = o.MemoryMB
+		}
+		if speed == 0 {
+			speed = o.CPUSpeedMHz
+		}
+		if speed == 0 && !o.Customized {
+			speed = 1000
+		}
+	}
+	m["cpunumber"] = cpus
+	m["memory"] = mem
+	if speed > 0 {
+		m["cpuspeed"] = speed
 	}
 	if vm.BootType != "" {
 		m["boottype"] = vm.BootType
@@ -77,7 +109,11 @@ func (s *Sim) renderVolume(v *Volume) map[string]any {
 	m := map[string]any{
 		"id": v.ID, "name": v.Name, "type": v.Type, "size": v.SizeBytes, "virtualsize": v.SizeBytes,
 		"state": v.State, "zoneid": v.ZoneID, "zonename": s.zoneName(v.ZoneID), "storagetype": "shared",
-		"created": v.Created.Format(timeFormat), "account": s.cfg.Account, "hypervisor": "KVM",
+		"created": v.Created.Format(timeFormat), "account": v.Account, "hypervisor": "KVM",
+		"storageid": v.StorageID,
+	}
+	if p, ok := s.pools[v.StorageID]; ok {
+		m["storage"] = p.Name
 	}
 	if v.Path != "" {
 		m["path"] = v.Path

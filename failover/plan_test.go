@@ -1,0 +1,63 @@
+package failover
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ossea/unifiedfailover/cloudstack"
+)
+
+func TestSharedNetworks(t *testing.T) {
+	t.Parallel()
+	nic := func(src, net string) NICPlan { return NICPlan{SourceNetworkName: src, DestinationNetworkID: net} }
+	if got := sharedNetworks([]NICPlan{nic("a", "1"), nic("b", "2"), nic("c", "3")}); got != "" {
+		t.Fatalf("distinct networks reported as shared: %s", got)
+	}
+	if got := sharedNetworks([]NICPlan{nic("a", "1"), nic("b", ""), nic("c", "")}); got != "" {
+		t.Fatalf("unmapped NICs reported as shared: %s", got)
+	}
+	got := sharedNetworks([]NICPlan{nic("VM Network", "1"), nic("DB Network", "2"), nic("Backup Network", "1")})
+	if !strings.Contains(got, "NIC 0 (VM Network) and NIC 2 (Backup Network) both map to network 1") {
+		t.Fatalf("shared = %q", got)
+	}
+}
+
+func TestPickOffering(t *testing.T) {
+	t.Parallel()
+	small := cloudstack.ServiceOffering{ID: "s", Name: "2c4g", CPUs: 2, MemoryMB: 4096}
+	exact := cloudstack.ServiceOffering{ID: "e", Name: "4c8g", CPUs: 4, MemoryMB: 8192}
+	big := cloudstack.ServiceOffering{ID: "b", Name: "8c16g", CPUs: 8, MemoryMB: 16384}
+	custom := cloudstack.ServiceOffering{ID: "c", Name: "custom", Customized: true}
+	cases := []struct {
+		name      string
+		offs      []cloudstack.ServiceOffering
+		cpus, mem int
+		want      string
+	}{
+		{"customized first", []cloudstack.ServiceOffering{small, exact, big, custom}, 4, 8192, "c"},
+		{"smallest fixed that fits", []cloudstack.ServiceOffering{big, exact, small}, 3, 6000, "e"},
+		{"exact fixed", []cloudstack.ServiceOffering{big, small, exact}, 2, 4096, "s"},
+		{"customized when no fixed fits", []cloudstack.ServiceOffering{small, custom}, 16, 65536, "c"},
+		{"none fits", []cloudstack.ServiceOffering{small, exact}, 16, 65536, ""},
+	}
+	for _, c := range cases {
+		got := pickOffering(c.offs, c.cpus, c.mem)
+		switch {
+		case got == nil && c.want != "":
+			t.Errorf("%s: no offering, want %s", c.name, c.want)
+		case got != nil && got.ID != c.want:
+			t.Errorf("%s: offering %s, want %q", c.name, got.ID, c.want)
+		}
+	}
+}
+
+func TestSnapshotWaitGrowsWithSize(t *testing.T) {
+	t.Parallel()
+	if snapshotWait(0) != snapshotBaseWait {
+		t.Fatalf("an empty volume waits %v, want %v", snapshotWait(0), snapshotBaseWait)
+	}
+	const tib = 1 << 40
+	if got := snapshotWait(tib); got <= snapshotWait(1<<30) || got < 11*3600e9 {
+		t.Fatalf("a 1 TiB volume waits %v: it must allow a backup at 25 MiB/s (about 11.7 h)", got)
+	}
+}
