@@ -84,8 +84,15 @@ func TestWorkerKilledMidStepFinishesExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	jobs[2] = b.startFailover(t, vms[2], true, failover.Options{ShutdownTimeout: "20s"})
+	// The pre-flight (the API's and the validation step's) queries the
+	// changed areas too: the slow QueryChangedDiskAreas is set once the
+	// job is past it, held in source-power-off by an ignored shutdown.
+	if err := vc.IgnoreGuestShutdown(vms[3].UUID, true); err != nil {
+		t.Fatal(err)
+	}
+	jobs[3] = b.startFailover(t, vms[3], true, failover.Options{ShutdownTimeout: "3s"})
+	b.waitStep(t, jobs[3], "source-power-off")
 	vc.SetLatency("QueryChangedDiskAreas", 20*time.Second)
-	jobs[3] = b.startFailover(t, vms[3], true, failover.Options{})
 	for i := 1; i < 4; i++ {
 		b.waitStep(t, jobs[i], steps[i])
 	}

@@ -152,8 +152,8 @@ func TestCtlFailoverWatchAndRollback(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("failover exit %d", code)
 	}
-	for _, want := range []string{"✓ [1/9] validation", "- [2/9] source-power-off", "skipped", "✓ [4/9] snapshot",
-		"✓ [6/9] vm-creation", "✓ [7/9] volume-operations", "✓ [8/9] vm-startup", "✓ [9/9] status-update", "completed in"} {
+	for _, want := range []string{"✓ [1/10] validation", "- [2/10] source-power-off", "skipped", "✓ [4/10] detach-replicas", "✓ [5/10] snapshot",
+		"✓ [7/10] vm-creation", "✓ [8/10] volume-operations", "✓ [9/10] vm-startup", "✓ [10/10] status-update", "completed in"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the watch output lacks %q", want)
 		}
@@ -231,7 +231,7 @@ func TestCtlExitCodes(t *testing.T) {
 	}
 	// The live failover with --confirm by an admin runs; its commit too.
 	out, code := e.run(t, e.admin, "failover", "--type", "live", vm, "--confirm", "--watch")
-	if code != 0 || !strings.Contains(out, "✓ [3/9] final-sync") {
+	if code != 0 || !strings.Contains(out, "✓ [3/10] final-sync") {
 		t.Fatalf("live failover: exit %d\n%s", code, out)
 	}
 	jobs, err := client.New(e.stack.APIURL, e.admin).Jobs(e.ctx, client.JobFilter{VM: vm, Type: "live", JobType: "failover"})

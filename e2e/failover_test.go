@@ -80,7 +80,7 @@ func TestLiveFailoverNeedsApprovalThenRollsBackAndCommits(t *testing.T) {
 	if apiStatus(err) != http.StatusPreconditionRequired {
 		t.Fatalf("live failover without confirm: %v, want 428", err)
 	}
-	if p := planOf(err); p == nil || p.Config == nil || p.Config.DestinationVMName != vm.Name || len(p.Steps) != 9 || p.Preflight == nil {
+	if p := planOf(err); p == nil || p.Config == nil || p.Config.DestinationVMName != vm.Name || len(p.Steps) != 10 || p.Preflight == nil {
 		t.Fatalf("428 should carry the plan: %+v", p)
 	}
 	if jobs, _ := b.api.Context(b.ctx, ctxID); len(jobs.Jobs) != 0 {

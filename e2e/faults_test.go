@@ -24,6 +24,10 @@ type stepFault struct {
 	// paused: the fault would also hit the API's own pre-flight, so it is
 	// injected while no worker runs, after the job is queued.
 	paused bool
+	// held: the fault would also hit the pre-flight (the API's and the
+	// validation step's), so the job is held in source-power-off by a
+	// guest that ignores the shutdown, and the fault is injected there.
+	held bool
 	inject func(b *bundle, vm *lab.VM)
 }
 
@@ -35,7 +39,7 @@ var stepFaults = []stepFault{
 		b.lab.VCenter.FailNextWith("ShutdownGuest", 1, &types.InvalidState{})
 		b.lab.VCenter.FailNextWith("PowerOffVM_Task", 1, &types.InvalidState{})
 	}},
-	{step: "final-sync", live: true, inject: func(b *bundle, _ *lab.VM) {
+	{step: "final-sync", live: true, held: true, inject: func(b *bundle, _ *lab.VM) {
 		b.lab.VCenter.FailNextWith("QueryChangedDiskAreas", 1, &types.InvalidArgument{InvalidProperty: "changeId"})
 	}},
 	{step: "snapshot", inject: func(b *bundle, _ *lab.VM) {
@@ -116,14 +120,25 @@ func (b *bundle) startFailover(t *testing.T, vm *lab.VM, live bool, opts failove
 func (b *bundle) failWith(t *testing.T, f stepFault, vm *lab.VM) string {
 	t.Helper()
 	var jobID string
-	if f.paused {
+	switch {
+	case f.held:
+		if err := b.lab.VCenter.IgnoreGuestShutdown(vm.UUID, true); err != nil {
+			t.Fatal(err)
+		}
+		jobID = b.startFailover(t, vm, f.live, failover.Options{ShutdownTimeout: "3s"})
+		b.waitStep(t, jobID, "source-power-off")
+		f.inject(b, vm)
+		if err := b.lab.VCenter.IgnoreGuestShutdown(vm.UUID, false); err != nil {
+			t.Fatal(err)
+		}
+	case f.paused:
 		b.pauseWorkers()
 		jobID = b.startFailover(t, vm, f.live, failover.Options{})
 		f.inject(b, vm)
 		if _, err := b.stack.StartWorker(); err != nil {
 			t.Fatal(err)
 		}
-	} else {
+	default:
 		f.inject(b, vm)
 		jobID = b.startFailover(t, vm, f.live, failover.Options{})
 	}
@@ -151,7 +166,7 @@ func TestPermanentFaultAtEachStep(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{vms: 4})
 	b.exec(faultTrigger)
-	linux := b.pick(t, "", "", map[string]bool{})
+	linux := b.pick(t, lab.OSLinux, "", map[string]bool{})
 	var windows *lab.VM
 	for i := range b.lab.VMs {
 		if b.lab.VMs[i].OS == "windows" {
