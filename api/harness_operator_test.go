@@ -96,7 +96,7 @@ func setupFull(t *testing.T) *full {
 	}
 	eng, err := failover.New(failover.EngineConfig{Store: st, Runner: runner, CloudStack: cs,
 		VCenter: vsphere.Config{URL: l.VCenter.URL, User: l.VCenter.User, Password: l.VCenter.Password, Insecure: true},
-		ZoneID:  l.ZoneID, TemplateID: l.TemplateID, ApplianceVMID: l.ApplianceVMID, Virtio: virtio.Config{Command: "true"},
+		ZoneID:  l.ZoneID, TemplateID: l.TemplateID, ApplianceVMID: l.ApplianceVMID, Virtio: virtio.Config{Command: "true", DeviceDir: l.DeviceDir},
 		Logger: log, Metrics: m})
 	if err != nil {
 		t.Fatal(err)

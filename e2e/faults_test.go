@@ -27,7 +27,7 @@ type stepFault struct {
 	// held: the fault would also hit the pre-flight (the API's and the
 	// validation step's), so the job is held in source-power-off by a
 	// guest that ignores the shutdown, and the fault is injected there.
-	held bool
+	held   bool
 	inject func(b *bundle, vm *lab.VM)
 }
 

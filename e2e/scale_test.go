@@ -8,6 +8,7 @@ import (
 
 	"github.com/ossea/unifiedfailover/client"
 	"github.com/ossea/unifiedfailover/failover"
+	"github.com/ossea/unifiedfailover/lab"
 	"github.com/ossea/unifiedfailover/store"
 )
 
@@ -57,6 +58,15 @@ func TestTwentyVMsFailOverAndRollBackConcurrently(t *testing.T) {
 		if st.Failover.DestinationVMID != d.ID {
 			t.Fatalf("%s: job recorded destination %s, CloudStack has %s", vm.Name, st.Failover.DestinationVMID, d.ID)
 		}
+	}
+	// Every replica sits on the one appliance; the snapshots are taken
+	// detached, so none contends for the instance ("There is other active
+	// snapshot tasks on the instance…"), whatever kvm.snapshot.enabled says.
+	if rs := b.lab.CloudStack.Refusals("createSnapshot"); len(rs) != 0 {
+		t.Fatalf("createSnapshot was refused %d times: %+v", len(rs), rs)
+	}
+	if n, want := b.lab.CloudStack.Calls("createSnapshot"), diskCount(b.lab.VMs); n != want {
+		t.Fatalf("createSnapshot was called %d times for %d replicas", n, want)
 	}
 	rbs := run(func(i int) (*client.StartedJob, error) {
 		return b.api.Rollback(b.ctx, failover.RollbackRequest{ContextID: b.contexts[b.lab.VMs[i].Name]})
@@ -118,4 +128,13 @@ func TestSecondRequestForABusyVMIsAConflict(t *testing.T) {
 	if !found {
 		t.Fatalf("the refusal should carry the failed pre-flight check: %v", ae.Details)
 	}
+}
+
+// diskCount is the number of disks (replicas) of vms.
+func diskCount(vms []lab.VM) int {
+	n := 0
+	for _, vm := range vms {
+		n += len(vm.Disks)
+	}
+	return n
 }

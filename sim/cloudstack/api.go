@@ -162,6 +162,9 @@ func (s *Sim) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 	}
 	body, aerr := h(s, r)
 	if aerr != nil {
+		s.mu.Lock()
+		s.refusals = append(s.refusals, Refusal{Command: r.cmd, Code: aerr.code, Text: aerr.text})
+		s.mu.Unlock()
 		writeError(w, respKey, aerr)
 		return
 	}

@@ -243,6 +243,30 @@ func (s *Sim) Calls(command string) int {
 	return s.calls[normCmd(command)]
 }
 
+// Refusal is an error the sim's own rules answered a request with (an
+// injected fault is not one).
+type Refusal struct {
+	// Command is the lower-cased command name.
+	Command string
+	// Code is the errorcode (431, 530, …) and Text the errortext.
+	Code int
+	Text string
+}
+
+// Refusals returns the requests for command (case-insensitive; "" for
+// every command) the sim's rules refused, oldest first.
+func (s *Sim) Refusals(command string) []Refusal {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Refusal
+	for _, r := range s.refusals {
+		if command == "" || r.Command == normCmd(command) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 func cloneVM(vm *VM) VM {
 	c := *vm
 	c.NICs = slices.Clone(vm.NICs)

@@ -110,6 +110,7 @@ func (s *Sim) sleep(d time.Duration) bool {
 // cserrorcode, and jobresultcode is the same code. Callers hold s.mu.
 func (s *Sim) failJob(j *job, e *apiError) {
 	j.status = jobFailed
+	s.refusals = append(s.refusals, Refusal{Command: j.cmd, Code: e.code, Text: e.text})
 	j.resultCode = e.code
 	j.result = map[string]any{"errorcode": e.code, "errortext": e.text}
 	j.completed = time.Now()

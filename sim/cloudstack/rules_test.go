@@ -305,6 +305,9 @@ func TestRuleOneActiveSnapshotPerInstance(t *testing.T) {
 	waitSnapshotState(t, f, a.ID, sim.SnapshotBackingUp)
 	f.wantError(t, 431, "There is other active snapshot tasks on the instance to which the volume is attached, please try again later",
 		"createSnapshot", map[string]string{"volumeid": b.ID})
+	if rs := f.sim.Refusals("createSnapshot"); len(rs) != 1 || rs[0].Code != 431 || !strings.Contains(rs[0].Text, "other active snapshot") {
+		t.Fatalf("Refusals(createSnapshot) = %+v, want the one contention refusal", rs)
+	}
 	// A detached volume has no instance.
 	d := f.sim.AddVolume(sim.VolumeSpec{Name: "detached", SizeBytes: 1 << 20})
 	resultObject(t, f.job(t, "createSnapshot", map[string]string{"volumeid": d.ID}), "snapshot")

@@ -117,6 +117,7 @@ type Sim struct {
 	jobs      map[string]*job
 	order     map[string]int64
 	calls     map[string]int
+	refusals  []Refusal
 	macSeq    uint32
 	faults    faults
 	dataDir   string
