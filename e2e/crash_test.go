@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -150,5 +152,114 @@ func TestWorkerKilledMidStepFinishesExactlyOnce(t *testing.T) {
 				t.Fatalf("%s: replica differs from the source after a final sync interrupted by a crash", vms[i].Name)
 			}
 		}
+	}
+}
+
+// waitFor polls cond until it holds, for at most a minute.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// TestWorkerKilledInEachCloudStackSubStep SIGKILLs the workers while
+// four jobs are each inside one of the sub-steps the strict CloudStack
+// rules brought: detaching the replicas from the appliance, waiting for
+// a snapshot's backup, the VirtIO injection (the boot replica attached
+// to the appliance), and deleting the template's ROOT volume. Another
+// worker finishes every job: one destination VM each, one snapshot per
+// replica, no template volume left, the replicas at their devices.
+func TestWorkerKilledInEachCloudStackSubStep(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{vms: 6, workers: 2})
+	cs := b.lab.CloudStack
+	used := map[string]bool{}
+	windows := b.pick(t, lab.OSWindows, "", used)
+	// Only the third is a Windows guest: the others must not reach the
+	// held VirtIO stand-in.
+	vms := []*lab.VM{b.pick(t, lab.OSLinux, "", used), b.pick(t, lab.OSLinux, "", used), windows, b.pick(t, lab.OSLinux, "", used)}
+	steps := []string{"detach-replicas", "snapshot", "virtio-injection", "volume-operations"}
+	jobs := make([]string, 4)
+
+	// Each hold is set for one job's request only: a latency is picked
+	// when a request arrives, so it is lifted once that request is in.
+	hold := func(i int, command string) {
+		t.Helper()
+		n := cs.Calls(command)
+		cs.SetLatency(command, time.Minute)
+		jobs[i] = b.startFailover(t, vms[i], false, failover.Options{})
+		waitFor(t, vms[i].Name+"'s "+command, func() bool { return cs.Calls(command) > n })
+		cs.SetLatency(command, 0)
+		b.waitStep(t, jobs[i], steps[i])
+	}
+	hold(0, "detachVolume")
+
+	cs.SetSnapshotBackupRate(256 << 10) // 16 MiB replicas: a minute's backup
+	jobs[1] = b.startFailover(t, vms[1], false, failover.Options{})
+	b.waitStep(t, jobs[1], steps[1])
+	waitFor(t, vms[1].Name+"'s snapshot", func() bool {
+		for _, s := range cs.Snapshots() {
+			if s.VolumeID == vms[1].Disks[0].VolumeID {
+				return true
+			}
+		}
+		return false
+	})
+	cs.SetSnapshotBackupRate(0)
+
+	if err := os.WriteFile(b.slowFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	jobs[2] = b.startFailover(t, vms[2], false, failover.Options{})
+	waitFor(t, "the VirtIO stand-in", func() bool { _, err := os.Stat(b.startedFile); return err == nil })
+	b.waitStep(t, jobs[2], steps[2])
+
+	hold(3, "deleteVolume")
+
+	pids := b.workerPIDsRunning(t, jobs)
+	for i, pid := range b.stack.Workers() {
+		if pids[pid] {
+			b.stack.KillWorker(i)
+		}
+	}
+	for pid := range pids {
+		for syscall.Kill(pid, 0) == nil {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if err := os.Remove(b.slowFile); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.stack.StartWorker(); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range jobs {
+		st := b.wait(t, id)
+		if st.Status != store.JobCompleted {
+			t.Fatalf("%s (killed in %s): job ended %s: %s", vms[i].Name, steps[i], st.Status, st.Error)
+		}
+		if s := st.Step(steps[i]); s.Attempts < 2 {
+			t.Fatalf("%s: step %s shows %d attempts; the killed one must be counted", vms[i].Name, steps[i], s.Attempts)
+		}
+		b.assertFailedOver(t, vms[i], vms[i].Name, false, vms[i].TestMappings)
+		for _, d := range vms[i].Disks {
+			n := 0
+			for _, s := range cs.Snapshots() {
+				if s.VolumeID == d.VolumeID {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Fatalf("%s: replica %s has %d snapshots after the crash, want one", vms[i].Name, d.VolumeID, n)
+			}
+		}
+	}
+	b.assertNoStrayVolumes(t)
+	if !strings.Contains(b.virtioCalls(t), windows.Name+" ") {
+		t.Fatalf("the VirtIO injection of %s never ran to its end: %q", windows.Name, b.virtioCalls(t))
 	}
 }

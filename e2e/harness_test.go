@@ -59,7 +59,10 @@ type bundle struct {
 	dbURL    string
 	virtio   string // file the VirtIO stand-in appends its arguments to
 	failFile string // while it exists, the VirtIO stand-in fails
-	contexts map[string]string
+	// While slowFile exists the VirtIO stand-in, once it has made
+	// startedFile, waits.
+	slowFile, startedFile string
+	contexts              map[string]string
 }
 
 type options struct {
@@ -107,9 +110,12 @@ func setup(t *testing.T, o options) *bundle {
 		o.dbURL = testsvc.PostgresURL(t)
 	}
 	b := &bundle{ctx: ctx, lab: l, dbURL: o.dbURL, redis: testsvc.StartRedis(t, testsvc.RedisOptions{AppendOnly: o.aof}),
-		virtio: filepath.Join(dir, "virtio.log"), failFile: filepath.Join(dir, "virtio.fail"), contexts: map[string]string{}}
+		virtio: filepath.Join(dir, "virtio.log"), failFile: filepath.Join(dir, "virtio.fail"),
+		slowFile: filepath.Join(dir, "virtio.slow"), startedFile: filepath.Join(dir, "virtio.started"), contexts: map[string]string{}}
 	script := filepath.Join(dir, "virt-v2v-in-place")
-	if err := os.WriteFile(script, []byte(fmt.Sprintf("#!/bin/sh\n[ -e %q ] && { echo injected failure >&2; exit 3; }\necho \"$FAILOVER_VM_NAME $*\" >> %q\n", b.failFile, b.virtio)), 0o755); err != nil {
+	if err := os.WriteFile(script, []byte(fmt.Sprintf("#!/bin/sh\n[ -e %q ] && { echo injected failure >&2; exit 3; }\n"+
+		"[ -e %q ] && { : > %q; while [ -e %q ]; do sleep 0.1; done; }\n"+
+		"echo \"$FAILOVER_VM_NAME $*\" >> %q\n", b.failFile, b.slowFile, b.startedFile, b.slowFile, b.virtio)), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	token, line, err := auth.NewToken("e2e-admin", auth.Admin)
