@@ -27,8 +27,11 @@ vet:
 # whose tool is missing fails instead of skipping.
 test-tools: deploy-tools observability-tools drill-tools virtio-tools
 
+# The e2e suite runs twice: against a cloud whose kvm.snapshot.enabled is
+# false (CloudStack's default), then true.
 test: services test-tools vet
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	E2E_KVM_SNAPSHOT_ENABLED=true $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./e2e/
 
 demo: services build
 	$(BIN)/demo

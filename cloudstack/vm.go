@@ -114,8 +114,10 @@ func (s DeploySpec) validate() error {
 // DeployVM creates a VM, stopped, with one NIC per spec entry in order
 // (keeping the MACs given), and waits for the deploy job. CloudStack keys
 // the NICs of a deploy by network (BaseDeployVMCmd.getIpToNetworkMap): two
-// entries on one network would become one NIC, so the spec is refused;
-// add further NICs on a network with AddNIC.
+// entries on one network would become one NIC, so the spec is refused.
+// A second NIC on a network cannot be added later either:
+// addNicToVirtualMachine refuses it (UserVmManagerImpl.
+// checkIfNetExistsForVM, "A NIC already exists for VM").
 func (c *Client) DeployVM(ctx context.Context, spec DeploySpec) (*VM, error) {
 	if spec.ZoneID == "" {
 		spec.ZoneID = c.cfg.ZoneID
@@ -305,33 +307,4 @@ func fromCSVM(v *cs.VirtualMachine) VM {
 		vm.NICs = append(vm.NICs, NIC{ID: n.Id, NetworkID: n.Networkid, MAC: n.Macaddress, DeviceID: d})
 	}
 	return vm
-}
-
-// AddNIC adds a NIC on networkID to a VM, keeping mac when it is set, and
-// waits for the job. The NIC takes the VM's next device id.
-func (c *Client) AddNIC(ctx context.Context, vmID string, nic NICSpec) (*VM, error) {
-	what := fmt.Sprintf("cloudstack: adding a NIC on network %s to VM %s", nic.NetworkID, vmID)
-	if nic.NetworkID == "" {
-		return nil, errs.New(errs.InvalidArgument, "%s: network is required", what)
-	}
-	if nic.MAC != "" {
-		if hw, err := net.ParseMAC(nic.MAC); err != nil || len(hw) != 6 {
-			return nil, errs.New(errs.InvalidArgument, "%s: %q is not a MAC address", what, nic.MAC)
-		}
-	}
-	raw, err := c.runJob(ctx, "addNicToVirtualMachine", what, func(api *cs.CloudStackClient) (string, error) {
-		p := api.VirtualMachine.NewAddNicToVirtualMachineParams(nic.NetworkID, vmID)
-		if nic.MAC != "" {
-			p.SetMacaddress(strings.ToLower(nic.MAC))
-		}
-		r, err := api.VirtualMachine.AddNicToVirtualMachine(p)
-		if err != nil {
-			return "", err
-		}
-		return r.JobID, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return decodeVM(raw, what)
 }

@@ -74,8 +74,10 @@ var failoverChain = []step{
 			}
 			return reasonIf(p.cfg.SkipVirtio, "skipped on the operator's request")
 		}},
-	// Deployed stopped, one NIC per distinct network, the rest added with
-	// addNicToVirtualMachine in order.
+	// Deployed stopped, one NIC per source NIC in order with its MAC, each
+	// on its own network: CloudStack gives a VM one NIC per network (the
+	// deploy's network map merges them, addNicToVirtualMachine refuses a
+	// second), so the pre-flight refuses a layout that shares one.
 	{name: "vm-creation", run: (*stepEnv).createVM, retry: retryCloud, timeout: 30 * time.Minute},
 	// The template's ROOT volume detached and deleted, the boot replica
 	// attached at device 0, the others in disk order.

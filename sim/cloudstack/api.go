@@ -206,9 +206,9 @@ func listResponse(key string, items []map[string]any) map[string]any {
 
 // listedFor reports whether a list call shows an object of account: with
 // listall=true every object the caller may see (the sim's one key sees
-// all), without it only the caller's own, as BaseListProjectAndAccount
-// ResourcesCmd's listAll ("If set to false, list only resources belonging
-// to the command's caller") does. Callers hold s.mu.
+// all), without it only the caller's own, as BaseListAccountResourcesCmd's
+// listAll ("If set to false, list only resources belonging to the
+// command's caller") says. Callers hold s.mu.
 func (s *Sim) listedFor(r request, account string) bool {
 	return r.boolean("listall", false) || account == "" || account == s.cfg.Account
 }
