@@ -98,18 +98,7 @@ func TestWorkerKilledMidStepFinishesExactlyOnce(t *testing.T) {
 	for i := 1; i < 4; i++ {
 		b.waitStep(t, jobs[i], steps[i])
 	}
-	pids := b.workerPIDsRunning(t, jobs)
-	live := b.stack.Workers()
-	for i, pid := range live {
-		if pids[pid] {
-			b.stack.KillWorker(i) // SIGKILL: no graceful shutdown
-		}
-	}
-	for pid := range pids {
-		if syscall.Kill(pid, 0) == nil {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	b.killWorkersRunning(t, jobs)
 	// Every fault goes away; another worker must finish the jobs.
 	cs.ClearFaults()
 	vc.ClearFailures()
@@ -120,13 +109,7 @@ func TestWorkerKilledMidStepFinishesExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, id := range jobs {
-		st := b.wait(t, id)
-		if st.Status != store.JobCompleted {
-			t.Fatalf("%s (killed in %s): job ended %s: %s", vms[i].Name, steps[i], st.Status, st.Error)
-		}
-		if s := st.Step(steps[i]); s.Attempts < 2 {
-			t.Fatalf("%s: step %s shows %d attempts; the killed one must be counted", vms[i].Name, steps[i], s.Attempts)
-		}
+		b.waitKilledJob(t, id, vms[i], steps[i])
 		mappings, exact := vms[i].TestMappings, false
 		if i >= 2 {
 			mappings, exact = vms[i].LiveMappings, true
@@ -152,6 +135,36 @@ func TestWorkerKilledMidStepFinishesExactlyOnce(t *testing.T) {
 				t.Fatalf("%s: replica differs from the source after a final sync interrupted by a crash", vms[i].Name)
 			}
 		}
+	}
+}
+
+// killWorkersRunning SIGKILLs (no graceful shutdown) every worker that
+// runs a step of one of jobs, and waits until each is gone.
+func (b *bundle) killWorkersRunning(t *testing.T, jobs []string) {
+	t.Helper()
+	pids := b.workerPIDsRunning(t, jobs)
+	for i, pid := range b.stack.Workers() {
+		if pids[pid] {
+			b.stack.KillWorker(i)
+		}
+	}
+	for pid := range pids {
+		for syscall.Kill(pid, 0) == nil {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+// waitKilledJob waits for a job whose worker was killed in step: it must
+// complete, and the step must count the killed attempt.
+func (b *bundle) waitKilledJob(t *testing.T, jobID string, vm *lab.VM, step string) {
+	t.Helper()
+	st := b.wait(t, jobID)
+	if st.Status != store.JobCompleted {
+		t.Fatalf("%s (killed in %s): job ended %s: %s", vm.Name, step, st.Status, st.Error)
+	}
+	if s := st.Step(step); s.Attempts < 2 {
+		t.Fatalf("%s: step %s shows %d attempts; the killed one must be counted", vm.Name, step, s.Attempts)
 	}
 }
 
@@ -220,17 +233,7 @@ func TestWorkerKilledInEachCloudStackSubStep(t *testing.T) {
 
 	hold(3, "deleteVolume")
 
-	pids := b.workerPIDsRunning(t, jobs)
-	for i, pid := range b.stack.Workers() {
-		if pids[pid] {
-			b.stack.KillWorker(i)
-		}
-	}
-	for pid := range pids {
-		for syscall.Kill(pid, 0) == nil {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	b.killWorkersRunning(t, jobs)
 	if err := os.Remove(b.slowFile); err != nil {
 		t.Fatal(err)
 	}
@@ -238,13 +241,7 @@ func TestWorkerKilledInEachCloudStackSubStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, id := range jobs {
-		st := b.wait(t, id)
-		if st.Status != store.JobCompleted {
-			t.Fatalf("%s (killed in %s): job ended %s: %s", vms[i].Name, steps[i], st.Status, st.Error)
-		}
-		if s := st.Step(steps[i]); s.Attempts < 2 {
-			t.Fatalf("%s: step %s shows %d attempts; the killed one must be counted", vms[i].Name, steps[i], s.Attempts)
-		}
+		b.waitKilledJob(t, id, vms[i], steps[i])
 		b.assertFailedOver(t, vms[i], vms[i].Name, false, vms[i].TestMappings)
 		for _, d := range vms[i].Disks {
 			n := 0
