@@ -13,9 +13,12 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -156,6 +159,7 @@ func (c *Client) api(ctx context.Context) (*cs.CloudStackClient, *exchange) {
 // fail turns the error of one library call into a classified error saying
 // what was being done.
 func (c *Client) fail(ctx context.Context, x *exchange, command, what string, err error) error {
+	err = redactURL(err, command)
 	status, body := x.last()
 	if status != 0 && status != http.StatusOK {
 		return wrapAPIError(parseErrorResponse(command, status, body), what)
@@ -176,3 +180,48 @@ func (c *Client) fail(ctx context.Context, x *exchange, command, what string, er
 	}
 	return errs.Wrap(errs.Internal, err, "%s: unexpected response", what)
 }
+
+// urlRedacted is a *url.Error without the request's query: a signed
+// CloudStack URL carries apiKey and signature, valid for minutes, and an
+// error goes to clients, job steps, asynqmon and logs. It names the call
+// (the endpoint and the command) instead.
+type urlRedacted struct {
+	op, endpoint, command string
+	err                   error
+}
+
+func (e *urlRedacted) Error() string {
+	return fmt.Sprintf("%s %s (command %s): %v", e.op, e.endpoint, e.command, e.err)
+}
+
+func (e *urlRedacted) Unwrap() error { return e.err }
+
+// redactURL replaces the *url.Error in err, if any, by one without the
+// URL's query. Only the outermost one is found: net/http returns one.
+func redactURL(err error, command string) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	endpoint := "the CloudStack endpoint"
+	if u, perr := url.Parse(ue.URL); perr == nil {
+		u.RawQuery, u.Fragment, u.User = "", "", nil
+		endpoint = u.String()
+	}
+	r := &urlRedacted{op: ue.Op, endpoint: endpoint, command: command, err: ue.Err}
+	if err == error(ue) {
+		return r
+	}
+	// Wrapped: keep the wrapping's own words, drop the URL's.
+	return &redactedText{msg: strings.ReplaceAll(err.Error(), ue.Error(), r.Error()), err: r}
+}
+
+// redactedText is an error whose text was redacted; it unwraps to the
+// redacted cause.
+type redactedText struct {
+	msg string
+	err error
+}
+
+func (e *redactedText) Error() string { return e.msg }
+func (e *redactedText) Unwrap() error { return e.err }

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -359,6 +360,32 @@ func TestErrorClasses(t *testing.T) {
 	dc, _ := New(dead)
 	_, err = dc.ListZones(ctx)
 	wantCode(t, err, errs.Unavailable, true)
+	// The error names the call, never the signed URL's query (apiKey and
+	// signature are valid for minutes).
+	assertRedacted(t, err, "listZones")
+	// Nor does a timeout's.
+	_, err = f.client.ListZones(short)
+	assertRedacted(t, err, "listZones")
+	// Nor does an async job's poll.
+	_, err = dc.DeployVM(ctx, DeploySpec{Name: "x", ServiceOfferingID: f.offering.ID, TemplateID: f.tmpl.ID,
+		NICs: []NICSpec{{NetworkID: f.net1.ID}}})
+	assertRedacted(t, err, "deployVirtualMachine")
+}
+
+func assertRedacted(t *testing.T, err error, command string) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	msg := err.Error()
+	for _, leak := range []string{"apiKey", "apikey", "signature", "=key", "secret"} {
+		if strings.Contains(msg, leak) {
+			t.Fatalf("error leaks %q: %s", leak, msg)
+		}
+	}
+	if !strings.Contains(msg, command) {
+		t.Fatalf("error does not name the call %s: %s", command, msg)
+	}
 }
 
 func TestAsyncJobPollingIsFastAndHonoursDeadline(t *testing.T) {
