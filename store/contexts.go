@@ -108,6 +108,9 @@ func (s *Store) CreateContext(ctx context.Context, c *VMContext) error {
 		}
 		return nil
 	})
+	if isUniqueViolation(err, "vm_disks_volume_id_key") {
+		return s.volumeTaken(ctx, c)
+	}
 	if isUniqueViolation(err, "") {
 		var existing string
 		if qerr := s.pool.QueryRow(ctx, `SELECT context_id FROM vm_replication_contexts
@@ -118,6 +121,30 @@ func (s *Store) CreateContext(ctx context.Context, c *VMContext) error {
 			WithDetails("context_id", existing)
 	}
 	return err
+}
+
+// volumeTaken is the error of a registration whose replica volume belongs
+// to another disk already: it names the volume and who holds it.
+func (s *Store) volumeTaken(ctx context.Context, c *VMContext) error {
+	seen := map[string]int32{}
+	for _, d := range c.Disks {
+		if d.VolumeID == "" {
+			continue
+		}
+		if k, dup := seen[d.VolumeID]; dup {
+			return errs.New(errs.InvalidArgument, "disks %d and %d name the same replica volume %s", k, d.DiskKey, d.VolumeID).
+				WithDetails("field", "disks")
+		}
+		seen[d.VolumeID] = d.DiskKey
+		var holder, name string
+		err := s.pool.QueryRow(ctx, `SELECT d.context_id, c.vm_name FROM vm_disks d
+			JOIN vm_replication_contexts c USING (context_id) WHERE d.volume_id = $1`, d.VolumeID).Scan(&holder, &name)
+		if err == nil {
+			return errs.New(errs.AlreadyExists, "replica volume %s (disk %d) already belongs to VM %s (context %s)",
+				d.VolumeID, d.DiskKey, name, holder).WithDetails("context_id", holder, "volume_id", d.VolumeID)
+		}
+	}
+	return errs.New(errs.AlreadyExists, "a replica volume of VM %s already belongs to another VM", c.VMName)
 }
 
 const contextColumns = `context_id, vm_name, vmware_vm_id, vcenter_host, datacenter, cpu_count, memory_mb,

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -116,6 +117,37 @@ func TestContextRegisteredTwiceIsAlreadyExists(t *testing.T) {
 	got, err := b.store.ResolveContext(b.ctx, "vm1")
 	if err != nil || got.ContextID != c.ContextID || len(got.Disks) != 1 || len(got.NICs) != 1 {
 		t.Fatalf("resolve by name: %+v, %v", got, err)
+	}
+}
+
+// TestReplicaVolumeBelongsToOneContext: a second VM registered over
+// another VM's replica volume is refused by the database, naming who
+// holds it, and nothing of it is stored.
+func TestReplicaVolumeBelongsToOneContext(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := newContext(t, b, "vm1")
+	other := &store.VMContext{ContextID: "ctx-vm2", VMName: "vm2", VMwareVMID: "uuid-vm2", CPUCount: 1, MemoryMB: 1024,
+		OSType: "linux", Firmware: "bios", CurrentStatus: store.StatusReadyForFailover,
+		Disks: []store.Disk{{DiskKey: 2000, SizeBytes: 1 << 20, VolumeID: "vol-vm2"},
+			{DiskKey: 2001, UnitOrder: 1, SizeBytes: 1 << 20, VolumeID: c.Disks[0].VolumeID}}}
+	err := b.store.CreateContext(b.ctx, other)
+	var e *errs.Error
+	if !errs.Is(err, errs.AlreadyExists) || !asErr(err, &e) || e.Details["context_id"] != c.ContextID ||
+		!strings.Contains(err.Error(), c.Disks[0].VolumeID) {
+		t.Fatalf("registering over vm1's replica: %v, want AlreadyExists naming %s", err, c.ContextID)
+	}
+	if _, err := b.store.GetContext(b.ctx, "ctx-vm2"); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("the refused context was stored: %v", err)
+	}
+	// One VM naming one volume for two disks.
+	other.Disks[1].VolumeID = "vol-vm2"
+	if err := b.store.CreateContext(b.ctx, other); !errs.Is(err, errs.InvalidArgument) {
+		t.Fatalf("two disks on one volume: %v, want InvalidArgument", err)
+	}
+	other.Disks[1].VolumeID = "vol-vm2-b"
+	if err := b.store.CreateContext(b.ctx, other); err != nil {
+		t.Fatalf("distinct volumes: %v", err)
 	}
 }
 
