@@ -6,7 +6,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/ossea/unifiedfailover/auth"
 	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/store"
 )
@@ -19,6 +18,12 @@ func actorOf(r *http.Request) string {
 		return a
 	}
 	return "anonymous"
+}
+
+// actorFor is the request's actor with its role, for the engine's
+// approval rule (failover/approval.go).
+func actorFor(r *http.Request) failover.Actor {
+	return failover.Actor{Name: actorOf(r), Role: principalOf(r).Role}
 }
 
 // withActor returns ctx carrying the request's actor.
@@ -52,13 +57,7 @@ func (s *Server) startFailover(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if req.FailoverType == failover.Live && !req.DryRun {
-		if err := need(r, auth.Admin, "a live failover"); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-	}
-	st, err := s.engine.StartFailover(r.Context(), req, actorOf(r))
+	st, err := s.engine.StartFailover(r.Context(), req, actorFor(r))
 	s.writeStarted(w, r, st, err, req.DryRun)
 }
 
@@ -72,26 +71,21 @@ func (s *Server) startRollback(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if !req.DryRun {
-		p, _, err := s.engine.PlanRollback(r.Context(), req)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		if p.Config != nil && p.Config.FailoverType == failover.Live {
-			if err := need(r, auth.Admin, "the rollback of a live failover"); err != nil {
-				s.writeError(w, r, err)
-				return
-			}
-		}
-	}
-	st, err := s.engine.StartRollback(r.Context(), req, actorOf(r))
+	st, err := s.engine.StartRollback(r.Context(), req, actorFor(r))
 	s.writeStarted(w, r, st, err, req.DryRun)
 }
 
 func (s *Server) commitFailover(w http.ResponseWriter, r *http.Request) {
-	st, err := s.engine.StartCommit(r.Context(), chi.URLParam(r, "job_id"), actorOf(r))
-	s.writeStarted(w, r, st, err, false)
+	var req failover.CommitRequest
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, &req); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	req.FailoverJobID = chi.URLParam(r, "job_id")
+	st, err := s.engine.StartCommit(r.Context(), req, actorFor(r))
+	s.writeStarted(w, r, st, err, req.DryRun)
 }
 
 func (s *Server) retryJob(w http.ResponseWriter, r *http.Request) {
@@ -100,13 +94,7 @@ func (s *Server) retryJob(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if j.FailoverType == string(failover.Live) {
-		if err := need(r, auth.Admin, "retrying a live failover's job"); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-	}
-	job, err := s.engine.Retry(r.Context(), chi.URLParam(r, "job_id"), actorOf(r))
+	job, err := s.engine.Retry(r.Context(), j.ID, actorFor(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

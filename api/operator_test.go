@@ -178,6 +178,11 @@ func TestEveryEndpointMatchesOpenAPI(t *testing.T) {
 	}
 	code, body = f.call(operatorToken, "POST", "/api/v1/failover/"+testJob+"/retry", "")
 	expect(409, code, body, "retry of a completed failover")
+	// A forced cleanup goes past errors: admin and the VM's name.
+	code, body = f.call(operatorToken, "POST", "/api/v1/failover/rollback", `{"vm_name":"`+vm1.Name+`","force_cleanup":true,"confirm":"`+vm1.Name+`"}`)
+	expect(403, code, body, "forced cleanup by an operator")
+	code, body = f.call(adminToken, "POST", "/api/v1/failover/rollback", `{"vm_name":"`+vm1.Name+`","force_cleanup":true}`)
+	expect(428, code, body, "forced cleanup without approval")
 	code, body = f.call(operatorToken, "POST", "/api/v1/failover/rollback", `{"vm_name":"`+vm1.Name+`","reason":"drill over"}`)
 	expect(202, code, body, "rollback")
 	if job := f.wait(body["job_id"].(string)); job["status"] != "completed" {
@@ -199,6 +204,10 @@ func TestEveryEndpointMatchesOpenAPI(t *testing.T) {
 		t.Fatalf("live decision: %v", body)
 	}
 	code, body = f.call(adminToken, "POST", "/api/v1/failover/"+liveJob+"/commit", "")
+	expect(428, code, body, "commit without approval")
+	code, body = f.call(operatorToken, "POST", "/api/v1/failover/"+liveJob+"/commit", `{"confirm":"`+vm2.Name+`"}`)
+	expect(403, code, body, "commit by an operator")
+	code, body = f.call(adminToken, "POST", "/api/v1/failover/"+liveJob+"/commit", `{"confirm":"`+vm2.Name+`"}`)
 	expect(202, code, body, "commit")
 	if job := f.wait(body["job_id"].(string)); job["status"] != "completed" {
 		t.Fatalf("commit: %v", job)
@@ -270,7 +279,13 @@ func TestRefusalsChangeNothing(t *testing.T) {
 		{"viewer mapping delete", viewerToken, "DELETE", V + "/network-mappings/" + vm1.Name + "/" + src1, "", 403, ""},
 		{"viewer mapping put", viewerToken, "PUT", V + "/network-mappings/context/" + ctx1 + "/" + src1, `{}`, 403, ""},
 		{"operator live failover", operatorToken, "POST", V + "/failover/unified", `{"vm_name":"` + vm2.Name + `","failover_type":"live","confirm":"` + vm2.Name + `"}`, 403, ""},
-		{"operator commit", operatorToken, "POST", V + "/failover/x/commit", "", 403, ""},
+		// Safety by effect: a test failover never touches the source, and
+		// an operator may not run what changes production.
+		{"test failover that powers off the source", operatorToken, "POST", V + "/failover/unified", `{"vm_name":"` + vm1.Name + `","failover_type":"test","power_off_source":true}`, 400, "power_off_source"},
+		{"test failover with a final sync, by an admin", adminToken, "POST", V + "/failover/unified", `{"vm_name":"` + vm1.Name + `","failover_type":"test","power_off_source":true,"perform_final_sync":true,"confirm":"` + vm1.Name + `"}`, 400, "power_off_source"},
+		{"operator test failover on production networks", operatorToken, "POST", V + "/failover/unified", `{"vm_name":"` + vm1.Name + `","failover_type":"test","network_strategy":"production"}`, 403, ""},
+		{"commit of no job", operatorToken, "POST", V + "/failover/x/commit", `{"confirm":"x"}`, 404, ""},
+		{"commit, bad body", adminToken, "POST", V + "/failover/x/commit", `{"confirm":1}`, 400, "confirm"},
 		// Malformed bodies.
 		{"malformed JSON", operatorToken, "POST", V + "/failover/unified", `{"vm_name":`, 400, ""},
 		{"not JSON", operatorToken, "POST", V + "/network-mappings", `vm=1`, 400, ""},

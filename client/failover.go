@@ -55,10 +55,13 @@ func (c *Client) Rollback(ctx context.Context, req failover.RollbackRequest) (*S
 	return &out, c.Do(ctx, http.MethodPost, "/api/v1/failover/rollback", req, &out)
 }
 
-// Commit commits a completed live failover.
-func (c *Client) Commit(ctx context.Context, jobID string) (*StartedJob, error) {
+// Commit commits a completed live failover. It destroys the rollback
+// points, so confirm must be the VM's name (else the API answers 428 with
+// the plan).
+func (c *Client) Commit(ctx context.Context, jobID, confirm string) (*StartedJob, error) {
 	var out StartedJob
-	return &out, c.Do(ctx, http.MethodPost, "/api/v1/failover/"+url.PathEscape(jobID)+"/commit", nil, &out)
+	return &out, c.Do(ctx, http.MethodPost, "/api/v1/failover/"+url.PathEscape(jobID)+"/commit",
+		map[string]any{"confirm": confirm}, &out)
 }
 
 // Retry resumes a failed job at its failed step.

@@ -206,7 +206,7 @@ func (d *Drills) failoverVM(ctx context.Context, run *queue.StepRun, dr *store.D
 		}
 	}
 	if v.FailoverJobID == "" {
-		st, err := d.eng.StartFailover(ctx, failover.FailoverRequest{ContextID: v.ContextID, FailoverType: failover.Test}, actor)
+		st, err := d.eng.StartFailover(ctx, failover.FailoverRequest{ContextID: v.ContextID, FailoverType: failover.Test}, failover.System(actor))
 		switch {
 		case errs.Is(err, errs.Conflict):
 			return d.skip(ctx, run, v, "VM busy: "+err.Error())
@@ -406,7 +406,7 @@ func (d *Drills) rollbackVM(ctx context.Context, run *queue.StepRun, dr *store.D
 			return err
 		}
 		st, err := d.eng.StartRollback(ctx, failover.RollbackRequest{ContextID: v.ContextID,
-			Reason: fmt.Sprintf("DR drill %s, run %s", dr.ScheduleName, dr.ID)}, actor)
+			Reason: fmt.Sprintf("DR drill %s, run %s", dr.ScheduleName, dr.ID)}, failover.System(actor))
 		if errs.Is(err, errs.Conflict) {
 			if active, aerr := d.store.ActiveJob(ctx, v.ContextID); aerr == nil && active.Type == failover.JobRollback &&
 				active.ParentID == v.FailoverJobID {
@@ -525,7 +525,7 @@ func (d *Drills) rollBackDrilled(ctx context.Context, log *slog.Logger, dr *stor
 			continue
 		}
 		st, err := d.eng.StartRollback(ctx, failover.RollbackRequest{ContextID: v.ContextID,
-			Reason: fmt.Sprintf("DR drill %s, run %s failed: cleaning up", dr.ScheduleName, dr.ID)}, Actor(dr.ScheduleName))
+			Reason: fmt.Sprintf("DR drill %s, run %s failed: cleaning up", dr.ScheduleName, dr.ID)}, failover.System(Actor(dr.ScheduleName)))
 		if err != nil {
 			log.ErrorContext(ctx, "could not start the rollback of a drilled VM", "context_id", v.ContextID, "error", err)
 			v.Error = joinErr(v.Error, "the rollback did not start: "+err.Error())

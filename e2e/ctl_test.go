@@ -238,10 +238,13 @@ func TestCtlExitCodes(t *testing.T) {
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("live jobs: %v %v", jobs, err)
 	}
-	if out, code = e.run(t, e.operator, "commit", jobs[0].ID); code != exitAuthCode {
+	if out, code = e.run(t, e.operator, "commit", jobs[0].ID, "--confirm"); code != exitAuthCode {
 		t.Errorf("operator commit: exit %d\n%s", code, out)
 	}
-	if out, code = e.run(t, e.admin, "commit", jobs[0].ID); code != 0 {
+	if out, code = e.run(t, e.admin, "commit", jobs[0].ID); code != exitApprovalCode {
+		t.Errorf("admin commit without --confirm: exit %d\n%s", code, out)
+	}
+	if out, code = e.run(t, e.admin, "commit", jobs[0].ID, "--confirm"); code != 0 {
 		t.Errorf("admin commit: exit %d\n%s", code, out)
 	}
 	_ = exitFailedJobCode

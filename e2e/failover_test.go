@@ -131,7 +131,11 @@ func TestLiveFailoverNeedsApprovalThenRollsBackAndCommits(t *testing.T) {
 	if st.Status != store.JobCompleted || len(st.Failover.SnapshotIDs) != len(vm.Disks) {
 		t.Fatalf("second live failover: %s %s snapshots=%v", st.Status, st.Error, st.Failover.SnapshotIDs)
 	}
-	cm, err := b.api.Commit(b.ctx, st.ID)
+	// A commit destroys the rollback points: it needs the VM's name.
+	if _, err := b.api.Commit(b.ctx, st.ID, ""); apiStatus(err) != http.StatusPreconditionRequired || planOf(err) == nil {
+		t.Fatalf("commit without confirm: %v, want 428 with the plan", err)
+	}
+	cm, err := b.api.Commit(b.ctx, st.ID, vm.Name)
 	if err != nil {
 		t.Fatal(err)
 	}

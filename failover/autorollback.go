@@ -172,7 +172,7 @@ func (e *Engine) AutoRollback(ctx context.Context, failoverJobID string) (*store
 		return nil, e.store.SetAutoRollbackJob(ctx, a.FailoverJobID, "")
 	}
 	st, err := e.StartRollback(ctx, RollbackRequest{ContextID: a.ContextID,
-		Reason: fmt.Sprintf("test_duration %s elapsed", a.TestDuration)}, AutoRollbackActor)
+		Reason: fmt.Sprintf("test_duration %s elapsed", a.TestDuration)}, System(AutoRollbackActor))
 	if errs.Is(err, errs.Conflict) {
 		// A rollback of this failover that is running already (started by
 		// an earlier attempt that died before recording it) is ours.

@@ -138,6 +138,14 @@ func Resolve(c *store.VMContext, typ Type, opts Options, mappings []store.Networ
 	if opts.PerformFinalSync != nil {
 		cfg.PerformFinalSync = *opts.PerformFinalSync
 	}
+	// A test failover never touches the source: powering it off or
+	// syncing from it is what a live failover does, with its approval.
+	if typ == Test && cfg.PowerOffSource {
+		return nil, fieldError("power_off_source", "a test failover never touches the source VM: powering it off is a live failover's (admin role and \"confirm\")")
+	}
+	if typ == Test && cfg.PerformFinalSync {
+		return nil, fieldError("perform_final_sync", "a test failover never touches the source VM: a final sync is a live failover's (admin role and \"confirm\")")
+	}
 	if opts.KeepMACs != nil {
 		cfg.KeepMACs = *opts.KeepMACs
 	}

@@ -22,7 +22,8 @@ type FailoverRequest struct {
 	Options
 	// DryRun returns the plan and runs nothing.
 	DryRun bool `json:"dry_run,omitempty"`
-	// Confirm approves a live failover: it must be the VM's name.
+	// Confirm approves a failover that changes production (a live one):
+	// it must be the VM's name.
 	Confirm string `json:"confirm,omitempty"`
 	// TestDuration time-boxes a test failover (for example "30m"): it is
 	// rolled back by itself that long after it completed (autorollback.go).
@@ -40,8 +41,14 @@ type Plan struct {
 	FailoverJobID    string              `json:"failover_job_id,omitempty"`
 	Preflight        *Report             `json:"preflight,omitempty"`
 	Steps            []store.PlannedStep `json:"steps"`
-	ApprovalRequired bool                `json:"approval_required"`
-	Approval         string              `json:"approval,omitempty"`
+	// Effects are what the operation does to production or the way back;
+	// Needs is the role and approval they call for (approval.go).
+	Effects Effects  `json:"effects"`
+	Needs   Approval `json:"needs"`
+	// ApprovalRequired: the request must carry "confirm": "<vm name>";
+	// Approval says why.
+	ApprovalRequired bool   `json:"approval_required"`
+	Approval         string `json:"approval,omitempty"`
 }
 
 // Started is a job that was started, with its plan.
@@ -65,6 +72,13 @@ func (e *Engine) resolveContext(ctx context.Context, contextID, vmName string) (
 // PlanFailover resolves a failover request and runs pre-flight, changing
 // nothing.
 func (e *Engine) PlanFailover(ctx context.Context, req FailoverRequest) (*Plan, error) {
+	return e.planFailover(ctx, req, nil)
+}
+
+// planFailover is PlanFailover; with an actor, one whose role does not
+// allow the failover is refused before the pre-flight runs (a live
+// failover's pre-flight snapshots the source VM).
+func (e *Engine) planFailover(ctx context.Context, req FailoverRequest, actor *Actor) (*Plan, error) {
 	vm, err := e.resolveContext(ctx, req.ContextID, req.VMName)
 	if err != nil {
 		return nil, err
@@ -80,30 +94,36 @@ func (e *Engine) PlanFailover(ctx context.Context, req FailoverRequest) (*Plan, 
 	if _, err := testDuration(req); err != nil {
 		return nil, err
 	}
-	rep, err := e.Preflight(ctx, vm, cfg, "")
-	if err != nil {
-		return nil, err
-	}
 	p := &Plan{Operation: string(req.FailoverType) + "-failover", ContextID: vm.ContextID, VMName: vm.VMName,
-		Config: cfg, Preflight: rep, Steps: planSteps(failoverChain, &plan{cfg: cfg})}
-	if cfg.FailoverType == Live {
-		p.ApprovalRequired = true
-		p.Approval = fmt.Sprintf(`a live failover needs "confirm": %q`, vm.VMName)
+		Config: cfg, Steps: planSteps(failoverChain, &plan{cfg: cfg})}
+	p.setApproval(failoverEffects(cfg))
+	if actor != nil {
+		if err := p.permit(*actor); err != nil {
+			return p, err
+		}
+	}
+	if p.Preflight, err = e.Preflight(ctx, vm, cfg, ""); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
 
 // StartFailover starts a failover after pre-flight and approval. A dry
 // run returns the plan with a nil job.
-func (e *Engine) StartFailover(ctx context.Context, req FailoverRequest, actor string) (*Started, error) {
-	p, err := e.PlanFailover(ctx, req)
-	if err != nil || req.DryRun {
+func (e *Engine) StartFailover(ctx context.Context, req FailoverRequest, who Actor) (*Started, error) {
+	var p *Plan
+	var err error
+	if req.DryRun {
+		p, err = e.planFailover(ctx, req, nil)
 		return &Started{Plan: p}, err
 	}
-	cfg := p.Config
-	if cfg.FailoverType == Live && req.Confirm != cfg.VMName {
-		return &Started{Plan: p}, errs.New(errs.ApprovalRequired, "%s", p.Approval).WithDetails("plan", p)
+	if p, err = e.planFailover(ctx, req, &who); err != nil {
+		return &Started{Plan: p}, err
 	}
+	if err := p.authorize(who, req.Confirm); err != nil {
+		return &Started{Plan: p}, err
+	}
+	cfg, actor := p.Config, who.Name
 	if !cfg.SkipValidation && !p.Preflight.Passed {
 		if err := e.activeJobConflict(ctx, cfg.ContextID); err != nil {
 			return &Started{Plan: p}, err
@@ -138,7 +158,7 @@ func (e *Engine) StartFailover(ctx context.Context, req FailoverRequest, actor s
 				if err := e.recordTestDuration(ctx, tx, actor, job, req); err != nil {
 					return err
 				}
-				return e.recordDecisions(ctx, tx, actor, job, decisionsForFailover(req, cfg))
+				return e.recordDecisions(ctx, tx, actor, job, decisionsForFailover(req, p))
 			})
 		if !errs.Is(err, errs.AlreadyExists) || attempt == 20 {
 			break
@@ -152,17 +172,23 @@ func (e *Engine) StartFailover(ctx context.Context, req FailoverRequest, actor s
 	return &Started{Job: job, Plan: p}, nil
 }
 
-func decisionsForFailover(req FailoverRequest, cfg *Config) map[string]map[string]any {
+func decisionsForFailover(req FailoverRequest, p *Plan) map[string]map[string]any {
+	cfg := p.Config
 	d := map[string]map[string]any{
 		"failover-options": {"failover_type": cfg.FailoverType, "options": req.Options, "resolved": cfg},
 	}
-	if cfg.FailoverType == Live {
-		d["approval"] = map[string]any{"operation": "live-failover", "confirm": req.Confirm}
+	if p.Needs.Confirm {
+		d["approval"] = approvalDecision(p, req.Confirm)
 	}
 	if cfg.SkipValidation {
 		d["skip-validation"] = map[string]any{"operation": "failover"}
 	}
 	return d
+}
+
+// approvalDecision is the audit record of an approved operation.
+func approvalDecision(p *Plan, confirm string) map[string]any {
+	return map[string]any{"operation": p.Operation, "confirm": confirm, "role": p.Needs.Role, "effects": p.Needs.Effects}
 }
 
 func (e *Engine) recordDecisions(ctx context.Context, tx pgx.Tx, actor string, job *store.Job, ds map[string]map[string]any) error {
@@ -196,7 +222,8 @@ type RollbackRequest struct {
 	ForceCleanup  bool   `json:"force_cleanup,omitempty"`
 	Reason        string `json:"reason,omitempty"`
 	DryRun        bool   `json:"dry_run,omitempty"`
-	// Confirm approves the rollback of a live failover: the VM's name.
+	// Confirm approves a rollback that changes production (of a live
+	// failover) or forces a cleanup: the VM's name.
 	Confirm string `json:"confirm,omitempty"`
 }
 
@@ -230,30 +257,28 @@ func (e *Engine) PlanRollback(ctx context.Context, req RollbackRequest) (*Plan, 
 	_ = json.Unmarshal(fo.Config, &cfg)
 	p := &Plan{Operation: "rollback", ContextID: vm.ContextID, VMName: vm.VMName, Config: &cfg, Rollback: &opts,
 		FailoverJobID: fo.JobID, Steps: planSteps(rollbackChain, &plan{cfg: &cfg, rollback: opts})}
-	if fo.FailoverType == string(Live) {
-		p.ApprovalRequired = true
-		p.Approval = fmt.Sprintf(`the rollback of a live failover needs "confirm": %q`, vm.VMName)
-	}
+	p.setApproval(rollbackEffects(Type(fo.FailoverType), opts))
 	return p, fo, nil
 }
 
 // StartRollback starts a rollback of the VM's latest failover.
-func (e *Engine) StartRollback(ctx context.Context, req RollbackRequest, actor string) (*Started, error) {
+func (e *Engine) StartRollback(ctx context.Context, req RollbackRequest, who Actor) (*Started, error) {
 	p, fo, err := e.PlanRollback(ctx, req)
 	if err != nil || req.DryRun {
 		return &Started{Plan: p}, err
 	}
-	if p.ApprovalRequired && req.Confirm != p.VMName {
-		return &Started{Plan: p}, errs.New(errs.ApprovalRequired, "%s", p.Approval).WithDetails("plan", p)
+	if err := p.authorize(who, req.Confirm); err != nil {
+		return &Started{Plan: p}, err
 	}
+	actor := who.Name
 	params, _ := json.Marshal(p.Rollback)
 	job, err := e.cfg.Runner.Start(ctx, store.NewJob{Type: JobRollback, ExternalID: fmt.Sprintf("rollback-%s-%d",
 		p.VMName, e.cfg.Now().UnixNano()), FailoverType: fo.FailoverType, ContextID: p.ContextID, ParentID: fo.JobID,
 		Queue: queue.QueueCritical, Actor: actor, Params: params, Steps: p.Steps},
 		func(tx pgx.Tx, job *store.Job) error {
 			ds := map[string]map[string]any{"rollback": {"failover_job_id": fo.JobID, "options": p.Rollback}}
-			if p.ApprovalRequired {
-				ds["approval"] = map[string]any{"operation": "rollback-live", "confirm": req.Confirm}
+			if p.Needs.Confirm {
+				ds["approval"] = approvalDecision(p, req.Confirm)
 			}
 			return e.recordDecisions(ctx, tx, actor, job, ds)
 		})
@@ -263,10 +288,22 @@ func (e *Engine) StartRollback(ctx context.Context, req RollbackRequest, actor s
 	return &Started{Job: job, Plan: p}, nil
 }
 
+// CommitRequest is a request to commit a completed live failover.
+type CommitRequest struct {
+	// FailoverJobID is the live failover's job (from the path).
+	FailoverJobID string `json:"-"`
+	// Confirm approves the commit, which destroys the rollback points:
+	// the VM's name.
+	Confirm string `json:"confirm,omitempty"`
+	// DryRun returns the plan and runs nothing.
+	DryRun bool `json:"dry_run,omitempty"`
+}
+
 // StartCommit commits a completed live failover: its rollback snapshots
 // are deleted and the VM context is completed.
-func (e *Engine) StartCommit(ctx context.Context, failoverJobID, actor string) (*Started, error) {
-	fo, err := e.store.GetFailoverJob(ctx, failoverJobID)
+func (e *Engine) StartCommit(ctx context.Context, req CommitRequest, who Actor) (*Started, error) {
+	actor := who.Name
+	fo, err := e.store.GetFailoverJob(ctx, req.FailoverJobID)
 	if err != nil {
 		return nil, err
 	}
@@ -284,11 +321,19 @@ func (e *Engine) StartCommit(ctx context.Context, failoverJobID, actor string) (
 	_ = json.Unmarshal(fo.Config, &cfg)
 	p := &Plan{Operation: "commit", ContextID: vm.ContextID, VMName: vm.VMName, Config: &cfg, FailoverJobID: fo.JobID,
 		Steps: planSteps(commitChain, &plan{cfg: &cfg})}
+	p.setApproval(commitEffects())
+	if req.DryRun {
+		return &Started{Plan: p}, nil
+	}
+	if err := p.authorize(who, req.Confirm); err != nil {
+		return &Started{Plan: p}, err
+	}
 	job, err := e.cfg.Runner.Start(ctx, store.NewJob{Type: JobCommit, ExternalID: fmt.Sprintf("commit-%s-%d", vm.VMName,
 		e.cfg.Now().UnixNano()), FailoverType: fo.FailoverType, ContextID: vm.ContextID, ParentID: fo.JobID,
 		Queue: queue.QueueCritical, Actor: actor, Steps: p.Steps},
 		func(tx pgx.Tx, job *store.Job) error {
-			return e.recordDecisions(ctx, tx, actor, job, map[string]map[string]any{"commit": {"failover_job_id": fo.JobID}})
+			return e.recordDecisions(ctx, tx, actor, job, map[string]map[string]any{"commit": {"failover_job_id": fo.JobID},
+				"approval": approvalDecision(p, req.Confirm)})
 		})
 	if err != nil {
 		return &Started{Plan: p}, err
@@ -297,7 +342,13 @@ func (e *Engine) StartCommit(ctx context.Context, failoverJobID, actor string) (
 }
 
 // Retry resumes a failed failover, rollback or commit at its failed step.
-func (e *Engine) Retry(ctx context.Context, jobID, actor string) (*store.Job, error) {
+// It needs the role the job's operation needs (no new confirm: the job
+// was approved when it started).
+func (e *Engine) Retry(ctx context.Context, jobID string, who Actor) (*store.Job, error) {
+	actor := who.Name
+	if err := e.authorizeRetry(ctx, jobID, who); err != nil {
+		return nil, err
+	}
 	if fo, err := e.store.GetFailoverJob(ctx, jobID); err == nil && fo.Status != store.FailoverFailed {
 		return nil, errs.New(errs.FailedPrecondition, "failover %s is %s; only a failed failover can be retried", fo.ExternalJobID, fo.Status)
 	} else if err != nil && !errs.Is(err, errs.NotFound) {
@@ -315,4 +366,37 @@ func (e *Engine) Retry(ctx context.Context, jobID, actor string) (*store.Job, er
 		e.log.WarnContext(ctx, "could not record retry decision", "error", err, "job_id", job.ID)
 	}
 	return job, nil
+}
+
+// authorizeRetry checks that who may run the job's operation again.
+func (e *Engine) authorizeRetry(ctx context.Context, jobID string, who Actor) error {
+	j, err := e.store.GetJob(ctx, jobID)
+	if err != nil {
+		return err
+	}
+	var fx Effects
+	switch j.Type {
+	case JobFailover:
+		fo, err := e.store.GetFailoverJob(ctx, jobID)
+		if err != nil {
+			return err
+		}
+		var cfg Config
+		if err := json.Unmarshal(fo.Config, &cfg); err != nil {
+			return fmt.Errorf("reading failover %s's config: %w", fo.ExternalJobID, err)
+		}
+		fx = failoverEffects(&cfg)
+	case JobRollback:
+		var opts RollbackOptions
+		_ = json.Unmarshal(j.Params, &opts)
+		fx = rollbackEffects(Type(j.FailoverType), opts)
+	case JobCommit:
+		fx = commitEffects()
+	}
+	need := approvalFor(fx)
+	if !who.Role.Allows(need.Role) {
+		return errs.New(errs.PermissionDenied, "retrying %s job %s (%s) needs the %s role; %s is %s", j.Type, j.ExternalID,
+			strings.Join(need.Effects, ", "), need.Role, who.Name, who.Role)
+	}
+	return nil
 }

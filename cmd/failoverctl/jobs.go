@@ -129,7 +129,7 @@ func (a *app) failoverCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&typ, "type", "", "test or live (required)")
 	f.BoolVar(&watch, "watch", false, "follow the job with a progress bar until it ends")
-	f.BoolVar(&confirm, "confirm", false, "approve a live failover (confirms the VM's name)")
+	f.BoolVar(&confirm, "confirm", false, "approve a failover that changes production, such as a live one (confirms the VM's name)")
 	f.BoolVar(&dryRun, "dry-run", false, "print the plan and run nothing")
 	f.BoolVar(&skipValidation, "skip-validation", false, "skip the pre-flight checks (audited)")
 	f.BoolVar(&skipVirtio, "skip-virtio", false, "do not inject VirtIO drivers into Windows guests")
@@ -146,7 +146,7 @@ func (a *app) rollbackCmd() *cobra.Command {
 	var reason string
 	cmd := &cobra.Command{
 		Use:   "rollback VM [--confirm] [--power-on-source] [--force-cleanup] [--reason TEXT]",
-		Short: "Roll back a VM's latest failover and follow it (of a live failover: admin role and --confirm)",
+		Short: "Roll back a VM's latest failover and follow it (of a live failover, or with --force-cleanup: admin role and --confirm)",
 		Args:  nArgs(1, "one VM"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c := a.client()
@@ -174,29 +174,43 @@ func (a *app) rollbackCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.BoolVar(&watch, "watch", true, "follow the job until it ends (--watch=false returns at once)")
-	f.BoolVar(&confirm, "confirm", false, "approve the rollback of a live failover")
+	f.BoolVar(&confirm, "confirm", false, "approve a rollback that changes production (of a live failover) or forces a cleanup")
 	f.BoolVar(&dryRun, "dry-run", false, "print the plan and run nothing")
-	f.BoolVar(&force, "force-cleanup", false, "carry on past resources that are already gone")
+	f.BoolVar(&force, "force-cleanup", false, "carry on past resources that are already gone (admin role and --confirm)")
 	f.BoolVar(&powerOn, "power-on-source", false, "power the source VM on at the end (default: live yes, test no)")
 	f.StringVar(&reason, "reason", "", "why (kept in the audit)")
 	return cmd
 }
 
 func (a *app) commitCmd() *cobra.Command {
-	var watch bool
+	var watch, confirm bool
 	cmd := &cobra.Command{
-		Use:   "commit JOB",
-		Short: "Commit a completed live failover (admin): its rollback snapshots are deleted",
+		Use:   "commit JOB [--confirm]",
+		Short: "Commit a completed live failover (admin role and --confirm): its rollback snapshots are deleted",
 		Args:  nArgs(1, "one failover job id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := a.client().Commit(cmd.Context(), args[0])
+			c := a.client()
+			name := ""
+			if confirm {
+				job, err := c.Status(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				ctxd, err := c.Context(cmd.Context(), job.ContextID)
+				if err != nil {
+					return err
+				}
+				name = ctxd.VMName
+			}
+			st, err := c.Commit(cmd.Context(), args[0], name)
 			if err != nil {
-				return err
+				return a.approvalNeeded(err)
 			}
 			return a.started(cmd.Context(), "commit", st, watch)
 		},
 	}
 	cmd.Flags().BoolVar(&watch, "watch", true, "follow the job until it ends")
+	cmd.Flags().BoolVar(&confirm, "confirm", false, "approve the commit, which destroys the rollback points (confirms the VM's name)")
 	return cmd
 }
 
