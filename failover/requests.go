@@ -33,14 +33,14 @@ type FailoverRequest struct {
 // Plan is what a failover, rollback or commit would do: shown for a dry
 // run, and with a 428 when an approval is missing.
 type Plan struct {
-	Operation        string              `json:"operation"`
-	ContextID        string              `json:"context_id"`
-	VMName           string              `json:"vm_name"`
-	Config           *Config             `json:"config,omitempty"`
-	Rollback         *RollbackOptions    `json:"rollback_options,omitempty"`
-	FailoverJobID    string              `json:"failover_job_id,omitempty"`
-	Preflight        *Report             `json:"preflight,omitempty"`
-	Steps            []store.PlannedStep `json:"steps"`
+	Operation     string              `json:"operation"`
+	ContextID     string              `json:"context_id"`
+	VMName        string              `json:"vm_name"`
+	Config        *Config             `json:"config,omitempty"`
+	Rollback      *RollbackOptions    `json:"rollback_options,omitempty"`
+	FailoverJobID string              `json:"failover_job_id,omitempty"`
+	Preflight     *Report             `json:"preflight,omitempty"`
+	Steps         []store.PlannedStep `json:"steps"`
 	// Effects are what the operation does to production or the way back;
 	// Needs is the role and approval they call for (approval.go).
 	Effects Effects  `json:"effects"`
