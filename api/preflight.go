@@ -145,7 +145,7 @@ func (s *Server) preflightValidate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, validateBody{Valid: p.Preflight.Passed || p.Config.SkipValidation, ContextID: p.ContextID,
+	writeJSON(w, http.StatusOK, validateBody{Valid: p.Preflight.Gate(p.Config.SkipValidation) == nil, ContextID: p.ContextID,
 		VMName: p.VMName, Config: p.Config, Preflight: p.Preflight, Steps: viewSteps(p.Steps),
 		ApprovalRequired: p.ApprovalRequired, Approval: p.Approval})
 }

@@ -48,10 +48,9 @@ type plan struct {
 
 // failoverChain: test and live failovers (SPEC §3).
 var failoverChain = []step{
-	{name: "validation", run: (*stepEnv).validate, retry: retryCloud, timeout: 5 * time.Minute,
-		skip: func(p *plan) string {
-			return reasonIf(p.cfg.SkipValidation, "skipped on the operator's request (audited)")
-		}},
+	// Never skipped: skip_validation skips the soft checks only; the hard
+	// guards (status, active job, destination name, replicas) always run.
+	{name: "validation", run: (*stepEnv).validate, retry: retryCloud, timeout: 5 * time.Minute},
 	{name: "source-power-off", run: (*stepEnv).powerOffSource, retry: retryVCenter, timeout: 3 * time.Hour,
 		skip: func(p *plan) string { return reasonIf(!p.cfg.PowerOffSource, "the source VM keeps running") }},
 	{name: "final-sync", run: (*stepEnv).finalSync, retry: retrySync, timeout: 24 * time.Hour,

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ossea/unifiedfailover/cloudstack"
+	"github.com/ossea/unifiedfailover/errs"
 )
 
 func TestSharedNetworks(t *testing.T) {
@@ -59,5 +60,33 @@ func TestSnapshotWaitGrowsWithSize(t *testing.T) {
 	const tib = 1 << 40
 	if got := snapshotWait(tib); got <= snapshotWait(1<<30) || got < 11*3600e9 {
 		t.Fatalf("a 1 TiB volume waits %v: it must allow a backup at 25 MiB/s (about 11.7 h)", got)
+	}
+}
+
+// TestGateHardChecksCannotBeSkipped: skip_validation skips the soft
+// checks only; a failed hard guard refuses the failover either way.
+func TestGateHardChecksCannotBeSkipped(t *testing.T) {
+	t.Parallel()
+	soft := &Report{}
+	soft.add("context-status", Pass, "ready")
+	soft.add("service-offering", Fail, "no offering fits")
+	if err := soft.Gate(false); !errs.Is(err, errs.FailedPrecondition) {
+		t.Errorf("soft failure, not skipped: %v", err)
+	}
+	if err := soft.Gate(true); err != nil {
+		t.Errorf("soft failure, skipped: %v", err)
+	}
+	if got := soft.softChecks(); len(got) != 1 || got[0] != "service-offering" {
+		t.Errorf("softChecks = %v", got)
+	}
+	for _, name := range []string{"context-status", "active-job", "destination-name", "replicas"} {
+		hard := &Report{}
+		hard.add(name, Fail, "refused")
+		hard.add("networks", Fail, "no mapping")
+		err := hard.Gate(true)
+		if !errs.Is(err, errs.FailedPrecondition) || !strings.Contains(err.Error(), name+": refused") ||
+			strings.Contains(err.Error(), "networks") {
+			t.Errorf("%s failed, skip_validation: %v, want refused on %s only", name, err, name)
+		}
 	}
 }

@@ -26,7 +26,17 @@ type Check struct {
 	Name    string      `json:"name"`
 	Status  CheckStatus `json:"status"`
 	Message string      `json:"message"`
+	// Hard: a guard that keeps the VM recoverable; skip_validation does
+	// not skip it.
+	Hard bool `json:"hard,omitempty"`
 }
+
+// hardChecks are the guards skip_validation cannot skip: the context's
+// status allows the operation, no other job holds the VM, the destination
+// name is free, every replica exists and is where the failover expects
+// it. Without them a skipped validation turns a failover into one that
+// cannot be rolled back.
+var hardChecks = map[string]bool{"context-status": true, "active-job": true, "destination-name": true, "replicas": true}
 
 // Report is a pre-flight report.
 type Report struct {
@@ -35,7 +45,38 @@ type Report struct {
 }
 
 func (r *Report) add(name string, st CheckStatus, format string, args ...any) {
-	r.Checks = append(r.Checks, Check{Name: name, Status: st, Message: fmt.Sprintf(format, args...)})
+	r.Checks = append(r.Checks, Check{Name: name, Status: st, Message: fmt.Sprintf(format, args...), Hard: hardChecks[name]})
+}
+
+// Gate says whether the report lets a failover run: with skipSoft (the
+// operator's skip_validation) only the hard checks count. The error lists
+// the failures that count.
+func (r *Report) Gate(skipSoft bool) error {
+	var failed []string
+	for _, c := range r.Checks {
+		if c.Status == Fail && (c.Hard || !skipSoft) {
+			failed = append(failed, c.Name+": "+c.Message)
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	what := "pre-flight failed"
+	if skipSoft {
+		what = "pre-flight failed on checks skip_validation does not skip"
+	}
+	return errs.New(errs.FailedPrecondition, "%s: %s", what, strings.Join(failed, "; ")).WithDetails("preflight", r)
+}
+
+// softChecks names the checks skip_validation skips in this report.
+func (r *Report) softChecks() []string {
+	var out []string
+	for _, c := range r.Checks {
+		if !c.Hard {
+			out = append(out, c.Name)
+		}
+	}
+	return out
 }
 
 // Failures returns the failed checks' messages.
@@ -50,7 +91,8 @@ func (r *Report) Failures() []string {
 }
 
 // failoverStatuses are the context statuses a failover may start from.
-var failoverStatuses = map[store.ContextStatus]bool{store.StatusReadyForFailover: true, store.StatusReplicating: true}
+// A context still replicating has no consistent copy to fail over yet.
+var failoverStatuses = map[store.ContextStatus]bool{store.StatusReadyForFailover: true}
 
 // Preflight checks a failover config against the real state (SPEC §4). An
 // error means the state could not be read (for example CloudStack did not

@@ -33,13 +33,16 @@ type FailoverRequest struct {
 // Plan is what a failover, rollback or commit would do: shown for a dry
 // run, and with a 428 when an approval is missing.
 type Plan struct {
-	Operation     string              `json:"operation"`
-	ContextID     string              `json:"context_id"`
-	VMName        string              `json:"vm_name"`
-	Config        *Config             `json:"config,omitempty"`
-	Rollback      *RollbackOptions    `json:"rollback_options,omitempty"`
-	FailoverJobID string              `json:"failover_job_id,omitempty"`
-	Preflight     *Report             `json:"preflight,omitempty"`
+	Operation     string           `json:"operation"`
+	ContextID     string           `json:"context_id"`
+	VMName        string           `json:"vm_name"`
+	Config        *Config          `json:"config,omitempty"`
+	Rollback      *RollbackOptions `json:"rollback_options,omitempty"`
+	FailoverJobID string           `json:"failover_job_id,omitempty"`
+	Preflight     *Report          `json:"preflight,omitempty"`
+	// SkippedChecks are the pre-flight checks skip_validation skips (the
+	// hard ones always count).
+	SkippedChecks []string            `json:"skipped_checks,omitempty"`
 	Steps         []store.PlannedStep `json:"steps"`
 	// Effects are what the operation does to production or the way back;
 	// Needs is the role and approval they call for (approval.go).
@@ -105,6 +108,9 @@ func (e *Engine) planFailover(ctx context.Context, req FailoverRequest, actor *A
 	if p.Preflight, err = e.Preflight(ctx, vm, cfg, ""); err != nil {
 		return nil, err
 	}
+	if cfg.SkipValidation {
+		p.SkippedChecks = p.Preflight.softChecks()
+	}
 	return p, nil
 }
 
@@ -124,12 +130,11 @@ func (e *Engine) StartFailover(ctx context.Context, req FailoverRequest, who Act
 		return &Started{Plan: p}, err
 	}
 	cfg, actor := p.Config, who.Name
-	if !cfg.SkipValidation && !p.Preflight.Passed {
+	if gerr := p.Preflight.Gate(cfg.SkipValidation); gerr != nil {
 		if err := e.activeJobConflict(ctx, cfg.ContextID); err != nil {
 			return &Started{Plan: p}, err
 		}
-		return &Started{Plan: p}, errs.New(errs.FailedPrecondition, "pre-flight failed: %s",
-			strings.Join(p.Preflight.Failures(), "; ")).WithDetails("preflight", p.Preflight)
+		return &Started{Plan: p}, gerr
 	}
 	queueName := queue.QueueDefault
 	if cfg.FailoverType == Live {
@@ -181,7 +186,8 @@ func decisionsForFailover(req FailoverRequest, p *Plan) map[string]map[string]an
 		d["approval"] = approvalDecision(p, req.Confirm)
 	}
 	if cfg.SkipValidation {
-		d["skip-validation"] = map[string]any{"operation": "failover"}
+		d["skip-validation"] = map[string]any{"operation": "failover", "skipped_checks": p.SkippedChecks,
+			"failures": p.Preflight.Failures()}
 	}
 	return d
 }

@@ -1,0 +1,70 @@
+package e2e
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ossea/unifiedfailover/failover"
+	"github.com/ossea/unifiedfailover/store"
+)
+
+// TestSkipValidationKeepsTheHardGuards: a second test failover of a VM
+// already failed over, sent with skip_validation, is refused before
+// anything is made (the context's status is a hard guard), so the first
+// test failover still rolls back cleanly. A skip_validation failover of a
+// ready VM runs, its validation step enforcing the hard checks and the
+// plan naming the checks it skipped.
+func TestSkipValidationKeepsTheHardGuards(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{vms: 2})
+	vm := &b.lab.VMs[0]
+	ctxID := b.contexts[vm.Name]
+	skip := failover.FailoverRequest{ContextID: ctxID, FailoverType: failover.Test, Options: failover.Options{SkipValidation: true}}
+
+	if st := b.failover(t, failover.FailoverRequest{ContextID: ctxID, FailoverType: failover.Test}); st.Status != store.JobCompleted {
+		t.Fatalf("first test failover ended %s: %s", st.Status, st.Error)
+	}
+	vmsBefore, volsBefore := len(b.lab.CloudStack.VMs()), len(b.lab.CloudStack.Volumes())
+	_, err := b.api.Failover(b.ctx, skip)
+	if apiStatus(err) != http.StatusConflict || !strings.Contains(err.Error(), "context-status") ||
+		!strings.Contains(err.Error(), "skip_validation does not skip") {
+		t.Fatalf("second test failover with skip_validation: %v, want 409 on the context-status guard", err)
+	}
+	if n, m := len(b.lab.CloudStack.VMs()), len(b.lab.CloudStack.Volumes()); n != vmsBefore || m != volsBefore {
+		t.Fatalf("the refused failover changed CloudStack: %d→%d VMs, %d→%d volumes", vmsBefore, n, volsBefore, m)
+	}
+	if jobs, _ := b.api.Context(b.ctx, ctxID); len(jobs.Jobs) != 1 {
+		t.Fatalf("the refused failover created a job: %+v", jobs.Jobs)
+	}
+	if rb := b.rollback(t, failover.RollbackRequest{ContextID: ctxID}); rb.Status != store.JobCompleted {
+		t.Fatalf("rollback of the first test failover ended %s: %s", rb.Status, rb.Error)
+	}
+	b.assertRolledBack(t, vm)
+
+	// On a ready VM skip_validation runs; the plan says what it skipped
+	// and the validation step still runs, on the hard checks.
+	other := &b.lab.VMs[1]
+	skip.ContextID = b.contexts[other.Name]
+	skip.DryRun = true
+	dry, err := b.api.Failover(b.ctx, skip)
+	if err != nil || dry.Plan == nil || len(dry.Plan.SkippedChecks) == 0 || slices.Contains(dry.Plan.SkippedChecks, "context-status") {
+		t.Fatalf("dry run with skip_validation: %+v %v, want the soft checks named as skipped", dry, err)
+	}
+	skip.DryRun = false
+	st := b.failover(t, skip)
+	if st.Status != store.JobCompleted || st.Step("validation").Status != store.StepCompleted {
+		t.Fatalf("skip_validation failover ended %s (validation %s): %s", st.Status, st.Step("validation").Status, st.Error)
+	}
+	if rb := b.rollback(t, failover.RollbackRequest{ContextID: skip.ContextID}); rb.Status != store.JobCompleted {
+		t.Fatalf("rollback ended %s: %s", rb.Status, rb.Error)
+	}
+
+	// A VM still replicating has no consistent copy: refused, skip or not.
+	b.exec(`UPDATE vm_replication_contexts SET current_status = 'replicating' WHERE context_id = '` + ctxID + `'`)
+	skip.ContextID = ctxID
+	if _, err := b.api.Failover(b.ctx, skip); apiStatus(err) != http.StatusConflict || !strings.Contains(err.Error(), "replicating") {
+		t.Fatalf("failover of a replicating VM: %v, want 409", err)
+	}
+}
