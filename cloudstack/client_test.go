@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -293,12 +294,13 @@ func TestErrorClasses(t *testing.T) {
 	// "Please try again later": a second snapshot on one instance is
 	// transient (kvm.snapshot.enabled lets the first one start).
 	f.sim.SetKVMSnapshotEnabled(true)
-	f.sim.SetSnapshotBackupRate(1 << 10) // 1 KiB/s: the first snapshot stays active
+	f.sim.SetSnapshotBackupRate(1 << 10) // 1 KiB/s: the first snapshot's backup takes 3 s
+	long := f.replica(t, "disk8", 5, bytes.Repeat([]byte("l"), 3<<10))
 	busy := f.replica(t, "disk9", 4, bytes.Repeat([]byte("b"), 4096))
 	first := make(chan error, 1)
-	go func() { _, err := f.client.CreateVolumeSnapshot(ctx, vol.ID, "first"); first <- err }()
+	go func() { _, err := f.client.CreateVolumeSnapshot(ctx, long.ID, "first"); first <- err }()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if len(f.sim.Snapshots()) > 0 || time.Now().After(deadline) {
+		if slices.ContainsFunc(f.sim.Snapshots(), func(s cssim.Snapshot) bool { return s.VolumeID == long.ID }) || time.Now().After(deadline) {
 			break
 		}
 	}

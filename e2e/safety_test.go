@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ossea/unifiedfailover/client"
 	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/store"
 )
@@ -66,5 +67,81 @@ func TestSkipValidationKeepsTheHardGuards(t *testing.T) {
 	skip.ContextID = ctxID
 	if _, err := b.api.Failover(b.ctx, skip); apiStatus(err) != http.StatusConflict || !strings.Contains(err.Error(), "replicating") {
 		t.Fatalf("failover of a replicating VM: %v, want 409", err)
+	}
+}
+
+// TestTestFailoverStaysOffProduction: a test failover whose test mapping
+// points at a production network (one a live mapping uses, or a Shared
+// one) is refused while the source runs; each NIC's verdict is in the
+// plan. allow_non_isolated_network allows it only with new MACs, by an
+// admin who confirms, and the decision is audited.
+func TestTestFailoverStaysOffProduction(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{vms: 1})
+	vm := &b.lab.VMs[0]
+	ctxID := b.contexts[vm.Name]
+	prod := vm.LiveMappings[0]
+	if _, err := b.api.SetMapping(b.ctx, ctxID, clientMapping(prod.SourceNetworkName, prod.DestinationNetworkID, "test")); err != nil {
+		t.Fatal(err)
+	}
+	req := failover.FailoverRequest{ContextID: ctxID, FailoverType: failover.Test, DryRun: true}
+	dry, err := b.api.Failover(b.ctx, req)
+	if err != nil || dry.Plan == nil || dry.Plan.Config == nil {
+		t.Fatalf("dry run: %+v %v", dry, err)
+	}
+	if n := dry.Plan.Config.NICs[0]; !strings.HasPrefix(n.Isolation, "not isolated: a live mapping uses it") {
+		t.Fatalf("NIC 0 on the live network %s has verdict %q", prod.DestinationNetworkID, n.Isolation)
+	}
+	req.DryRun = false
+	vmsBefore := len(b.lab.CloudStack.VMs())
+	if _, err := b.api.Failover(b.ctx, req); apiStatus(err) != http.StatusConflict || !strings.Contains(err.Error(), "test-isolation") {
+		t.Fatalf("test failover onto a production network: %v, want 409 naming test-isolation", err)
+	}
+	// skip_validation does not skip it.
+	req.SkipValidation = true
+	if _, err := b.api.Failover(b.ctx, req); apiStatus(err) != http.StatusConflict || !strings.Contains(err.Error(), "test-isolation") {
+		t.Fatalf("with skip_validation: %v, want 409 naming test-isolation", err)
+	}
+	req.SkipValidation = false
+	// Allowed only with new MACs …
+	req.AllowNonIsolatedNetwork = true
+	if _, err := b.api.Failover(b.ctx, req); apiStatus(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "keep_macs") {
+		t.Fatalf("allow with the source MACs: %v, want 400 on keep_macs", err)
+	}
+	req.KeepMACs = ptr(false)
+	// … by an admin who confirms (b.api is an admin).
+	if _, err := b.api.Failover(b.ctx, req); apiStatus(err) != http.StatusPreconditionRequired {
+		t.Fatalf("allow without confirm: %v, want 428", err)
+	}
+	if n := len(b.lab.CloudStack.VMs()); n != vmsBefore {
+		t.Fatalf("refused failovers made %d VMs", n-vmsBefore)
+	}
+	req.Confirm = vm.Name
+	st := b.failover(t, req)
+	if st.Status != store.JobCompleted {
+		t.Fatalf("allowed failover ended %s: %s", st.Status, st.Error)
+	}
+	dests := b.destinationVMs(vm.Name + "-test-")
+	if len(dests) != 1 {
+		t.Fatalf("want one destination VM, got %+v", dests)
+	}
+	for i, n := range dests[0].NICs {
+		if strings.EqualFold(n.MAC, vm.NICs[i].MAC) {
+			t.Fatalf("NIC %d kept the source MAC %s on a non-isolated network", i, n.MAC)
+		}
+	}
+	audit, err := b.api.Audit(b.ctx, client.AuditFilter{JobID: st.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for _, d := range audit {
+		kinds[d.Decision] = true
+	}
+	if !kinds["non-isolated-network"] || !kinds["approval"] {
+		t.Fatalf("the allowed failover's decisions: %v, want non-isolated-network and approval", kinds)
+	}
+	if rb := b.rollback(t, failover.RollbackRequest{ContextID: ctxID}); rb.Status != store.JobCompleted {
+		t.Fatalf("rollback ended %s: %s", rb.Status, rb.Error)
 	}
 }

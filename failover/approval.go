@@ -70,7 +70,7 @@ func approvalFor(fx Effects) Approval {
 // failoverEffects are a resolved failover's effects.
 func failoverEffects(cfg *Config) Effects {
 	return Effects{TouchesSource: cfg.PowerOffSource || cfg.PerformFinalSync,
-		ProductionNetwork: cfg.NetworkStrategy == NetworkProduction}
+		ProductionNetwork: cfg.NetworkStrategy == NetworkProduction || cfg.AllowNonIsolatedNetwork}
 }
 
 // rollbackEffects are a rollback's effects: undoing a live failover

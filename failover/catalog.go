@@ -54,7 +54,7 @@ func FailoverOptions(cfg *Config) []OptionInfo {
 		{Name: "perform_final_sync", Type: "boolean", Default: cfg.PerformFinalSync,
 			Description: "after power-off, copy the blocks changed since the last replication into the replicas; needs power_off_source"},
 		{Name: "skip_validation", Type: "boolean", Default: cfg.SkipValidation,
-			Description: "skip the pre-flight checks (recorded in the decision audit)"},
+			Description: "skip the soft pre-flight checks (recorded in the decision audit); the hard guards always run"},
 		{Name: "skip_virtio", Type: "boolean", Default: cfg.SkipVirtio,
 			Description: "do not inject VirtIO drivers into a Windows guest's boot disk"},
 		{Name: "network_strategy", Type: "string", Default: cfg.NetworkStrategy,
@@ -64,6 +64,8 @@ func FailoverOptions(cfg *Config) []OptionInfo {
 			Description: "the request's own source network → CloudStack network choices (custom strategy)"},
 		{Name: "keep_macs", Type: "boolean", Default: cfg.KeepMACs,
 			Description: "give each destination NIC the MAC address of its source NIC"},
+		{Name: "allow_non_isolated_network", Type: "boolean", Default: cfg.AllowNonIsolatedNetwork,
+			Description: "with the source running, allow a network a live mapping uses or a Shared one (admin role and confirm; needs keep_macs false; audited)"},
 		{Name: "shutdown_timeout", Type: "string", Default: cfg.ShutdownTimeout,
 			Description: "how long a graceful guest shutdown may take before a hard power-off (a duration such as 5m, at most 2h)"},
 	}

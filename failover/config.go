@@ -38,6 +38,10 @@ type Options struct {
 	PerformFinalSync *bool `json:"perform_final_sync,omitempty"`
 	SkipValidation   bool  `json:"skip_validation,omitempty"`
 	SkipVirtio       bool  `json:"skip_virtio,omitempty"`
+	// AllowNonIsolatedNetwork lets a failover that leaves the source
+	// running put its VM on a network that is not isolated from
+	// production (audited; needs keep_macs false, and the admin role).
+	AllowNonIsolatedNetwork bool `json:"allow_non_isolated_network,omitempty"`
 	// NetworkStrategy is production, isolated or custom; custom needs
 	// NetworkMappings.
 	NetworkStrategy string `json:"network_strategy,omitempty"`
@@ -63,6 +67,9 @@ type NICPlan struct {
 	DestinationNetworkID   string `json:"destination_network_id"`
 	DestinationNetworkName string `json:"destination_network_name,omitempty"`
 	MAC                    string `json:"mac_address,omitempty"`
+	// Isolation is the pre-flight's verdict, for a failover that leaves
+	// the source running: "isolated", or why the network is not.
+	Isolation string `json:"isolation,omitempty"`
 }
 
 // Config is the resolved configuration of one failover
@@ -87,14 +94,16 @@ type Config struct {
 	PerformFinalSync    bool      `json:"perform_final_sync"`
 	SkipValidation      bool      `json:"skip_validation"`
 	SkipVirtio          bool      `json:"skip_virtio"`
-	RollbackEnabled     bool      `json:"rollback_enabled"`
-	KeepMACs            bool      `json:"keep_macs"`
-	ShutdownTimeout     Duration  `json:"shutdown_timeout"`
-	OSType              string    `json:"os_type"`
-	Firmware            string    `json:"firmware"`
-	CPUCount            int       `json:"cpu_count"`
-	MemoryMB            int       `json:"memory_mb"`
-	RequestedAt         time.Time `json:"requested_at"`
+	// AllowNonIsolatedNetwork: see Options.
+	AllowNonIsolatedNetwork bool      `json:"allow_non_isolated_network,omitempty"`
+	RollbackEnabled         bool      `json:"rollback_enabled"`
+	KeepMACs                bool      `json:"keep_macs"`
+	ShutdownTimeout         Duration  `json:"shutdown_timeout"`
+	OSType                  string    `json:"os_type"`
+	Firmware                string    `json:"firmware"`
+	CPUCount                int       `json:"cpu_count"`
+	MemoryMB                int       `json:"memory_mb"`
+	RequestedAt             time.Time `json:"requested_at"`
 }
 
 // Duration is a time.Duration that reads and writes JSON as "5m0s".
@@ -148,6 +157,15 @@ func Resolve(c *store.VMContext, typ Type, opts Options, mappings []store.Networ
 	}
 	if opts.KeepMACs != nil {
 		cfg.KeepMACs = *opts.KeepMACs
+	}
+	if opts.AllowNonIsolatedNetwork {
+		if cfg.PowerOffSource {
+			return nil, fieldError("allow_non_isolated_network", "only for a failover that leaves the source running; with the source off, production networks are the point")
+		}
+		if cfg.KeepMACs {
+			return nil, fieldError("keep_macs", "allow_non_isolated_network needs keep_macs: false: a clone with the source's MAC (so its IP) on a network the source can reach takes the source's address")
+		}
+		cfg.AllowNonIsolatedNetwork = true
 	}
 	if opts.ShutdownTimeout != "" {
 		d, err := time.ParseDuration(opts.ShutdownTimeout)

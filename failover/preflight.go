@@ -36,7 +36,9 @@ type Check struct {
 // name is free, every replica exists and is where the failover expects
 // it. Without them a skipped validation turns a failover into one that
 // cannot be rolled back.
-var hardChecks = map[string]bool{"context-status": true, "active-job": true, "destination-name": true, "replicas": true}
+// test-isolation keeps a clone off production while the source runs.
+var hardChecks = map[string]bool{"context-status": true, "active-job": true, "destination-name": true, "replicas": true,
+	"test-isolation": true}
 
 // Report is a pre-flight report.
 type Report struct {
@@ -152,6 +154,9 @@ func (e *Engine) Preflight(ctx context.Context, vm *store.VMContext, cfg *Config
 		return nil, err
 	}
 	checkNICLayout(r, cfg)
+	if err := e.checkIsolation(ctx, r, cfg); err != nil {
+		return nil, err
+	}
 	r.Passed = len(r.Failures()) == 0
 	return r, nil
 }
@@ -286,6 +291,60 @@ func checkNICLayout(r *Report, cfg *Config) {
 	if len(cfg.NICs) > 0 {
 		r.add("nic-layout", Pass, "%d NIC(s), each on its own destination network, in the source's order with its MAC", len(cfg.NICs))
 	}
+}
+
+// checkIsolation gives each NIC of a failover that leaves the source
+// running its isolation verdict: a network that a live mapping (of any
+// VM) uses, or that CloudStack shares across accounts (a Shared network,
+// as production networks are), is not isolated. Such a network fails the
+// check unless the operator allowed it (allow_non_isolated_network, with
+// keep_macs false: see Resolve), which makes it a warning.
+func (e *Engine) checkIsolation(ctx context.Context, r *Report, cfg *Config) error {
+	if cfg.PowerOffSource || len(cfg.NICs) == 0 {
+		return nil
+	}
+	live, err := e.store.ListMappings(ctx, "", store.MappingLive)
+	if err != nil {
+		return err
+	}
+	usedLive := map[string]string{}
+	for _, m := range live {
+		usedLive[m.DestinationNetworkID] = m.SourceNetworkName
+	}
+	nets, err := e.cs.ListNetworks(ctx)
+	if err != nil {
+		return err
+	}
+	typeOf := map[string]string{}
+	for _, n := range nets {
+		typeOf[n.ID] = n.Type
+	}
+	var bad []string
+	for i := range cfg.NICs {
+		n := &cfg.NICs[i]
+		var why []string
+		if src, ok := usedLive[n.DestinationNetworkID]; ok {
+			why = append(why, fmt.Sprintf("a live mapping uses it (for %s)", src))
+		}
+		if strings.EqualFold(typeOf[n.DestinationNetworkID], "Shared") {
+			why = append(why, "CloudStack shares it across accounts (Shared)")
+		}
+		n.Isolation = "isolated"
+		if len(why) > 0 {
+			n.Isolation = "not isolated: " + strings.Join(why, ", ")
+			bad = append(bad, fmt.Sprintf("%s → %s is %s", n.SourceNetworkName, n.DestinationNetworkID, n.Isolation))
+		}
+	}
+	switch {
+	case len(bad) == 0:
+		r.add("test-isolation", Pass, "every network of the VM is isolated from production")
+	case cfg.AllowNonIsolatedNetwork:
+		r.add("test-isolation", Warn, "allowed on request, with new MACs: %s", strings.Join(bad, "; "))
+	default:
+		r.add("test-isolation", Fail, "the source keeps running, so its clone must stay off production: %s (allow_non_isolated_network with keep_macs false allows it, audited)",
+			strings.Join(bad, "; "))
+	}
+	return nil
 }
 
 func (e *Engine) checkNetworks(ctx context.Context, r *Report, cfg *Config) error {

@@ -185,6 +185,9 @@ func decisionsForFailover(req FailoverRequest, p *Plan) map[string]map[string]an
 	if p.Needs.Confirm {
 		d["approval"] = approvalDecision(p, req.Confirm)
 	}
+	if cfg.AllowNonIsolatedNetwork {
+		d["non-isolated-network"] = map[string]any{"nics": cfg.NICs}
+	}
 	if cfg.SkipValidation {
 		d["skip-validation"] = map[string]any{"operation": "failover", "skipped_checks": p.SkippedChecks,
 			"failures": p.Preflight.Failures()}
