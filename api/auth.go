@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/ossea/unifiedfailover/auth"
@@ -23,6 +25,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		p, err := s.cfg.Auth.Authenticate(strings.TrimSpace(token))
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="unified-failover"`)
+			if r.ContentLength != 0 {
+				s.refuseAndClose(w, err)
+				return
+			}
 			s.writeError(w, r, err)
 			return
 		}
@@ -57,5 +63,27 @@ func (s *Server) require(role auth.Role) func(http.Handler) http.Handler {
 			}
 			next.ServeHTTP(w, r)
 		})
+	}
+}
+
+// refuseAndClose answers err and closes the connection without reading
+// the request's body: net/http would otherwise wait for up to 256 KiB of
+// it after the handler, so an unauthenticated client announcing a large
+// body would hold the connection for the whole read timeout. Where the
+// connection cannot be taken over (HTTP/2), it answers as writeError.
+func (s *Server) refuseAndClose(w http.ResponseWriter, err error) {
+	code := errs.CodeOf(err)
+	body, _ := json.Marshal(errorBody{Error: err.Error(), Code: code})
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Connection", "close")
+	w.WriteHeader(code.HTTPStatus())
+	_, _ = w.Write(body)
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	if conn, buf, herr := rc.Hijack(); herr == nil {
+		_ = buf.Flush()
+		_ = conn.Close()
 	}
 }

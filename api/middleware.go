@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -31,6 +33,14 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 // limitBody caps request bodies.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Every answer is what its Content-Type says: no sniffing.
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		// A NUL or control character in the path can name nothing
+		// (Postgres refuses NUL in text): 400, before any handler.
+		if strings.IndexFunc(r.URL.Path, unicode.IsControl) >= 0 {
+			s.writeError(w, r, errs.New(errs.InvalidArgument, "the path must not contain NUL or control characters").WithDetails("field", "path"))
+			return
+		}
 		if r.ContentLength > s.cfg.MaxBodyBytes {
 			s.writeError(w, r, errs.New(errs.TooLarge, "request body is larger than %d bytes", s.cfg.MaxBodyBytes))
 			return

@@ -351,9 +351,14 @@ func TestRefusalsChangeNothing(t *testing.T) {
 		{"escaped dot dot", viewerToken, "GET", V + "/network-mappings/%2e%2e/status", "", 400, "vm"},
 		{"escaped slash", viewerToken, "GET", V + "/failover/preflight/config/test/..%2F..%2Fetc", "", 400, "vm"},
 		{"escaped dot dot delete", operatorToken, "DELETE", V + "/network-mappings/" + vm1.Name + "/%2e%2e", "", 400, "source_network"},
-		{"NUL in name", viewerToken, "GET", V + "/network-mappings/vm%00x", "", 400, "vm"},
-		{"NUL in source network", operatorToken, "PUT", V + "/network-mappings/context/" + ctx1 + "/a%00b", `{"destination_network_id":"` + net1 + `","mapping_type":"test"}`, 400, "source_network"},
-		{"control character", viewerToken, "GET", V + "/failover/vm%0Ax/readiness", "", 400, "vm"},
+		{"NUL in name", viewerToken, "GET", V + "/network-mappings/vm%00x", "", 400, "path"},
+		{"NUL in source network", operatorToken, "PUT", V + "/network-mappings/context/" + ctx1 + "/a%00b", `{"destination_network_id":"` + net1 + `","mapping_type":"test"}`, 400, "path"},
+		{"control character", viewerToken, "GET", V + "/failover/vm%0Ax/readiness", "", 400, "path"},
+		{"NUL in a job id", viewerToken, "GET", V + "/failover/x%00y/status", "", 400, "path"},
+		{"NUL in a context id", viewerToken, "GET", V + "/contexts/x%00y", "", 400, "path"},
+		{"bidi override in a name", viewerToken, "GET", V + "/network-mappings/vm%E2%80%AEx", "", 400, "vm"},
+		{"duplicate members by case", operatorToken, "POST", V + "/failover/unified", `{"vm_name":"` + vm1.Name + `","failover_type":"test","Failover_Type":"live"}`, 400, "Failover_Type"},
+		{"duplicate nested members", operatorToken, "POST", V + "/network-mappings/context/" + ctx1, `{"mappings":[{"source_network_name":"a","SOURCE_network_name":"b","destination_network_id":"x","mapping_type":"test"}]}`, 400, "mappings[0].SOURCE_network_name"},
 		{"very long name", viewerToken, "GET", V + "/failover/rollback/decision/test/" + long, "", 400, "vm"},
 		{"very long body name", operatorToken, "POST", V + "/network-mappings", `{"vm_name":"` + long + `","source_network_name":"a","destination_network_id":"` + net1 + `","mapping_type":"test"}`, 400, "vm_name"},
 		{"slash in body name", operatorToken, "POST", V + "/network-mappings/context/" + ctx1, `{"mappings":[{"source_network_name":"../../etc","destination_network_id":"` + net1 + `","mapping_type":"test"}]}`, 400, "mappings[0].source_network_name"},
@@ -374,6 +379,14 @@ func TestRefusalsChangeNothing(t *testing.T) {
 		}
 		if c.field != "" && body["field"] != c.field {
 			t.Errorf("%s: the error should name field %q: %v", c.name, c.field, body)
+		}
+	}
+	// Only application/json is JSON: no Content-Type, or a lookalike, is 400.
+	for _, ct := range []string{"", "application/jsonfoo", "text/plain"} {
+		code, raw := f.raw(operatorToken, "POST", V+"/failover/unified", `{"vm_name":"`+vm1.Name+`","failover_type":"test"}`,
+			http.Header{"Content-Type": {ct}})
+		if code != 400 || !strings.Contains(string(raw), "Content-Type must be application/json") {
+			t.Errorf("Content-Type %q: %d %s, want 400", ct, code, raw)
 		}
 	}
 	// A chunked body over the limit (no Content-Length) is refused too.

@@ -29,6 +29,9 @@ func checkName(field, v string) error {
 		return fieldError(field, "is not valid UTF-8")
 	case strings.IndexFunc(v, unicode.IsControl) >= 0:
 		return fieldError(field, "must not contain control characters")
+	case strings.IndexFunc(v, func(r rune) bool { return unicode.Is(unicode.Bidi_Control, r) }) >= 0:
+		// Bidi overrides reorder what a terminal or a log viewer shows.
+		return fieldError(field, "must not contain bidirectional control characters")
 	case v == "." || v == ".." || strings.ContainsAny(v, `/\`):
 		return fieldError(field, "must not contain path separators or be . or ..")
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"reflect"
 	"strings"
@@ -67,7 +68,7 @@ func fieldError(field, format string, args ...any) *errs.Error {
 // refusing unknown fields, trailing data, wrong types and bodies over the
 // limit, with an error that names the field.
 func decodeJSON(r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return errs.New(errs.InvalidArgument, "Content-Type must be application/json")
 	}
 	// Read whole (the body is limited, see limitBody), so that the member
@@ -76,6 +77,9 @@ func decodeJSON(r *http.Request, v any) error {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return decodeError(err, nil)
+	}
+	if err := checkDuplicateMembers(body); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

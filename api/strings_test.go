@@ -55,6 +55,7 @@ func TestMemberAtFaultIsNamedByItsPath(t *testing.T) {
 		{`{"one":[]}`, "one"},
 	} {
 		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tc.body))
+		r.Header.Set("Content-Type", "application/json")
 		var v pathOuter
 		err := decodeJSON(r, &v)
 		var e *errs.Error
@@ -63,8 +64,10 @@ func TestMemberAtFaultIsNamedByItsPath(t *testing.T) {
 		}
 	}
 	// A body the decoder accepts has no unknown member to find.
-	if err := decodeJSON(httptest.NewRequest(http.MethodPost, "/", strings.NewReader(
-		`{"promoted":"p","plain":"q","items":[{"name":"a","raw":{"x":1},"any":[{"y":2}]}],"free":{"a":{"b":1}}}`)), &pathOuter{}); err != nil {
+	valid := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(
+		`{"promoted":"p","plain":"q","items":[{"name":"a","raw":{"x":1},"any":[{"y":2}]}],"free":{"a":{"b":1}}}`))
+	valid.Header.Set("Content-Type", "application/json; charset=utf-8")
+	if err := decodeJSON(valid, &pathOuter{}); err != nil {
 		t.Fatalf("valid body: %v", err)
 	}
 	// When the walk cannot find the member the decoder named, the name is kept.
