@@ -13,11 +13,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ossea/unifiedfailover/errs"
@@ -75,9 +78,12 @@ func NewToken(name string, role Role) (token, line string, err error) {
 	return token, fmt.Sprintf("%s %s %s", name, role, Hash(token)), nil
 }
 
-// Parse reads a tokens file.
+// Parse reads a tokens file. It returns the tokens of every valid line,
+// and an error naming each line it refused (a malformed line, an unknown
+// role): a bad line never keeps the file's other edits from applying.
 func Parse(r io.Reader) (map[string]Principal, error) {
 	out := map[string]Principal{}
+	var bad []error
 	sc := bufio.NewScanner(r)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -86,15 +92,20 @@ func Parse(r io.Reader) (map[string]Principal, error) {
 		}
 		f := strings.Fields(line)
 		if len(f) != 3 || !strings.HasPrefix(f[2], "sha256:") || len(f[2]) != len("sha256:")+64 {
-			return nil, fmt.Errorf("tokens file line %d: want \"<name> <role> sha256:<hex>\"", n)
+			bad = append(bad, fmt.Errorf("tokens file line %d: want \"<name> <role> sha256:<hex>\"", n))
+			continue
 		}
 		role := Role(f[1])
 		if !role.Valid() {
-			return nil, fmt.Errorf("tokens file line %d: unknown role %q", n, f[1])
+			bad = append(bad, fmt.Errorf("tokens file line %d: unknown role %q", n, f[1]))
+			continue
 		}
 		out[strings.ToLower(f[2])] = Principal{Name: f[0], Role: role}
 	}
-	return out, sc.Err()
+	if err := sc.Err(); err != nil {
+		bad = append(bad, fmt.Errorf("reading tokens file: %w", err))
+	}
+	return out, errors.Join(bad...)
 }
 
 // Authenticator checks bearer tokens against a tokens file, re-reading the
@@ -102,6 +113,10 @@ func Parse(r io.Reader) (map[string]Principal, error) {
 // It is safe for concurrent use.
 type Authenticator struct {
 	path string
+	log  *slog.Logger
+	// reloadErrors counts the reads of the file that refused lines or
+	// failed (failover_api_tokens_reload_errors_total).
+	reloadErrors atomic.Uint64
 
 	mu      sync.Mutex
 	tokens  map[string]Principal
@@ -110,18 +125,29 @@ type Authenticator struct {
 	checked time.Time
 }
 
-// NewAuthenticator reads the tokens file at path. An empty path gives an
-// authenticator that refuses every token.
-func NewAuthenticator(path string) (*Authenticator, error) {
-	a := &Authenticator{path: path, tokens: map[string]Principal{}}
+// NewAuthenticator reads the tokens file at path; log (slog.Default()
+// when nil) gets the lines it refuses. An empty path gives an
+// authenticator that refuses every token. A file that cannot be read at
+// all is an error; refused lines are logged and counted, and the valid
+// ones apply.
+func NewAuthenticator(path string, log *slog.Logger) (*Authenticator, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	a := &Authenticator{path: path, log: log, tokens: map[string]Principal{}}
 	if path == "" {
 		return a, nil
 	}
-	if err := a.reload(); err != nil {
-		return nil, err
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("reading tokens file: %w", err)
 	}
+	a.reload()
 	return a, nil
 }
+
+// ReloadErrors is how many reads of the tokens file refused a line or
+// failed.
+func (a *Authenticator) ReloadErrors() float64 { return float64(a.reloadErrors.Load()) }
 
 // Static returns an authenticator over fixed token→principal pairs, for
 // tests and embedding.
@@ -133,25 +159,35 @@ func Static(tokens map[string]Principal) *Authenticator {
 	return a
 }
 
-func (a *Authenticator) reload() error {
+// reload re-reads the file when it changed. It fails closed: the valid
+// lines replace every token (a removed one is gone even when another line
+// is broken), and a file that cannot be read leaves no token at all.
+// Callers hold a.mu (or own a).
+func (a *Authenticator) reload() {
 	st, err := os.Stat(a.path)
+	if err == nil && st.ModTime().Equal(a.modTime) && st.Size() == a.size {
+		return
+	}
+	var tokens map[string]Principal
+	if err == nil {
+		var f *os.File
+		if f, err = os.Open(a.path); err == nil {
+			tokens, err = Parse(f)
+			f.Close()
+		}
+	}
+	if tokens == nil {
+		tokens = map[string]Principal{}
+		a.modTime, a.size = time.Time{}, -1
+	} else {
+		a.modTime, a.size = st.ModTime(), st.Size()
+	}
+	a.tokens = tokens
 	if err != nil {
-		return fmt.Errorf("reading tokens file: %w", err)
+		a.reloadErrors.Add(1)
+		a.log.Error("tokens file: refused lines or could not be read; the valid lines apply", "path", a.path,
+			"tokens", len(tokens), "error", err)
 	}
-	if st.ModTime().Equal(a.modTime) && st.Size() == a.size {
-		return nil
-	}
-	f, err := os.Open(a.path)
-	if err != nil {
-		return fmt.Errorf("reading tokens file: %w", err)
-	}
-	defer f.Close()
-	tokens, err := Parse(f)
-	if err != nil {
-		return err
-	}
-	a.tokens, a.modTime, a.size = tokens, st.ModTime(), st.Size()
-	return nil
 }
 
 // Authenticate returns the principal of a bearer token, or Unauthenticated.
@@ -162,7 +198,7 @@ func (a *Authenticator) Authenticate(token string) (Principal, error) {
 	a.mu.Lock()
 	if a.path != "" && time.Since(a.checked) > time.Second {
 		a.checked = time.Now()
-		_ = a.reload() // a broken edit keeps the last good tokens
+		a.reload()
 	}
 	p, ok := a.tokens[Hash(token)]
 	a.mu.Unlock()

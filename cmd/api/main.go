@@ -4,6 +4,8 @@ package main
 import (
 	"context"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ossea/unifiedfailover/api"
 	"github.com/ossea/unifiedfailover/auth"
 	"github.com/ossea/unifiedfailover/daemon"
@@ -11,10 +13,14 @@ import (
 
 func main() {
 	daemon.Main("api", func(ctx context.Context, d *daemon.Daemon) error {
-		authn, err := auth.NewAuthenticator(d.Config.APITokensFile)
+		authn, err := auth.NewAuthenticator(d.Config.APITokensFile, d.Log)
 		if err != nil {
 			return err
 		}
+		d.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "failover_api_tokens_reload_errors_total",
+			Help: "Reads of the API tokens file that refused a line or failed (the valid lines apply; a removed token is gone).",
+		}, authn.ReloadErrors))
 		if d.Config.APITokensFile == "" {
 			d.Log.Warn("FAILOVER_API_TOKENS_FILE is not set: every API request will be refused (401)")
 		}
