@@ -210,6 +210,12 @@ func TestWorkerKilledInEachCloudStackSubStep(t *testing.T) {
 		b.waitStep(t, jobs[i], steps[i])
 	}
 	hold(0, "detachVolume")
+	// The failover's own record follows the job, with the source spec it
+	// started from.
+	if st, err := b.api.Status(b.ctx, jobs[0]); err != nil || st.Failover == nil || st.Failover.Status != store.FailoverRunning ||
+		!strings.Contains(string(st.Failover.SourceVMSpec), `"vm_name":"`+vms[0].Name+`"`) {
+		t.Fatalf("a running failover's record: %+v %v", st.Failover, err)
+	}
 
 	cs.SetSnapshotBackupRate(256 << 10) // 16 MiB replicas: a minute's backup
 	jobs[1] = b.startFailover(t, vms[1], false, failover.Options{})

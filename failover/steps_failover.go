@@ -2,6 +2,7 @@ package failover
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -13,6 +14,9 @@ import (
 // validate re-runs the pre-flight checks at the start of the job; with
 // skip_validation only the hard ones count.
 func (s *stepEnv) validate(ctx context.Context) error {
+	if err := s.e.store.MarkFailoverRunning(ctx, s.failover.JobID, sourceSpec(s.vm)); err != nil {
+		return err
+	}
 	rep, err := s.e.Preflight(ctx, s.vm, s.cfg, s.Job.ID)
 	if err != nil {
 		return err
@@ -27,6 +31,15 @@ func (s *stepEnv) validate(ctx context.Context) error {
 	}
 	s.closing(ctx, "pre-flight passed", "checks", len(rep.Checks))
 	return nil
+}
+
+// sourceSpec is the source VM's spec as the job starts from it (the
+// context's record: CPU, memory, OS, firmware, disks, NICs).
+func sourceSpec(vm *store.VMContext) json.RawMessage {
+	spec, _ := json.Marshal(map[string]any{"vm_name": vm.VMName, "vmware_vm_id": vm.VMwareVMID,
+		"vcenter_host": vm.VCenterHost, "datacenter": vm.Datacenter, "cpu_count": vm.CPUCount, "memory_mb": vm.MemoryMB,
+		"os_type": vm.OSType, "firmware": vm.Firmware, "disks": vm.Disks, "networks": vm.NICs})
+	return spec
 }
 
 // powerOffSource shuts the source VM down (guest shutdown, then hard off

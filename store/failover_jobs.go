@@ -140,6 +140,15 @@ func (s *Store) SetFailoverStatus(ctx context.Context, jobID string, status Fail
 	return classify(err, "setting failover %s to %s", jobID, status)
 }
 
+// MarkFailoverRunning records that a failover's first step runs: its
+// status becomes running (from pending), and its source VM spec, as read
+// at the start, is kept (a retry keeps the first one).
+func (s *Store) MarkFailoverRunning(ctx context.Context, jobID string, spec json.RawMessage) error {
+	_, err := s.pool.Exec(ctx, `UPDATE failover_jobs SET status = 'running', updated_at = now(),
+		source_vm_spec = COALESCE(source_vm_spec, $2) WHERE job_id = $1 AND status IN ('pending', 'running')`, jobID, spec)
+	return classify(err, "marking failover %s running", jobID)
+}
+
 // SetFailoverAndContextStatus sets a failover's status and its VM
 // context's status in one transaction and one round trip: the last step of
 // a failover, rollback or commit.
