@@ -342,6 +342,22 @@ func checkAsynqmon(t *testing.T, b *obsBundle) {
 	if v := paused(); v != 0 {
 		t.Errorf("asynq_queue_paused{queue=low} = %v after resume", v)
 	}
+	// What asynqmon would answer with a 500, or show too widely.
+	for _, c := range []struct {
+		who, path string
+		want      int
+	}{
+		{viewer, "/monitoring/api/redis_info", http.StatusForbidden},
+		{admin, "/monitoring/api/redis_info", http.StatusOK},
+		{admin, "/monitoring/api/queues/nosuch", http.StatusNotFound},
+		{admin, "/monitoring/api/queues/nosuch/pending_tasks", http.StatusNotFound},
+		{viewer, "/monitoring/api/queues/low", http.StatusOK},
+		{admin, "/monitoring/api/metrics", http.StatusNotFound},
+	} {
+		if code, body := do(t, "GET", c.who+c.path); code != c.want {
+			t.Errorf("GET %s: %d, want %d: %.300s", c.path, code, c.want, body)
+		}
+	}
 }
 
 // checkChromium renders /monitoring/ (through a viewer's proxy) in headless
