@@ -145,3 +145,18 @@ func TestTestFailoverStaysOffProduction(t *testing.T) {
 		t.Fatalf("rollback ended %s: %s", rb.Status, rb.Error)
 	}
 }
+
+// TestRegistrationProbesTheExports: a registration whose replica export
+// does not answer is refused (400 naming the disk), before anything is
+// stored.
+func TestRegistrationProbesTheExports(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{vms: 1})
+	body := b.lab.Manifest().VMs[0].Register
+	body.Disks = slices.Clone(body.Disks)
+	body.Disks[0].ReplicaNBDURI = "nbd://127.0.0.1:1/nothing-here"
+	_, err := b.api.Register(b.ctx, body)
+	if apiStatus(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "replica_nbd_uri nbd://127.0.0.1:1/nothing-here does not answer") {
+		t.Fatalf("registering with a dead replica export: %v, want 400 naming it", err)
+	}
+}

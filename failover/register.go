@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
+	"unicode"
 
 	"github.com/ossea/unifiedfailover/errs"
+	"github.com/ossea/unifiedfailover/nbd"
 	"github.com/ossea/unifiedfailover/store"
 )
 
@@ -115,6 +118,10 @@ func (e *Engine) Register(ctx context.Context, req RegisterRequest) (*store.VMCo
 	for _, d := range req.Disks {
 		byKey[d.DiskKey] = d
 	}
+	if strings.IndexFunc(spec.Name, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) }) >= 0 {
+		return nil, errs.New(errs.InvalidArgument, "vCenter's name of VM %s holds control or bidirectional control characters (%q), which spoof terminals and logs: rename the VM",
+			spec.UUID, spec.Name).WithDetails("field", "vmware_vm_id")
+	}
 	c := &store.VMContext{ContextID: store.NewContextID(spec.Name, e.cfg.Now()), VMName: spec.Name,
 		VMwareVMID: spec.UUID, VCenterHost: req.VCenterHost, Datacenter: req.Datacenter, CPUCount: spec.NumCPU,
 		MemoryMB: spec.MemoryMB, OSType: osType(spec.OSFamily), Firmware: spec.Firmware,
@@ -132,6 +139,9 @@ func (e *Engine) Register(ctx context.Context, req RegisterRequest) (*store.VMCo
 		if errs.Is(err, errs.NotFound) {
 			return nil, fieldError("disks", "replica volume %s of disk %d does not exist in CloudStack", rd.VolumeID, d.Key)
 		} else if err != nil {
+			return nil, err
+		}
+		if err := probeExports(ctx, d.Key, d.CapacityBytes, rd); err != nil {
 			return nil, err
 		}
 		disk := store.Disk{DiskKey: d.Key, UnitOrder: d.Order, Label: d.Label, SizeBytes: d.CapacityBytes,
@@ -175,4 +185,30 @@ func osType(family string) string {
 	default:
 		return "other"
 	}
+}
+
+// probeTimeout bounds each export's probe at registration.
+const probeTimeout = 15 * time.Second
+
+// probeExports checks that a disk's source and replica exports answer,
+// and are big enough for the disk: a final sync through an export that
+// does not answer would fail with the source already off.
+func probeExports(ctx context.Context, key int32, capacity int64, rd RegisterDisk) error {
+	for _, ex := range []struct{ field, uri string }{{"source_nbd_uri", rd.SourceNBDURI}, {"replica_nbd_uri", rd.ReplicaNBDURI}} {
+		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		h, err := nbd.Connect(pctx, ex.uri)
+		cancel()
+		if err != nil {
+			return fieldError("disks", "disk %d: %s %s does not answer: %v", key, ex.field, ex.uri, err)
+		}
+		size, err := h.Size()
+		_ = h.Close()
+		if err != nil {
+			return fieldError("disks", "disk %d: %s %s: reading its size: %v", key, ex.field, ex.uri, err)
+		}
+		if size < capacity {
+			return fieldError("disks", "disk %d: %s %s is %d bytes, smaller than the disk's %d", key, ex.field, ex.uri, size, capacity)
+		}
+	}
+	return nil
 }
