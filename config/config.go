@@ -44,6 +44,11 @@ type Config struct {
 	LogLevel slog.Level
 	// MaxBodyBytes is FAILOVER_API_MAX_BODY_BYTES. Defaults to 1 MiB.
 	MaxBodyBytes int64
+	// Retention is FAILOVER_RETENTION: the scheduler prunes the logs of
+	// jobs that ended longer ago (a duration such as 2160h, or days such
+	// as 90d; at least 1h). Defaults to 90 days. The decision audit is
+	// never pruned.
+	Retention time.Duration
 	// APITokensFile is FAILOVER_API_TOKENS_FILE. Defaults to none (the API
 	// then refuses every authenticated request).
 	APITokensFile string
@@ -133,6 +138,9 @@ func Load() (Config, error) {
 	if c.VirtioDeviceWait, err = time.ParseDuration(get("FAILOVER_VIRTIO_DEVICE_WAIT", "2m")); err != nil || c.VirtioDeviceWait <= 0 {
 		errsList = append(errsList, "FAILOVER_VIRTIO_DEVICE_WAIT: not a positive duration such as 2m")
 	}
+	if c.Retention, err = parseRetention(get("FAILOVER_RETENTION", "90d")); err != nil {
+		errsList = append(errsList, "FAILOVER_RETENTION: "+err.Error())
+	}
 	if c.ShutdownTimeout, err = time.ParseDuration(get("FAILOVER_SHUTDOWN_TIMEOUT", "60s")); err != nil {
 		errsList = append(errsList, "FAILOVER_SHUTDOWN_TIMEOUT: not a duration such as 60s")
 	}
@@ -175,4 +183,26 @@ func secret(name string) (string, error) {
 // Logger returns the process's JSON logger at the configured level.
 func (c Config) Logger(process string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel})).With("process", process)
+}
+
+// parseRetention reads a retention: a Go duration (2160h) or days (90d),
+// at least an hour.
+func parseRetention(v string) (time.Duration, error) {
+	var d time.Duration
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil {
+			return 0, fmt.Errorf("not a duration such as 90d or 2160h: %q", v)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(v); err != nil {
+			return 0, fmt.Errorf("not a duration such as 90d or 2160h: %q", v)
+		}
+	}
+	if d < time.Hour {
+		return 0, fmt.Errorf("at least 1h, not %q", v)
+	}
+	return d, nil
 }

@@ -563,3 +563,57 @@ func TestWaitJobEndWakesOnTheEnd(t *testing.T) {
 		t.Fatalf("unknown job: %v", err)
 	}
 }
+
+// TestPruneJobsKeepsTheWayBackAndTheAudit: the logs of jobs that ended
+// before the cutoff go, except a failover that can still be rolled back
+// or committed; the decision audit stays.
+func TestPruneJobsKeepsTheWayBackAndTheAudit(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := newContext(t, b, "vm1")
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := b.store.Pool().Exec(b.ctx, sql, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-100 * 24 * time.Hour)
+	end := func(j *store.Job, status string, at time.Time) {
+		exec(`UPDATE job_tracking SET status = $2, ended_at = $3 WHERE id = $1`, j.ID, status, at)
+	}
+	oldProbe := newJob(t, b, store.NewJob{Type: "probe", ExternalID: "probe-old", Queue: "low", Steps: []store.PlannedStep{{Name: "a"}}})
+	end(oldProbe, "completed", old)
+	recent := newJob(t, b, store.NewJob{Type: "probe", ExternalID: "probe-new", Queue: "low", Steps: []store.PlannedStep{{Name: "a"}}})
+	end(recent, "completed", time.Now())
+	running := newJob(t, b, store.NewJob{Type: "probe", ExternalID: "probe-running", Queue: "low", Steps: []store.PlannedStep{{Name: "a"}}})
+	exec(`UPDATE job_tracking SET created_at = $2 WHERE id = $1`, running.ID, old)
+	failedOver := newFailoverJob(t, b, c, "fo-still-failed-over")
+	end(failedOver, "completed", old)
+	exec(`UPDATE failover_jobs SET status = 'completed' WHERE job_id = $1`, failedOver.ID)
+	rolledBack := newFailoverJob(t, b, c, "fo-rolled-back")
+	end(rolledBack, "completed", old)
+	exec(`UPDATE failover_jobs SET status = 'rolled_back' WHERE job_id = $1`, rolledBack.ID)
+	if err := b.store.RecordDecision(b.ctx, nil, store.Decision{Decision: "failover-options", Actor: "ada", ContextID: c.ContextID,
+		JobID: rolledBack.ID, ExternalJobID: rolledBack.ExternalID}); err != nil {
+		t.Fatal(err)
+	}
+
+	n, err := b.store.PruneJobs(b.ctx, time.Now().Add(-90*24*time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("PruneJobs = %d, %v; want the old probe and the rolled-back failover", n, err)
+	}
+	for _, j := range []*store.Job{oldProbe, rolledBack} {
+		if _, err := b.store.GetJob(b.ctx, j.ID); !errs.Is(err, errs.NotFound) {
+			t.Errorf("%s was not pruned: %v", j.ExternalID, err)
+		}
+	}
+	for _, j := range []*store.Job{recent, running, failedOver} {
+		if _, err := b.store.GetJob(b.ctx, j.ID); err != nil {
+			t.Errorf("%s was pruned: %v", j.ExternalID, err)
+		}
+	}
+	var audit int
+	if err := b.store.Pool().QueryRow(b.ctx, `SELECT count(*) FROM decision_audit WHERE job_id = $1`, rolledBack.ID).Scan(&audit); err != nil || audit != 1 {
+		t.Fatalf("the pruned job's decision: %d rows, %v; the audit is never pruned", audit, err)
+	}
+}
