@@ -178,6 +178,22 @@ func TestEveryEndpointMatchesOpenAPI(t *testing.T) {
 	}
 	code, body = f.call(operatorToken, "POST", "/api/v1/failover/"+testJob+"/retry", "")
 	expect(409, code, body, "retry of a completed failover")
+	// The existing dashboard's request shapes: the VM by its VMware UUID,
+	// vm_naming, network_mappings as an object; a rollback naming the
+	// wrong failover type is refused.
+	dash := map[string]any{"vmware_vm_id": vm2.UUID, "failover_type": "test", "vm_naming": "exact", "dry_run": true,
+		"network_mappings": map[string]string{vm2.NICs[0].NetworkName: vm2.TestMappings[0].DestinationNetworkID}}
+	for _, n := range vm2.NICs[1:] {
+		dash["network_mappings"].(map[string]string)[n.NetworkName] = vm2.TestMappings[0].DestinationNetworkID
+	}
+	code, body = f.call(operatorToken, "POST", "/api/v1/failover/unified", mustJSON(dash))
+	expect(200, code, body, "dashboard-shaped dry run")
+	if p := body["plan"].(map[string]any); p["vm_name"] != vm2.Name || p["config"].(map[string]any)["destination_vm_name"] != vm2.Name ||
+		p["config"].(map[string]any)["network_strategy"] != "custom" {
+		t.Fatalf("dashboard-shaped dry run: %v", body)
+	}
+	code, body = f.call(operatorToken, "POST", "/api/v1/failover/rollback", `{"vm_id":"`+vm1.Name+`","failover_type":"live"}`)
+	expect(409, code, body, "rollback naming the wrong failover type")
 	// A forced cleanup goes past errors: admin and the VM's name.
 	code, body = f.call(operatorToken, "POST", "/api/v1/failover/rollback", `{"vm_name":"`+vm1.Name+`","force_cleanup":true,"confirm":"`+vm1.Name+`"}`)
 	expect(403, code, body, "forced cleanup by an operator")

@@ -114,14 +114,14 @@ func checkFailoverRequest(req *failover.FailoverRequest) error {
 	if req.FailoverType != failover.Test && req.FailoverType != failover.Live {
 		return fieldError("failover_type", "must be test or live")
 	}
-	if req.ContextID == "" && req.VMName == "" {
-		return fieldError("context_id", "context_id or vm_name is required")
+	if req.ContextID == "" && req.VMName == "" && req.VMwareVMID == "" {
+		return fieldError("context_id", "context_id, vm_name or vmware_vm_id is required")
 	}
-	if err := checkOptionalName("context_id", req.ContextID); err != nil {
-		return err
-	}
-	if err := checkOptionalName("vm_name", req.VMName); err != nil {
-		return err
+	for _, f := range []struct{ name, v string }{{"context_id", req.ContextID}, {"vm_name", req.VMName},
+		{"vmware_vm_id", req.VMwareVMID}, {"vm_naming", req.VMNaming}} {
+		if err := checkOptionalName(f.name, f.v); err != nil {
+			return err
+		}
 	}
 	for i, m := range req.NetworkMappings {
 		if err := checkName(indexed("network_mappings", i, "source_network_name"), m.SourceNetworkName); err != nil {
@@ -250,14 +250,17 @@ func (s *Server) rollbackDecision(w http.ResponseWriter, r *http.Request) {
 
 // checkRollbackRequest checks a rollback request's shape.
 func checkRollbackRequest(req *failover.RollbackRequest) error {
-	if req.ContextID == "" && req.VMName == "" {
-		return fieldError("context_id", "context_id or vm_name is required")
+	if req.ContextID == "" && req.VMName == "" && req.VMID == "" && req.VMwareVMID == "" {
+		return fieldError("context_id", "context_id, vm_name, vm_id or vmware_vm_id is required")
 	}
-	if err := checkOptionalName("context_id", req.ContextID); err != nil {
-		return err
+	for _, f := range []struct{ name, v string }{{"context_id", req.ContextID}, {"vm_name", req.VMName},
+		{"vm_id", req.VMID}, {"vmware_vm_id", req.VMwareVMID}} {
+		if err := checkOptionalName(f.name, f.v); err != nil {
+			return err
+		}
 	}
-	if err := checkOptionalName("vm_name", req.VMName); err != nil {
-		return err
+	if req.FailoverType != "" && req.FailoverType != failover.Test && req.FailoverType != failover.Live {
+		return fieldError("failover_type", "must be test or live")
 	}
 	if len(req.Reason) > 4096 {
 		return fieldError("reason", "at most 4096 bytes")

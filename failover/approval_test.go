@@ -1,6 +1,7 @@
 package failover
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -102,4 +103,32 @@ func TestAuthorize(t *testing.T) {
 // containsField reports whether err is a field error naming field.
 func containsField(err error, field string) bool {
 	return err != nil && strings.HasPrefix(err.Error(), field+":")
+}
+
+func TestDashboardShapes(t *testing.T) {
+	t.Parallel()
+	var o Options
+	if err := json.Unmarshal([]byte(`{"network_mappings":{"b-net":"n2","a-net":"n1"}}`), &o); err != nil {
+		t.Fatal(err)
+	}
+	if len(o.NetworkMappings) != 2 || o.NetworkMappings[0] != (NetworkChoice{SourceNetworkName: "a-net", DestinationNetworkID: "n1"}) {
+		t.Fatalf("object form: %+v", o.NetworkMappings)
+	}
+	if err := json.Unmarshal([]byte(`{"network_mappings":[{"source_network_name":"x","destination_network_id":"y"}]}`), &o); err != nil ||
+		len(o.NetworkMappings) != 1 || o.NetworkMappings[0].DestinationNetworkID != "y" {
+		t.Fatalf("list form: %+v %v", o.NetworkMappings, err)
+	}
+	if err := json.Unmarshal([]byte(`{"network_mappings":{"a":1}}`), &o); err == nil {
+		t.Fatal("a non-string destination must be refused")
+	}
+	cfg := &Config{VMName: "Web01", FailoverType: Test, RequestedAt: time.Unix(1_800_000_000, 0), DestinationVMName: "Web01-test-1"}
+	if err := cfg.applyNaming(NamingExact); err != nil || cfg.DestinationVMName != "Web01" || cfg.DestinationHostName != "web01" {
+		t.Fatalf("exact: %+v %v", cfg, err)
+	}
+	if err := cfg.applyNaming(NamingSuffixed); err != nil || cfg.DestinationVMName != "Web01-test-1800000000" {
+		t.Fatalf("suffixed: %+v %v", cfg, err)
+	}
+	if err := cfg.applyNaming("pretty"); !errs.Is(err, errs.InvalidArgument) {
+		t.Fatalf("unknown naming: %v", err)
+	}
 }

@@ -1,7 +1,10 @@
 package failover
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,7 +49,9 @@ type Options struct {
 	// NetworkMappings.
 	NetworkStrategy string `json:"network_strategy,omitempty"`
 	// NetworkMappings are the request's own mappings (custom strategy).
-	NetworkMappings []NetworkChoice `json:"network_mappings,omitempty"`
+	// A list of choices, or (the existing dashboard's form) an object
+	// {source network name: destination network id}.
+	NetworkMappings NetworkChoices `json:"network_mappings,omitempty"`
 	// KeepMACs keeps the source NICs' MAC addresses. Defaults to true.
 	KeepMACs *bool `json:"keep_macs,omitempty"`
 	// ShutdownTimeout is how long a graceful guest shutdown may take before
@@ -59,6 +64,52 @@ type NetworkChoice struct {
 	SourceNetworkName      string `json:"source_network_name"`
 	DestinationNetworkID   string `json:"destination_network_id"`
 	DestinationNetworkName string `json:"destination_network_name,omitempty"`
+}
+
+// NetworkChoices are a request's network choices. In JSON, a list of
+// choices, or an object {source network name: destination network id},
+// sorted by source network name.
+type NetworkChoices []NetworkChoice
+
+// UnmarshalJSON reads either form.
+func (n *NetworkChoices) UnmarshalJSON(b []byte) error {
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
+		var m map[string]string
+		if err := json.Unmarshal(b, &m); err != nil {
+			return err
+		}
+		out := make(NetworkChoices, 0, len(m))
+		for src, dst := range m {
+			out = append(out, NetworkChoice{SourceNetworkName: src, DestinationNetworkID: dst})
+		}
+		slices.SortFunc(out, func(a, b NetworkChoice) int { return strings.Compare(a.SourceNetworkName, b.SourceNetworkName) })
+		*n = out
+		return nil
+	}
+	var l []NetworkChoice
+	if err := json.Unmarshal(b, &l); err != nil {
+		return err
+	}
+	*n = l
+	return nil
+}
+
+// applyNaming applies a request's vm_naming (exact or suffixed) to the
+// destination's name; "" keeps the type's default.
+func (c *Config) applyNaming(naming string) error {
+	switch naming {
+	case "":
+		return nil
+	case NamingExact:
+		c.DestinationVMName = c.VMName
+	case NamingSuffixed:
+		c.DestinationVMName = fmt.Sprintf("%s-%s-%d", c.VMName, c.FailoverType, c.RequestedAt.Unix())
+	default:
+		return fieldError("vm_naming", "must be exact or suffixed, not %q", naming)
+	}
+	c.NamingStrategy = naming
+	c.DestinationHostName = HostName(c.DestinationVMName)
+	return nil
 }
 
 // NICPlan is one NIC of the destination VM.

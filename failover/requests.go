@@ -16,9 +16,16 @@ import (
 
 // FailoverRequest is a request to start a failover.
 type FailoverRequest struct {
-	ContextID    string `json:"context_id,omitempty"`
-	VMName       string `json:"vm_name,omitempty"`
+	ContextID string `json:"context_id,omitempty"`
+	VMName    string `json:"vm_name,omitempty"`
+	// VMwareVMID names the VM by its VMware instance UUID (the existing
+	// dashboard's form).
+	VMwareVMID   string `json:"vmware_vm_id,omitempty"`
 	FailoverType Type   `json:"failover_type"`
+	// VMNaming is the destination's naming: exact (the VM's name) or
+	// suffixed (name-<type>-<time>). Defaults to exact for a live
+	// failover, suffixed for a test one.
+	VMNaming string `json:"vm_naming,omitempty"`
 	Options
 	// DryRun returns the plan and runs nothing.
 	DryRun bool `json:"dry_run,omitempty"`
@@ -60,15 +67,22 @@ type Started struct {
 	Plan *Plan
 }
 
-// resolveContext finds the context a request names.
-func (e *Engine) resolveContext(ctx context.Context, contextID, vmName string) (*store.VMContext, error) {
+// resolveContext finds the context a request names: by context id, VM
+// name or VMware instance UUID.
+func (e *Engine) resolveContext(ctx context.Context, contextID, vmName, vmwareID string) (*store.VMContext, error) {
 	switch {
 	case contextID != "":
 		return e.store.GetContext(ctx, contextID)
 	case vmName != "":
 		return e.store.ResolveContext(ctx, vmName)
+	case vmwareID != "":
+		c, err := e.store.ResolveContext(ctx, vmwareID)
+		if err == nil && c.VMwareVMID != vmwareID {
+			return nil, errs.New(errs.NotFound, "no VM context with VMware instance UUID %q", vmwareID)
+		}
+		return c, err
 	default:
-		return nil, fieldError("context_id", "context_id or vm_name is required")
+		return nil, fieldError("context_id", "context_id, vm_name or vmware_vm_id is required")
 	}
 }
 
@@ -82,7 +96,7 @@ func (e *Engine) PlanFailover(ctx context.Context, req FailoverRequest) (*Plan, 
 // allow the failover is refused before the pre-flight runs (a live
 // failover's pre-flight snapshots the source VM).
 func (e *Engine) planFailover(ctx context.Context, req FailoverRequest, actor *Actor) (*Plan, error) {
-	vm, err := e.resolveContext(ctx, req.ContextID, req.VMName)
+	vm, err := e.resolveContext(ctx, req.ContextID, req.VMName, req.VMwareVMID)
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +106,9 @@ func (e *Engine) planFailover(ctx context.Context, req FailoverRequest, actor *A
 	}
 	cfg, err := Resolve(vm, req.FailoverType, req.Options, mappings, e.cfg.Now())
 	if err != nil {
+		return nil, err
+	}
+	if err := cfg.applyNaming(req.VMNaming); err != nil {
 		return nil, err
 	}
 	if _, err := testDuration(req); err != nil {
@@ -225,8 +242,15 @@ func (e *Engine) activeJobConflict(ctx context.Context, contextID string) error 
 
 // RollbackRequest is a request to roll back the latest failover of a VM.
 type RollbackRequest struct {
-	ContextID     string `json:"context_id,omitempty"`
-	VMName        string `json:"vm_name,omitempty"`
+	ContextID string `json:"context_id,omitempty"`
+	VMName    string `json:"vm_name,omitempty"`
+	// VMID (a VM name or context id) and VMwareVMID (its VMware instance
+	// UUID) name the VM as the existing dashboard does.
+	VMID       string `json:"vm_id,omitempty"`
+	VMwareVMID string `json:"vmware_vm_id,omitempty"`
+	// FailoverType, when given, must be the type of the failover rolled
+	// back.
+	FailoverType Type `json:"failover_type,omitempty"`
 	PowerOnSource *bool  `json:"power_on_source,omitempty"`
 	ForceCleanup  bool   `json:"force_cleanup,omitempty"`
 	Reason        string `json:"reason,omitempty"`
@@ -242,7 +266,11 @@ var rollbackStatuses = map[store.ContextStatus]bool{store.StatusFailedOverTest: 
 
 // PlanRollback resolves a rollback request, changing nothing.
 func (e *Engine) PlanRollback(ctx context.Context, req RollbackRequest) (*Plan, *store.FailoverJob, error) {
-	vm, err := e.resolveContext(ctx, req.ContextID, req.VMName)
+	name := req.VMName
+	if name == "" {
+		name = req.VMID
+	}
+	vm, err := e.resolveContext(ctx, req.ContextID, name, req.VMwareVMID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -250,6 +278,10 @@ func (e *Engine) PlanRollback(ctx context.Context, req RollbackRequest) (*Plan, 
 		store.FailoverPending, store.FailoverRunning)
 	if err != nil {
 		return nil, nil, errs.New(errs.FailedPrecondition, "VM %s has no failover to roll back", vm.VMName)
+	}
+	if req.FailoverType != "" && string(req.FailoverType) != fo.FailoverType {
+		return nil, nil, errs.New(errs.FailedPrecondition, "VM %s's failover to roll back is a %s failover, not %s",
+			vm.VMName, fo.FailoverType, req.FailoverType).WithDetails("field", "failover_type")
 	}
 	if !rollbackStatuses[vm.CurrentStatus] {
 		if err := e.activeJobConflict(ctx, vm.ContextID); err != nil {

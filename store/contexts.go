@@ -198,11 +198,13 @@ func scanContextWithChildren(row pgx.Row) (*VMContext, error) {
 	return &c, nil
 }
 
-// ResolveContext finds a context by id or, failing that, by VM name. A
-// name shared by several contexts is ambiguous (InvalidArgument).
+// ResolveContext finds a context by id, by the VM's VMware instance UUID,
+// or, failing those, by VM name. A name shared by several contexts is
+// ambiguous (InvalidArgument).
 func (s *Store) ResolveContext(ctx context.Context, idOrName string) (*VMContext, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+contextColumns+`, `+contextChildrenJSON+` FROM vm_replication_contexts c
-		WHERE c.context_id = $1 OR c.vm_name = $1 ORDER BY (c.context_id = $1) DESC LIMIT 2`, idOrName)
+		WHERE c.context_id = $1 OR c.vm_name = $1 OR c.vmware_vm_id = $1
+		ORDER BY (c.context_id = $1) DESC, (c.vmware_vm_id = $1) DESC LIMIT 2`, idOrName)
 	if err != nil {
 		return nil, classify(err, "resolving context %q", idOrName)
 	}
@@ -213,7 +215,7 @@ func (s *Store) ResolveContext(ctx context.Context, idOrName string) (*VMContext
 	switch {
 	case len(found) == 0:
 		return nil, errs.New(errs.NotFound, "no VM context with id or name %q", idOrName)
-	case len(found) == 2 && found[0].ContextID != idOrName:
+	case len(found) == 2 && found[0].ContextID != idOrName && found[0].VMwareVMID != idOrName:
 		return nil, errs.New(errs.InvalidArgument, "VM name %q matches several contexts: use the context id", idOrName)
 	}
 	return found[0], nil
