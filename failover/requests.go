@@ -250,7 +250,7 @@ type RollbackRequest struct {
 	VMwareVMID string `json:"vmware_vm_id,omitempty"`
 	// FailoverType, when given, must be the type of the failover rolled
 	// back.
-	FailoverType Type `json:"failover_type,omitempty"`
+	FailoverType  Type   `json:"failover_type,omitempty"`
 	PowerOnSource *bool  `json:"power_on_source,omitempty"`
 	ForceCleanup  bool   `json:"force_cleanup,omitempty"`
 	Reason        string `json:"reason,omitempty"`
