@@ -102,6 +102,31 @@ func (s *Server) retryJob(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, startedBody{JobID: job.ID, ExternalJobID: job.ExternalID, Status: job.Status})
 }
 
+// cancelBody is the optional body of a cancel.
+type cancelBody struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
+	var req cancelBody
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, &req); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	if len(req.Reason) > 4096 {
+		s.writeError(w, r, fieldError("reason", "at most 4096 bytes"))
+		return
+	}
+	job, err := s.engine.Cancel(r.Context(), chi.URLParam(r, "job_id"), actorFor(r), req.Reason)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewJob(job))
+}
+
 // failoverStatus is a job with, for a failover, what it made.
 type failoverStatus struct {
 	jobView

@@ -178,6 +178,8 @@ func TestEveryEndpointMatchesOpenAPI(t *testing.T) {
 	}
 	code, body = f.call(operatorToken, "POST", "/api/v1/failover/"+testJob+"/retry", "")
 	expect(409, code, body, "retry of a completed failover")
+	code, body = f.call(operatorToken, "POST", "/api/v1/failover/"+testJob+"/cancel", `{"reason":"too late"}`)
+	expect(409, code, body, "cancel of a completed failover")
 	// The existing dashboard's request shapes: the VM by its VMware UUID,
 	// vm_naming, network_mappings as an object; a rollback naming the
 	// wrong failover type is refused.

@@ -136,6 +136,7 @@ func (s *Server) Handler() http.Handler {
 				r.Post("/failover/rollback", s.startRollback)
 				r.Post("/failover/{job_id}/retry", s.retryJob)
 				r.Post("/failover/{job_id}/commit", s.commitFailover)
+				r.Post("/failover/{job_id}/cancel", s.cancelJob)
 			})
 		})
 	})

@@ -64,6 +64,14 @@ func (c *Client) Commit(ctx context.Context, jobID, confirm string) (*StartedJob
 		map[string]any{"confirm": confirm}, &out)
 }
 
+// Cancel stops a pending or running failover (the job answers cancelled;
+// the VM then needs a rollback). reason goes into the audit.
+func (c *Client) Cancel(ctx context.Context, jobID, reason string) (*Job, error) {
+	var out Job
+	return &out, c.Do(ctx, http.MethodPost, "/api/v1/failover/"+url.PathEscape(jobID)+"/cancel",
+		map[string]any{"reason": reason}, &out)
+}
+
 // Retry resumes a failed job at its failed step.
 func (c *Client) Retry(ctx context.Context, jobID string) (*StartedJob, error) {
 	var out StartedJob

@@ -74,6 +74,7 @@ func Setup(ctx context.Context, process string) (*Daemon, error) {
 	d.Registry = prometheus.NewRegistry()
 	d.Metrics = metrics.New(d.Registry)
 	d.Runner = queue.NewRunner(d.Store, d.Queue, d.Log, d.Metrics)
+	d.Runner.UseInspector(asynq.NewInspectorFromRedisClient(d.Redis))
 	if err := tasks.Register(d.Runner, tasks.Deps{Config: cfg, Log: d.Log, Store: d.Store, Metrics: d.Metrics}); err != nil {
 		d.Close()
 		return nil, err

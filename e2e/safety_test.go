@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ossea/unifiedfailover/client"
 	"github.com/ossea/unifiedfailover/failover"
@@ -158,5 +159,81 @@ func TestRegistrationProbesTheExports(t *testing.T) {
 	_, err := b.api.Register(b.ctx, body)
 	if apiStatus(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "replica_nbd_uri nbd://127.0.0.1:1/nothing-here does not answer") {
 		t.Fatalf("registering with a dead replica export: %v, want 400 naming it", err)
+	}
+}
+
+// TestCancelStopsAFailoverAndTheRollbackCleansUp: a cancel during a long
+// CloudStack call (the deploy, slowed to a minute) ends the job at once:
+// cancelled, the running step interrupted and never retried, no later
+// step run, the VM cleanup_required; the rollback then cleans what the
+// job made. A rollback cannot be cancelled, nor can a job twice.
+func TestCancelStopsAFailoverAndTheRollbackCleansUp(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{vms: 1, workers: 1})
+	vm := &b.lab.VMs[0]
+	ctxID := b.contexts[vm.Name]
+	b.lab.CloudStack.SetLatency("deployVirtualMachine", time.Minute)
+	jobID := b.startFailover(t, vm, false, failover.Options{})
+	b.waitStep(t, jobID, "vm-creation")
+	began := time.Now()
+	j, err := b.api.Cancel(b.ctx, jobID, "wrong VM")
+	if err != nil || j.Status != store.JobCancelled {
+		t.Fatalf("cancel: %+v %v", j, err)
+	}
+	// The worker running the step stops it (its context is cancelled: the
+	// CloudStack call ends now, not in a minute); the job stays cancelled
+	// and no other step runs.
+	var st *client.FailoverStatus
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if st, err = b.api.Status(b.ctx, jobID); err != nil {
+			t.Fatal(err)
+		}
+		if st.Step("vm-creation").Error == store.StepStoppedByCancel || time.Now().After(deadline) {
+			break
+		}
+	}
+	if got := st.Step("vm-creation").Error; got != store.StepStoppedByCancel {
+		t.Fatalf("the running step was not interrupted: %q", got)
+	}
+	b.lab.CloudStack.SetLatency("deployVirtualMachine", 0)
+	if st.Status != store.JobCancelled || !strings.Contains(st.Error, "cancelled by") || st.Step("vm-creation").Status != store.StepFailed ||
+		st.Step("vm-creation").ErrorClass != store.CancelledClass {
+		t.Fatalf("after the cancel: job %s (%s), vm-creation %+v", st.Status, st.Error, st.Step("vm-creation"))
+	}
+	for _, name := range []string{"volume-operations", "vm-startup", "status-update"} {
+		if s := st.Step(name); s.Status != store.StepPending {
+			t.Fatalf("step %s after the cancel is %s", name, s.Status)
+		}
+	}
+	if got := b.contextStatus(t, vm.Name); got != store.StatusCleanupRequired {
+		t.Fatalf("context after the cancel: %s", got)
+	}
+	if left := b.destinationVMs(vm.Name); len(left) != 0 {
+		t.Fatalf("the interrupted deploy made a VM: %+v", left)
+	}
+	if time.Since(began) > 30*time.Second {
+		t.Fatalf("the cancel took %s", time.Since(began))
+	}
+	if _, err := b.api.Cancel(b.ctx, jobID, ""); apiStatus(err) != http.StatusConflict {
+		t.Fatalf("a second cancel: %v, want 409", err)
+	}
+	audit, err := b.api.Audit(b.ctx, client.AuditFilter{JobID: jobID, Decision: "cancel"})
+	if err != nil || len(audit) != 1 || audit[0].Choice["reason"] != "wrong VM" {
+		t.Fatalf("cancel audit: %+v %v", audit, err)
+	}
+	// A rollback cleans what the job made (detached replicas, snapshots).
+	rbStarted, err := b.api.Rollback(b.ctx, failover.RollbackRequest{ContextID: ctxID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.api.Cancel(b.ctx, rbStarted.JobID, ""); apiStatus(err) != http.StatusConflict || !strings.Contains(err.Error(), "cannot be cancelled") {
+		t.Fatalf("cancelling a rollback: %v, want 409", err)
+	}
+	if rb := b.wait(t, rbStarted.JobID); rb.Status != store.JobCompleted {
+		t.Fatalf("rollback after the cancel ended %s: %s", rb.Status, rb.Error)
+	}
+	b.assertRolledBack(t, vm)
+	if got := b.contextStatus(t, vm.Name); got != store.StatusReadyForFailover {
+		t.Fatalf("context after the rollback: %s", got)
 	}
 }

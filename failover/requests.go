@@ -415,10 +415,17 @@ func (e *Engine) authorizeRetry(ctx context.Context, jobID string, who Actor) er
 	if err != nil {
 		return err
 	}
+	return e.authorizeJob(ctx, j, who, "retrying")
+}
+
+// authorizeJob checks that who has the role the job's operation needs
+// (its effects, as approvalFor weighs them), for verb (retrying,
+// cancelling).
+func (e *Engine) authorizeJob(ctx context.Context, j *store.Job, who Actor, verb string) error {
 	var fx Effects
 	switch j.Type {
 	case JobFailover:
-		fo, err := e.store.GetFailoverJob(ctx, jobID)
+		fo, err := e.store.GetFailoverJob(ctx, j.ID)
 		if err != nil {
 			return err
 		}
@@ -436,7 +443,7 @@ func (e *Engine) authorizeRetry(ctx context.Context, jobID string, who Actor) er
 	}
 	need := approvalFor(fx)
 	if !who.Role.Allows(need.Role) {
-		return errs.New(errs.PermissionDenied, "retrying %s job %s (%s) needs the %s role; %s is %s", j.Type, j.ExternalID,
+		return errs.New(errs.PermissionDenied, "%s %s job %s (%s) needs the %s role; %s is %s", verb, j.Type, j.ExternalID,
 			strings.Join(need.Effects, ", "), need.Role, who.Name, who.Role)
 	}
 	return nil

@@ -28,6 +28,32 @@ type Runner struct {
 	metrics *metrics.Metrics
 	chains  map[string]*Chain
 	byTask  map[string]taskRef
+	// insp interrupts a running step (UseInspector); nil: a cancel takes
+	// effect at the next step.
+	insp *asynq.Inspector
+}
+
+// UseInspector lets the runner interrupt a running step of a cancelled
+// job (asynq's CancelProcessing: the worker running it cancels the step's
+// context).
+func (r *Runner) UseInspector(insp *asynq.Inspector) { r.insp = insp }
+
+// InterruptSteps asks the worker running a step of job, if any, to cancel
+// that step's context: a long wait (a guest shutdown, a final sync, an
+// async CloudStack job) ends now instead of at its end. Best effort: the
+// job's status already keeps any worker from beginning another step.
+func (r *Runner) InterruptSteps(ctx context.Context, job *store.Job) {
+	if r.insp == nil {
+		return
+	}
+	for _, st := range job.Steps {
+		if st.Status == store.StepRunning || st.Status == store.StepRetrying || st.Status == store.StepFailed {
+			id := stepTaskID(job.ID, st.Seq, job.RunNo)
+			if err := r.insp.CancelProcessing(id); err != nil {
+				r.log.WarnContext(ctx, "could not interrupt a cancelled job's step", "job_id", job.ID, "step", st.Name, "error", err)
+			}
+		}
+	}
 }
 
 type taskRef struct {
@@ -264,6 +290,15 @@ func (r *Runner) ProcessTask(ctx context.Context, t *asynq.Task) error {
 }
 
 func (r *Runner) stepFailed(ctx context.Context, ref taskRef, run *StepRun, cause error) error {
+	// A cancelled job's step stops here, whatever stopped it (its
+	// context, cancelled by the cancel, or anything else): never retried.
+	if j, err := r.store.GetJob(context.WithoutCancel(ctx), run.Job.ID); err == nil && j.Status == store.JobCancelled {
+		if err := r.store.MarkStepCancelled(context.WithoutCancel(ctx), run.Job.ID, run.Step.Seq); err != nil {
+			run.Log.WarnContext(ctx, "could not record the cancelled step", "error", err)
+		}
+		run.Log.InfoContext(ctx, "step stopped: the job was cancelled", "error", cause)
+		return fmt.Errorf("step %s of cancelled job %s: %v: %w", run.Step.Name, run.Job.ID, cause, asynq.SkipRetry)
+	}
 	class := errs.Class(cause)
 	for _, ev := range run.closing {
 		if err := r.store.AddEvent(context.WithoutCancel(ctx), ev); err != nil {

@@ -499,8 +499,9 @@ func (s *Store) FailStep(ctx context.Context, jobID string, seq int, cause, clas
 			WHERE job_id = $1 AND seq = $2 RETURNING name`, jobID, seq, cause, class, externalMS(external)).Scan(&name); err != nil {
 			return err
 		}
+		// A job cancelled meanwhile stays cancelled.
 		_, err := tx.Exec(ctx, `UPDATE job_tracking SET status = 'failed', current_step = $2, error = $3,
-				ended_at = now(), updated_at = now() WHERE id = $1`, jobID, name, name+": "+cause)
+				ended_at = now(), updated_at = now() WHERE id = $1 AND status IN ('pending', 'running')`, jobID, name, name+": "+cause)
 		return err
 	})
 	return classify(err, "failing step %d of job %s", seq, jobID)

@@ -339,3 +339,26 @@ func short(v any) string {
 	}
 	return s
 }
+
+func (a *app) cancelCmd() *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "cancel JOB [--reason TEXT]",
+		Short: "Stop a running failover now (the VM then needs a rollback); a rollback or commit cannot be cancelled",
+		Args:  nArgs(1, "one failover job id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			j, err := a.client().Cancel(cmd.Context(), args[0], reason)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(j)
+			}
+			fmt.Fprintf(a.out, "job %s (%s) %s at %s; roll the VM back with: failoverctl rollback %s\n",
+				j.ExternalID, j.ID, j.Status, j.CurrentStep, j.ContextID)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why (kept in the audit)")
+	return cmd
+}
