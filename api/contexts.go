@@ -72,3 +72,34 @@ func (s *Server) getContext(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+func (s *Server) refreshContext(w http.ResponseWriter, r *http.Request) {
+	rep, err := s.engine.Refresh(r.Context(), chi.URLParam(r, "context_id"), actorFor(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+func (s *Server) updateContext(w http.ResponseWriter, r *http.Request) {
+	var u failover.ContextUpdate
+	if err := decodeJSON(r, &u); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	c, err := s.engine.UpdateContext(r.Context(), chi.URLParam(r, "context_id"), u, actorFor(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) unregisterContext(w http.ResponseWriter, r *http.Request) {
+	if err := s.engine.Unregister(r.Context(), chi.URLParam(r, "context_id"), actorFor(r)); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

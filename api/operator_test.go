@@ -256,6 +256,18 @@ func TestEveryEndpointMatchesOpenAPI(t *testing.T) {
 		t.Fatalf("audit filter: %v", body)
 	}
 
+	// A living record: refresh, update, unregister (admin).
+	code, body = f.call(operatorToken, "POST", "/api/v1/contexts/"+vm1.Name+"/refresh", "")
+	expect(200, code, body, "refresh")
+	code, body = f.call(operatorToken, "PATCH", "/api/v1/contexts/"+vm1.Name, `{"status":"replicating"}`)
+	expect(200, code, body, "update to replicating")
+	code, body = f.call(operatorToken, "PATCH", "/api/v1/contexts/"+vm1.Name, `{"status":"completed"}`)
+	expect(400, code, body, "update to a status the replication side does not set")
+	code, body = f.call(operatorToken, "DELETE", "/api/v1/contexts/"+vm2.Name, "")
+	expect(403, code, body, "unregister by an operator")
+	code, body = f.call(adminToken, "DELETE", "/api/v1/contexts/"+vm2.Name, "")
+	expect(204, code, body, "unregister")
+
 	if missing := f.uncovered("/api/v1/drills", "/monitoring"); len(missing) > 0 {
 		t.Fatalf("operations without a validated answer:\n%s", strings.Join(missing, "\n"))
 	}

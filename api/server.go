@@ -129,6 +129,10 @@ func (s *Server) Handler() http.Handler {
 			r.Group(func(r chi.Router) {
 				r.Use(s.needEngine)
 				r.Post("/contexts", s.registerContext)
+				r.Post("/contexts/{context_id}/refresh", s.refreshContext)
+				r.Patch("/contexts/{context_id}", s.updateContext)
+				// Unregistering ends a VM's protection: admin.
+				r.With(s.require(auth.Admin)).Delete("/contexts/{context_id}", s.unregisterContext)
 				// What each needs beyond the operator role (admin and
 				// "confirm") follows what it does: the engine's approval
 				// rule decides it (failover/approval.go).

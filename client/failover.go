@@ -104,3 +104,21 @@ func PlanOf(err error) *failover.Plan {
 	}
 	return body.Plan
 }
+
+// Refresh re-reads a VM (name or context id) from vCenter and reports what
+// changed in its record.
+func (c *Client) Refresh(ctx context.Context, vm string) (*failover.RefreshReport, error) {
+	var out failover.RefreshReport
+	return &out, c.Do(ctx, http.MethodPost, "/api/v1/contexts/"+url.PathEscape(vm)+"/refresh", nil, &out)
+}
+
+// UpdateContext sets a VM's replicas and replication status.
+func (c *Client) UpdateContext(ctx context.Context, vm string, u failover.ContextUpdate) (*store.VMContext, error) {
+	var out store.VMContext
+	return &out, c.Do(ctx, http.MethodPatch, "/api/v1/contexts/"+url.PathEscape(vm), u, &out)
+}
+
+// Unregister removes a VM's record (admin); its jobs and the audit stay.
+func (c *Client) Unregister(ctx context.Context, vm string) error {
+	return c.Do(ctx, http.MethodDelete, "/api/v1/contexts/"+url.PathEscape(vm), nil, nil)
+}

@@ -237,3 +237,83 @@ func TestCancelStopsAFailoverAndTheRollbackCleansUp(t *testing.T) {
 		t.Fatalf("context after the rollback: %s", got)
 	}
 }
+
+// TestLivingRecord: a VM's record follows vCenter (refresh), the
+// replication side sets its status (update), and it can be unregistered;
+// all three are refused while the VM is failed over, and audited. A VM
+// replicating cannot fail over.
+func TestLivingRecord(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{vms: 2})
+	vm := &b.lab.VMs[0]
+	ctxID := b.contexts[vm.Name]
+
+	rep, err := b.api.Refresh(b.ctx, ctxID)
+	if err != nil || len(rep.Changes) != 0 {
+		t.Fatalf("refresh with nothing changed: %+v %v", rep, err)
+	}
+	if err := b.lab.VCenter.Resize(vm.UUID, 6, 12288); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = b.api.Refresh(b.ctx, ctxID)
+	if err != nil || rep.Context.CPUCount != 6 || rep.Context.MemoryMB != 12288 || len(rep.Changes) != 2 {
+		t.Fatalf("refresh after a resize: %+v %v", rep, err)
+	}
+
+	// The replication side: replicating refuses a failover; ready again.
+	c, err := b.api.UpdateContext(b.ctx, ctxID, failover.ContextUpdate{Status: store.StatusReplicating})
+	if err != nil || c.CurrentStatus != store.StatusReplicating {
+		t.Fatalf("update to replicating: %+v %v", c, err)
+	}
+	if _, err := b.api.Failover(b.ctx, failover.FailoverRequest{ContextID: ctxID, FailoverType: failover.Test}); apiStatus(err) != http.StatusConflict {
+		t.Fatalf("failover while replicating: %v, want 409", err)
+	}
+	if _, err := b.api.UpdateContext(b.ctx, ctxID, failover.ContextUpdate{Status: store.StatusFailedOverLive}); apiStatus(err) != http.StatusBadRequest {
+		t.Fatalf("update to failed_over_live: %v, want 400", err)
+	}
+	if _, err := b.api.UpdateContext(b.ctx, ctxID, failover.ContextUpdate{Disks: []failover.DiskUpdate{{DiskKey: vm.Disks[0].Key,
+		ReplicaNBDURI: "nbd://127.0.0.1:1/gone"}}}); apiStatus(err) != http.StatusBadRequest {
+		t.Fatalf("update to a dead export: %v, want 400", err)
+	}
+	if c, err = b.api.UpdateContext(b.ctx, ctxID, failover.ContextUpdate{Status: store.StatusReadyForFailover,
+		Disks: []failover.DiskUpdate{{DiskKey: vm.Disks[0].Key, ChangeID: vm.Disks[0].ChangeID}}}); err != nil || c.CurrentStatus != store.StatusReadyForFailover {
+		t.Fatalf("update to ready: %+v %v", c, err)
+	}
+
+	// Failed over: refresh, update and unregister wait.
+	if st := b.failover(t, failover.FailoverRequest{ContextID: ctxID, FailoverType: failover.Test}); st.Status != store.JobCompleted {
+		t.Fatalf("test failover ended %s: %s", st.Status, st.Error)
+	}
+	if _, err := b.api.Refresh(b.ctx, ctxID); apiStatus(err) != http.StatusConflict {
+		t.Fatalf("refresh while failed over: %v, want 409", err)
+	}
+	if _, err := b.api.UpdateContext(b.ctx, ctxID, failover.ContextUpdate{Status: store.StatusReplicating}); apiStatus(err) != http.StatusConflict {
+		t.Fatalf("update while failed over: %v, want 409", err)
+	}
+	if err := b.api.Unregister(b.ctx, ctxID); apiStatus(err) != http.StatusConflict {
+		t.Fatalf("unregister while failed over: %v, want 409", err)
+	}
+	if rb := b.rollback(t, failover.RollbackRequest{ContextID: ctxID}); rb.Status != store.JobCompleted {
+		t.Fatalf("rollback ended %s: %s", rb.Status, rb.Error)
+	}
+	if err := b.api.Unregister(b.ctx, ctxID); err != nil {
+		t.Fatalf("unregister: %v", err)
+	}
+	if _, err := b.api.Context(b.ctx, ctxID); apiStatus(err) != http.StatusNotFound {
+		t.Fatalf("the unregistered context: %v, want 404", err)
+	}
+	// The audit keeps every decision on the VM, unregistered as it is.
+	for _, k := range []string{"refresh", "update-context", "unregister"} {
+		audit, err := b.api.Audit(b.ctx, client.AuditFilter{Decision: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(audit, func(d store.Decision) bool { return d.ContextID == ctxID }) {
+			t.Errorf("no %s decision on %s in the audit: %+v", k, ctxID, audit)
+		}
+	}
+	// The VM registers again.
+	if _, err := b.api.Register(b.ctx, b.lab.Manifest().VMs[0].Register); err != nil {
+		t.Fatalf("registering again: %v", err)
+	}
+}

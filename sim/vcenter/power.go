@@ -176,3 +176,24 @@ func (s *Server) serveShutdownGuest(w http.ResponseWriter, ref types.ManagedObje
 	}{})
 	return true
 }
+
+// Resize changes the VM's CPU count and memory, as a reconfigure in
+// vCenter would: a record refresh then sees them.
+func (s *Server) Resize(uuid string, numCPU, memoryMB int) error {
+	st, err := s.vmByUUID(uuid)
+	if err != nil {
+		return fmt.Errorf("resizing: %w", err)
+	}
+	vm := s.vmObject(st.ref)
+	if vm == nil {
+		return fmt.Errorf("resizing: VM %s is gone", uuid)
+	}
+	ctx := s.lockingContext()
+	ctx.WithLock(vm, func() {
+		ctx.Update(vm, []types.PropertyChange{
+			{Name: "config.hardware.numCPU", Val: int32(numCPU)},
+			{Name: "config.hardware.memoryMB", Val: int32(memoryMB)},
+		})
+	})
+	return nil
+}
