@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"net/http"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/ossea/unifiedfailover/client"
 	"github.com/ossea/unifiedfailover/failover"
+	cssim "github.com/ossea/unifiedfailover/sim/cloudstack"
 	"github.com/ossea/unifiedfailover/store"
 )
 
@@ -315,5 +317,65 @@ func TestLivingRecord(t *testing.T) {
 	// The VM registers again.
 	if _, err := b.api.Register(b.ctx, b.lab.Manifest().VMs[0].Register); err != nil {
 		t.Fatalf("registering again: %v", err)
+	}
+}
+
+// TestForcedCleanupForces: a forced cleanup goes past what it cannot
+// clean (a revert CloudStack refuses), lists it (the failover's record,
+// the job's events, the audit) and leaves the VM cleanup_required with
+// the snapshot kept; a second forced cleanup retries just that and ends
+// ready_for_failover, the replica reverted.
+func TestForcedCleanupForces(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{vms: 1})
+	vm := &b.lab.VMs[0]
+	ctxID := b.contexts[vm.Name]
+	before := map[string]string{}
+	for _, d := range vm.Disks {
+		before[d.VolumeID] = b.checksum(t, d.Replica.URI)
+	}
+	if st := b.failover(t, failover.FailoverRequest{ContextID: ctxID, FailoverType: failover.Test}); st.Status != store.JobCompleted {
+		t.Fatalf("test failover ended %s: %s", st.Status, st.Error)
+	}
+	if err := writeReplica(b, vm.Disks[0].Replica.URI, 4096, bytes.Repeat([]byte{0xee}, 8192)); err != nil {
+		t.Fatal(err)
+	}
+	b.lab.CloudStack.FailNext("revertSnapshot", 1, 530, "Failed to revert snapshot")
+	forced := failover.RollbackRequest{ContextID: ctxID, ForceCleanup: true, Confirm: vm.Name}
+	rb := b.rollback(t, forced)
+	if rb.Status != store.JobCompleted || rb.Failover == nil || len(rb.Failover.Leftovers) != 1 {
+		t.Fatalf("forced rollback: %s %s, failover %+v", rb.Status, rb.Error, rb.Failover)
+	}
+	left := rb.Failover.Leftovers[0]
+	if left.Kind != "snapshot" || left.Step != "revert-snapshots" || !strings.Contains(left.Error, "Failed to revert snapshot") ||
+		rb.Failover.Status != store.FailoverRolledBack {
+		t.Fatalf("leftover %+v, failover %s", left, rb.Failover.Status)
+	}
+	if got := b.contextStatus(t, vm.Name); got != store.StatusCleanupRequired {
+		t.Fatalf("context with a leftover: %s, want cleanup_required", got)
+	}
+	if !slices.ContainsFunc(b.lab.CloudStack.Snapshots(), func(s cssim.Snapshot) bool { return s.ID == left.ID }) {
+		t.Fatalf("the snapshot whose revert is a leftover was deleted")
+	}
+	events, err := b.api.Events(b.ctx, rb.ID)
+	if err != nil || !slices.ContainsFunc(events, func(e store.Event) bool { return strings.HasPrefix(e.Message, "left behind (force_cleanup)") }) {
+		t.Fatalf("the rollback's events do not list the leftover: %v", err)
+	}
+	if audit, err := b.api.Audit(b.ctx, client.AuditFilter{JobID: rb.ID, Decision: "cleanup-leftovers"}); err != nil || len(audit) != 1 {
+		t.Fatalf("leftovers audit: %+v %v", audit, err)
+	}
+	// The second forced cleanup retries it.
+	rb = b.rollback(t, forced)
+	if rb.Status != store.JobCompleted || len(rb.Failover.Leftovers) != 0 {
+		t.Fatalf("second forced rollback: %s %s, leftovers %+v", rb.Status, rb.Error, rb.Failover.Leftovers)
+	}
+	if got := b.contextStatus(t, vm.Name); got != store.StatusReadyForFailover {
+		t.Fatalf("context after the second cleanup: %s", got)
+	}
+	b.assertRolledBack(t, vm)
+	for _, d := range vm.Disks {
+		if b.checksum(t, d.Replica.URI) != before[d.VolumeID] {
+			t.Fatalf("replica %s was not reverted by the second cleanup", d.VolumeID)
+		}
 	}
 }

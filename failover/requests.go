@@ -274,9 +274,11 @@ func (e *Engine) PlanRollback(ctx context.Context, req RollbackRequest) (*Plan, 
 	if err != nil {
 		return nil, nil, err
 	}
+	// A rolled-back failover with leftovers (a forced cleanup that could
+	// not clean everything) is rolled back again: just the leftovers.
 	fo, err := e.store.LatestFailover(ctx, vm.ContextID, store.FailoverCompleted, store.FailoverFailed,
-		store.FailoverPending, store.FailoverRunning)
-	if err != nil {
+		store.FailoverPending, store.FailoverRunning, store.FailoverRolledBack)
+	if err != nil || (fo.Status == store.FailoverRolledBack && len(fo.Leftovers) == 0) {
 		return nil, nil, errs.New(errs.FailedPrecondition, "VM %s has no failover to roll back", vm.VMName)
 	}
 	if req.FailoverType != "" && string(req.FailoverType) != fo.FailoverType {
@@ -317,7 +319,11 @@ func (e *Engine) StartRollback(ctx context.Context, req RollbackRequest, who Act
 		p.VMName, e.cfg.Now().UnixNano()), FailoverType: fo.FailoverType, ContextID: p.ContextID, ParentID: fo.JobID,
 		Queue: queue.QueueCritical, Actor: actor, Params: params, Steps: p.Steps},
 		func(tx pgx.Tx, job *store.Job) error {
-			ds := map[string]map[string]any{"rollback": {"failover_job_id": fo.JobID, "options": p.Rollback}}
+			if err := e.store.ClearLeftovers(ctx, tx, fo.JobID); err != nil {
+				return err
+			}
+			ds := map[string]map[string]any{"rollback": {"failover_job_id": fo.JobID, "options": p.Rollback,
+				"leftovers_before": fo.Leftovers}}
 			if p.Needs.Confirm {
 				ds["approval"] = approvalDecision(p, req.Confirm)
 			}

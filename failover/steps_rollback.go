@@ -2,6 +2,7 @@ package failover
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/ossea/unifiedfailover/cloudstack"
 	"github.com/ossea/unifiedfailover/errs"
@@ -35,7 +36,7 @@ func (s *stepEnv) stopDestinationVM(ctx context.Context) error {
 	}
 	s.event(ctx, "graceful stop failed; forcing the stop (force_cleanup)", "vm_id", vm.ID, "error", err.Error())
 	if _, err := s.e.cs.StopVM(ctx, vm.ID, true); err != nil {
-		return err
+		return s.goPast(ctx, "vm", vm.ID, err)
 	}
 	return s.e.store.SetDestinationVM(ctx, s.failover.JobID, vm.ID,
 		s.record(ctx, "destination VM stopped with forced=true (force_cleanup): CloudStack marks it Stopped even if its host did not answer", "vm_id", vm.ID))
@@ -52,7 +53,10 @@ func (s *stepEnv) detachReplicas(ctx context.Context) error {
 	for _, d := range s.vm.Disks {
 		v, err := s.e.cs.GetVolume(ctx, d.VolumeID)
 		if err != nil {
-			return err
+			if err := s.goPast(ctx, "volume", d.VolumeID, err); err != nil {
+				return err
+			}
+			continue
 		}
 		onDestination := vm != nil && v.VMID == vm.ID
 		forRevert := v.VMID == s.e.cfg.ApplianceVMID && s.failover.SnapshotIDs[d.VolumeID] != ""
@@ -60,7 +64,10 @@ func (s *stepEnv) detachReplicas(ctx context.Context) error {
 			continue
 		}
 		if _, err := s.e.cs.DetachVolume(ctx, v.ID); err != nil {
-			return err
+			if err := s.goPast(ctx, "volume", v.ID, err); err != nil {
+				return err
+			}
+			continue
 		}
 		s.event(ctx, "replica detached", "volume_id", v.ID, "from_vm", v.VMID)
 	}
@@ -83,22 +90,35 @@ func (s *stepEnv) destroyDestinationVM(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		// This guard is never gone past, force_cleanup or not: the VM is
+		// left (a leftover) rather than the replica destroyed.
+		attached := ""
 		for _, v := range vols {
 			if s.isReplica(v.ID) {
-				return errs.New(errs.FailedPrecondition,
-					"replica %s is still attached to the destination VM %s as device %d (%s): expunging the VM would destroy it; detach it first",
+				attached = fmt.Sprintf("replica %s is still attached to the destination VM %s as device %d (%s): expunging the VM would destroy it; detach it first",
 					v.ID, vm.ID, v.DeviceID, v.Type)
+				break
 			}
 		}
-		if err := s.e.cs.DestroyVM(ctx, vm.ID, true); err != nil && !errs.Is(err, errs.NotFound) {
-			return err
-		}
-		if err := s.e.store.SetDestinationVM(ctx, s.failover.JobID, "", s.record(ctx, "destination VM destroyed", "vm_id", vm.ID)); err != nil {
-			return err
+		switch {
+		case attached != "":
+			if err := s.goPast(ctx, "vm", vm.ID, errs.New(errs.FailedPrecondition, "%s", attached)); err != nil {
+				return err
+			}
+		default:
+			if err := s.e.cs.DestroyVM(ctx, vm.ID, true); err != nil && !errs.Is(err, errs.NotFound) {
+				if err := s.goPast(ctx, "vm", vm.ID, err); err != nil {
+					return err
+				}
+				break
+			}
+			if err := s.e.store.SetDestinationVM(ctx, s.failover.JobID, "", s.record(ctx, "destination VM destroyed", "vm_id", vm.ID)); err != nil {
+				return err
+			}
 		}
 	}
 	if id := s.failover.TemplateVolumeID; id != "" {
-		return s.deleteTemplateVolume(ctx, id)
+		return s.goPast(ctx, "template-volume", id, s.deleteTemplateVolume(ctx, id))
 	}
 	return nil
 }
@@ -123,11 +143,12 @@ func (s *stepEnv) revertSnapshots(ctx context.Context) error {
 			continue
 		}
 		if err := s.e.cs.RevertVolumeSnapshot(ctx, id); err != nil {
-			if errs.Is(err, errs.NotFound) && s.rollback.ForceCleanup {
-				s.event(ctx, "snapshot is gone; carrying on (force_cleanup)", "snapshot_id", id)
-				continue
+			// Not reverted, the replica still holds what the destination
+			// VM wrote: a leftover the operator must see.
+			if err := s.goPast(ctx, "snapshot", id, err); err != nil {
+				return err
 			}
-			return err
+			continue
 		}
 		s.event(ctx, "replica reverted to its snapshot", "volume_id", d.VolumeID, "snapshot_id", id)
 	}
@@ -142,7 +163,10 @@ func (s *stepEnv) reattachToAppliance(ctx context.Context) error {
 	for _, d := range s.vm.Disks {
 		v, err := s.e.cs.GetVolume(ctx, d.VolumeID)
 		if err != nil {
-			return err
+			if err := s.goPast(ctx, "volume", d.VolumeID, err); err != nil {
+				return err
+			}
+			continue
 		}
 		switch v.VMID {
 		case s.e.cfg.ApplianceVMID:
@@ -153,23 +177,45 @@ func (s *stepEnv) reattachToAppliance(ctx context.Context) error {
 				return errs.New(errs.FailedPrecondition, "volume %s is attached to VM %s; force_cleanup detaches it", v.ID, v.VMID)
 			}
 			if _, err := s.e.cs.DetachVolume(ctx, v.ID); err != nil {
-				return err
+				if err := s.goPast(ctx, "volume", v.ID, err); err != nil {
+					return err
+				}
+				continue
 			}
 		}
 		dev := applianceDeviceID(d)
 		if _, err := s.e.cs.AttachVolume(ctx, v.ID, s.e.cfg.ApplianceVMID, dev); err != nil {
-			return err
+			if err := s.goPast(ctx, "volume", v.ID, err); err != nil {
+				return err
+			}
+			continue
 		}
 		s.event(ctx, "replica attached to the appliance", "volume_id", v.ID, "device_id", dev)
 	}
 	return nil
 }
 
-// deleteSnapshots deletes the failover's rollback snapshots.
+// deleteSnapshots deletes the failover's rollback snapshots; a snapshot
+// whose revert this rollback could not do (a leftover) is kept, so a
+// second rollback can still revert it.
 func (s *stepEnv) deleteSnapshots(ctx context.Context) error {
+	fo, err := s.e.store.GetFailoverJob(ctx, s.failover.JobID)
+	if err != nil {
+		return err
+	}
 	for vol, id := range s.failover.SnapshotIDs {
+		if id == "" {
+			continue
+		}
+		if fo.HasLeftover("snapshot", id) {
+			s.event(ctx, "snapshot kept: its revert is a leftover", "snapshot_id", id, "volume_id", vol)
+			continue
+		}
 		if err := s.e.cs.DeleteVolumeSnapshot(ctx, id); err != nil && !errs.Is(err, errs.NotFound) {
-			return err
+			if err := s.goPast(ctx, "snapshot", id, err); err != nil {
+				return err
+			}
+			continue
 		}
 		if err := s.e.store.SetSnapshotID(ctx, s.failover.JobID, vol, "",
 			s.record(ctx, "rollback snapshot deleted", "volume_id", vol, "snapshot_id", id)); err != nil {
@@ -186,7 +232,7 @@ func (s *stepEnv) powerOnSource(ctx context.Context) error {
 		return err
 	}
 	if err := vc.PowerOn(ctx, s.cfg.VMwareVMID, false); err != nil {
-		return err
+		return s.goPast(ctx, "source-vm", s.cfg.VMwareVMID, err)
 	}
 	s.closing(ctx, "source VM powered on")
 	return nil
@@ -194,9 +240,44 @@ func (s *stepEnv) powerOnSource(ctx context.Context) error {
 
 // finishRollback records the outcome: the failover rolled back, the VM
 // context ready for a failover again.
+//
+// After a forced cleanup that left resources behind, the failover is
+// rolled back but the context stays cleanup_required, with the list in
+// the failover's record, the job's events and the audit; a second forced
+// rollback retries just them (every step reads the real state first).
 func (s *stepEnv) finishRollback(ctx context.Context) error {
+	fo, err := s.e.store.GetFailoverJob(ctx, s.failover.JobID)
+	if err != nil {
+		return err
+	}
+	if len(fo.Leftovers) > 0 {
+		s.closing(ctx, "rolled back with leftovers: the VM stays cleanup_required", "leftovers", fo.Leftovers)
+		if err := s.e.store.RecordDecision(ctx, nil, store.Decision{Decision: "cleanup-leftovers", Actor: s.Job.Actor,
+			ContextID: s.vm.ContextID, JobID: s.Job.ID, ExternalJobID: s.Job.ExternalID,
+			Choice: map[string]any{"failover_job_id": fo.JobID, "leftovers": fo.Leftovers}}); err != nil {
+			return err
+		}
+		return s.e.store.SetFailoverAndContextStatus(ctx, s.failover.JobID, store.FailoverRolledBack,
+			s.vm.ContextID, store.StatusCleanupRequired)
+	}
 	return s.e.store.SetFailoverAndContextStatus(ctx, s.failover.JobID, store.FailoverRolledBack,
 		s.vm.ContextID, store.StatusReadyForFailover)
+}
+
+// goPast is how a rollback step meets the error of one of its resources:
+// without force_cleanup, or for a transient error (retried as usual), it
+// is the step's error; with force_cleanup a permanent one is recorded as
+// a leftover (kind, id, error) and the step goes on.
+func (s *stepEnv) goPast(ctx context.Context, kind, id string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if !s.rollback.ForceCleanup || errs.IsTransient(err) {
+		return err
+	}
+	l := store.Leftover{Kind: kind, ID: id, Step: s.Step.Name, Error: err.Error()}
+	return s.e.store.AddLeftover(ctx, s.failover.JobID, l,
+		s.record(ctx, "left behind (force_cleanup): "+err.Error(), "kind", kind, "id", id))
 }
 
 // finishCommit records a committed live failover.

@@ -41,6 +41,8 @@ type FailoverJob struct {
 	// for the destination VM, recorded before it is detached and deleted.
 	TemplateVolumeID string          `json:"template_volume_id,omitempty"`
 	SourceVMSpec     json.RawMessage `json:"source_vm_spec,omitempty"`
+	// Leftovers are what the last (forced) rollback could not clean.
+	Leftovers []Leftover `json:"leftovers,omitempty"`
 	CreatedAt        time.Time       `json:"created_at"`
 	UpdatedAt        time.Time       `json:"updated_at"`
 	CompletedAt      *time.Time      `json:"completed_at,omitempty"`
@@ -64,13 +66,16 @@ func nullJSON(b json.RawMessage) any {
 }
 
 const failoverColumns = `job_id::text, external_job_id, COALESCE(vm_context_id, ''), vm_id, job_type, status, config,
-	destination_vm_id, snapshot_ids, source_vm_spec, created_at, updated_at, completed_at, template_volume_id`
+	destination_vm_id, snapshot_ids, source_vm_spec, created_at, updated_at, completed_at, template_volume_id, leftovers`
 
 func scanFailover(row pgx.Row) (*FailoverJob, error) {
 	var f FailoverJob
-	var cfg, snaps, spec []byte
+	var cfg, snaps, spec, left []byte
 	if err := row.Scan(&f.JobID, &f.ExternalJobID, &f.ContextID, &f.VMID, &f.FailoverType, &f.Status, &cfg,
-		&f.DestinationVMID, &snaps, &spec, &f.CreatedAt, &f.UpdatedAt, &f.CompletedAt, &f.TemplateVolumeID); err != nil {
+		&f.DestinationVMID, &snaps, &spec, &f.CreatedAt, &f.UpdatedAt, &f.CompletedAt, &f.TemplateVolumeID, &left); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(left, &f.Leftovers); err != nil {
 		return nil, err
 	}
 	f.Config, f.SourceVMSpec = cfg, spec
