@@ -42,10 +42,10 @@ type FailoverJob struct {
 	TemplateVolumeID string          `json:"template_volume_id,omitempty"`
 	SourceVMSpec     json.RawMessage `json:"source_vm_spec,omitempty"`
 	// Leftovers are what the last (forced) rollback could not clean.
-	Leftovers []Leftover `json:"leftovers,omitempty"`
-	CreatedAt        time.Time       `json:"created_at"`
-	UpdatedAt        time.Time       `json:"updated_at"`
-	CompletedAt      *time.Time      `json:"completed_at,omitempty"`
+	Leftovers   []Leftover `json:"leftovers,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
 }
 
 // InsertFailoverJob inserts the failover row of a job inside the job's
