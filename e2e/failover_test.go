@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -124,6 +125,11 @@ func TestLiveFailoverNeedsApprovalThenRollsBackAndCommits(t *testing.T) {
 	b.assertRolledBack(t, vm)
 	if got := b.powerState(t, vm); got != "poweredOn" {
 		t.Fatalf("rollback of a live failover left the source %s", got)
+	}
+	// The rollback of a live failover waits for VMware Tools in the source.
+	if events, err := b.api.Events(b.ctx, rb.ID); err != nil ||
+		!slices.ContainsFunc(events, func(e store.Event) bool { return e.Message == "source VM powered on; VMware Tools run in it" }) {
+		t.Fatalf("the rollback did not wait for VMware Tools: %v", err)
 	}
 
 	// Fail over again and commit: snapshots go, the context is completed.

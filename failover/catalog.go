@@ -78,7 +78,9 @@ func RollbackOptionInfos(typ Type) []OptionInfo {
 		{Name: "power_on_source", Type: "boolean", Default: typ == Live,
 			Description: "power the source VM on in vCenter at the end (default on for a live failover, off for a test failover)"},
 		{Name: "force_cleanup", Type: "boolean", Default: false,
-			Description: "stop the destination VM forcibly and carry on past resources that are already gone"},
+			Description: "go past what cannot be cleaned, listing each leftover; stop the destination VM forcibly (admin and confirm)"},
+		{Name: "wait_for_tools", Type: "boolean", Default: typ == Live,
+			Description: "after powering the source on, wait (up to 10m) until VMware Tools run in it, when it has them (default on for a live failover)"},
 		{Name: "reason", Type: "string", Default: "", Description: "free text kept in the decision audit"},
 	}
 }

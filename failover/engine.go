@@ -133,6 +133,10 @@ type RollbackOptions struct {
 	// ForceCleanup stops the destination VM forcibly and carries on past
 	// resources that are already gone.
 	ForceCleanup bool `json:"force_cleanup"`
+	// WaitForTools waits, after the source's power-on, until VMware Tools
+	// run in it (when it has them), up to toolsWait. Defaults to true for
+	// a live failover.
+	WaitForTools bool `json:"wait_for_tools"`
 	// Reason is the operator's free text.
 	Reason string `json:"reason,omitempty"`
 }

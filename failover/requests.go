@@ -250,11 +250,14 @@ type RollbackRequest struct {
 	VMwareVMID string `json:"vmware_vm_id,omitempty"`
 	// FailoverType, when given, must be the type of the failover rolled
 	// back.
-	FailoverType  Type   `json:"failover_type,omitempty"`
-	PowerOnSource *bool  `json:"power_on_source,omitempty"`
-	ForceCleanup  bool   `json:"force_cleanup,omitempty"`
-	Reason        string `json:"reason,omitempty"`
-	DryRun        bool   `json:"dry_run,omitempty"`
+	FailoverType  Type  `json:"failover_type,omitempty"`
+	PowerOnSource *bool `json:"power_on_source,omitempty"`
+	// WaitForTools: see RollbackOptions. Defaults to true for a live
+	// failover.
+	WaitForTools *bool  `json:"wait_for_tools,omitempty"`
+	ForceCleanup bool   `json:"force_cleanup,omitempty"`
+	Reason       string `json:"reason,omitempty"`
+	DryRun       bool   `json:"dry_run,omitempty"`
 	// Confirm approves a rollback that changes production (of a live
 	// failover) or forces a cleanup: the VM's name.
 	Confirm string `json:"confirm,omitempty"`
@@ -295,6 +298,10 @@ func (e *Engine) PlanRollback(ctx context.Context, req RollbackRequest) (*Plan, 
 	opts := RollbackOptions{PowerOnSource: fo.FailoverType == string(Live), ForceCleanup: req.ForceCleanup, Reason: req.Reason}
 	if req.PowerOnSource != nil {
 		opts.PowerOnSource = *req.PowerOnSource
+	}
+	opts.WaitForTools = fo.FailoverType == string(Live)
+	if req.WaitForTools != nil {
+		opts.WaitForTools = *req.WaitForTools
 	}
 	var cfg Config
 	_ = json.Unmarshal(fo.Config, &cfg)

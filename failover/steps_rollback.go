@@ -3,6 +3,7 @@ package failover
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/ossea/unifiedfailover/cloudstack"
 	"github.com/ossea/unifiedfailover/errs"
@@ -231,12 +232,39 @@ func (s *stepEnv) powerOnSource(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := vc.PowerOn(ctx, s.cfg.VMwareVMID, false); err != nil {
+	wait := false
+	if s.rollback.WaitForTools {
+		installed, err := vc.ToolsInstalled(ctx, s.cfg.VMwareVMID)
+		if err != nil {
+			return err
+		}
+		wait = installed
+		if !installed {
+			s.event(ctx, "the source VM has no VMware Tools: not waiting for them")
+		}
+	}
+	pctx, cancel := ctx, context.CancelFunc(func() {})
+	if wait {
+		pctx, cancel = context.WithTimeout(ctx, toolsWait)
+	}
+	err = vc.PowerOn(pctx, s.cfg.VMwareVMID, wait)
+	cancel()
+	if err != nil {
+		if wait && ctx.Err() == nil && pctx.Err() != nil {
+			err = errs.New(errs.FailedPrecondition, "the source VM is on, but VMware Tools did not start in it within %s", toolsWait)
+		}
 		return s.goPast(ctx, "source-vm", s.cfg.VMwareVMID, err)
+	}
+	if wait {
+		s.closing(ctx, "source VM powered on; VMware Tools run in it")
+		return nil
 	}
 	s.closing(ctx, "source VM powered on")
 	return nil
 }
+
+// toolsWait bounds the wait for VMware Tools after the source's power-on.
+const toolsWait = 10 * time.Minute
 
 // finishRollback records the outcome: the failover rolled back, the VM
 // context ready for a failover again.

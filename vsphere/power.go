@@ -65,6 +65,25 @@ func (c *Client) powerState(ctx context.Context, vm *object.VirtualMachine) (str
 	return string(state), nil
 }
 
+// ToolsInstalled reports whether VMware Tools are installed in the VM's
+// guest (guest.toolsVersionStatus2 is not guestToolsNotInstalled; an
+// unknown status counts as not installed, so nothing waits for them).
+func (c *Client) ToolsInstalled(ctx context.Context, uuid string) (bool, error) {
+	vm, err := c.FindByUUID(ctx, uuid)
+	if err != nil {
+		return false, err
+	}
+	var props mo.VirtualMachine
+	if err := vm.Properties(ctx, vm.Reference(), []string{"guest.toolsVersionStatus2"}, &props); err != nil {
+		return false, classify(err, "reading the tools version status of VM %s", uuid)
+	}
+	if props.Guest == nil {
+		return false, nil
+	}
+	st := props.Guest.ToolsVersionStatus2
+	return st != "" && st != string(types.VirtualMachineToolsVersionStatusGuestToolsNotInstalled), nil
+}
+
 // ToolsRunning reports whether VMware Tools run in the VM's guest.
 func (c *Client) ToolsRunning(ctx context.Context, uuid string) (bool, error) {
 	vm, err := c.FindByUUID(ctx, uuid)

@@ -550,3 +550,17 @@ func TestCheckChangeIDsInfrastructureErrors(t *testing.T) {
 		t.Errorf("retry: %v, %v", res, err)
 	}
 }
+
+func TestToolsInstalled(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	with := f.createVM(t, simpleVM("with-tools", false))
+	without := f.createVM(t, vcenter.VMDef{Name: "no-tools", Disks: []vcenter.DiskDef{{SizeBytes: mib}}, NoTools: true, PowerOn: true})
+	// Installed whatever the power state: the VM with tools is off.
+	if got, err := f.client.ToolsInstalled(f.ctx, with.UUID); err != nil || !got {
+		t.Fatalf("ToolsInstalled(with tools, off) = %v, %v", got, err)
+	}
+	if got, err := f.client.ToolsInstalled(f.ctx, without.UUID); err != nil || got {
+		t.Fatalf("ToolsInstalled(no tools, on) = %v, %v", got, err)
+	}
+}

@@ -257,6 +257,18 @@ func (s *Server) CreateVM(ctx context.Context, def VMDef) (VMInfo, error) {
 	s.vms[st.ref.Value] = st
 	s.byUUID[st.uuid] = st
 	s.mu.Unlock()
+	// Whether VMware Tools are installed, as vCenter reports it
+	// (guest.toolsVersionStatus2), whatever the power state.
+	installed := string(types.VirtualMachineToolsVersionStatusGuestToolsCurrent)
+	if def.NoTools {
+		installed = string(types.VirtualMachineToolsVersionStatusGuestToolsNotInstalled)
+	}
+	if obj := s.vmObject(st.ref); obj != nil {
+		lctx := s.lockingContext()
+		lctx.WithLock(obj, func() {
+			lctx.Update(obj, []types.PropertyChange{{Name: "guest.toolsVersionStatus2", Val: installed}})
+		})
+	}
 
 	if def.PowerOn {
 		task, err := vm.PowerOn(ctx)
