@@ -88,25 +88,7 @@ func (s *Store) CreateContext(ctx context.Context, c *VMContext) error {
 		if err != nil {
 			return classify(err, "inserting context %s", c.ContextID)
 		}
-		for _, d := range c.Disks {
-			if _, err := tx.Exec(ctx, `
-				INSERT INTO vm_disks (context_id, disk_key, unit_order, label, size_bytes, volume_id,
-					source_nbd_uri, replica_nbd_uri, disk_change_id, appliance_device_id)
-				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
-				c.ContextID, d.DiskKey, d.UnitOrder, d.Label, d.SizeBytes, d.VolumeID,
-				d.SourceNBDURI, d.ReplicaNBDURI, d.ChangeID, d.ApplianceDeviceID); err != nil {
-				return classify(err, "inserting disk %d of context %s", d.DiskKey, c.ContextID)
-			}
-		}
-		for _, n := range c.NICs {
-			if _, err := tx.Exec(ctx, `
-				INSERT INTO vm_source_networks (context_id, nic_key, nic_order, source_network_name, mac_address, adapter_type)
-				VALUES ($1,$2,$3,$4,$5,$6)`,
-				c.ContextID, n.NICKey, n.Order, n.NetworkName, n.MAC, n.AdapterType); err != nil {
-				return classify(err, "inserting NIC %d of context %s", n.NICKey, c.ContextID)
-			}
-		}
-		return nil
+		return insertChildren(ctx, tx, c)
 	})
 	if isUniqueViolation(err, "vm_disks_volume_id_key") {
 		return s.volumeTaken(ctx, c)

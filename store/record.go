@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -59,25 +58,11 @@ func (s *Store) ReplaceRecord(ctx context.Context, c *VMContext, what string, d 
 		if _, err := tx.Exec(ctx, `DELETE FROM vm_disks WHERE context_id = $1`, c.ContextID); err != nil {
 			return err
 		}
-		for _, dk := range c.Disks {
-			if _, err := tx.Exec(ctx, `
-				INSERT INTO vm_disks (context_id, disk_key, unit_order, label, size_bytes, volume_id,
-					source_nbd_uri, replica_nbd_uri, disk_change_id, appliance_device_id)
-				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
-				c.ContextID, dk.DiskKey, dk.UnitOrder, dk.Label, dk.SizeBytes, dk.VolumeID,
-				dk.SourceNBDURI, dk.ReplicaNBDURI, dk.ChangeID, dk.ApplianceDeviceID); err != nil {
-				return fmt.Errorf("storing disk %d: %w", dk.DiskKey, err)
-			}
-		}
 		if _, err := tx.Exec(ctx, `DELETE FROM vm_source_networks WHERE context_id = $1`, c.ContextID); err != nil {
 			return err
 		}
-		for _, n := range c.NICs {
-			if _, err := tx.Exec(ctx, `
-				INSERT INTO vm_source_networks (context_id, nic_key, nic_order, source_network_name, mac_address, adapter_type)
-				VALUES ($1,$2,$3,$4,$5,$6)`, c.ContextID, n.NICKey, n.Order, n.NetworkName, n.MAC, n.AdapterType); err != nil {
-				return fmt.Errorf("storing NIC %d: %w", n.NICKey, err)
-			}
+		if err := insertChildren(ctx, tx, c); err != nil {
+			return err
 		}
 		return s.RecordDecision(ctx, tx, d)
 	})
@@ -101,4 +86,27 @@ func (s *Store) UnregisterContext(ctx context.Context, contextID string, d Decis
 		return s.RecordDecision(ctx, tx, d)
 	})
 	return classify(err, "unregistering context %s", contextID)
+}
+
+// insertChildren inserts a context's disks and NICs.
+func insertChildren(ctx context.Context, tx pgx.Tx, c *VMContext) error {
+	for _, d := range c.Disks {
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO vm_disks (context_id, disk_key, unit_order, label, size_bytes, volume_id,
+				source_nbd_uri, replica_nbd_uri, disk_change_id, appliance_device_id)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
+			c.ContextID, d.DiskKey, d.UnitOrder, d.Label, d.SizeBytes, d.VolumeID,
+			d.SourceNBDURI, d.ReplicaNBDURI, d.ChangeID, d.ApplianceDeviceID); err != nil {
+			return classify(err, "inserting disk %d of context %s", d.DiskKey, c.ContextID)
+		}
+	}
+	for _, n := range c.NICs {
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO vm_source_networks (context_id, nic_key, nic_order, source_network_name, mac_address, adapter_type)
+			VALUES ($1,$2,$3,$4,$5,$6)`,
+			c.ContextID, n.NICKey, n.Order, n.NetworkName, n.MAC, n.AdapterType); err != nil {
+			return classify(err, "inserting NIC %d of context %s", n.NICKey, c.ContextID)
+		}
+	}
+	return nil
 }
