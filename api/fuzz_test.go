@@ -40,6 +40,7 @@ func decodeFuzz(t *testing.T, body []byte, v any, check func() error) {
 }
 
 var fuzzSeeds = []string{
+	`{"":"",""`, `{"vm_name":"a","VM_NAME":"b","failover_type":"test"}`, `{"network_mappings":{"VM Network":"n1"}}`,
 	`{}`, `{"vm_name":"pgtest1","failover_type":"test"}`, `{"failover_type":"live","confirm":"x","power_off_source":false}`,
 	`{"vm_name":5}`, `{"vm_name":"a\u0000"}`, `{"network_mappings":[{"source_network_name":"a","destination_network_id":"b"}]}`,
 	`{"mappings":[{"source_network_name":"VM Network","destination_network_id":"n1","mapping_type":"test"}]}`,

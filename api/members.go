@@ -32,6 +32,9 @@ func checkDuplicateMembers(body []byte) error {
 				}
 				key, _ := kt.(string)
 				at := join(path, key)
+				if at == "" || key == "" {
+					at = join(path, fmt.Sprintf("%q", key))
+				}
 				if fold := strings.ToLower(key); seen[fold] {
 					return fieldError(at, "is given twice (member names are matched ignoring case)")
 				} else {

@@ -78,9 +78,6 @@ func decodeJSON(r *http.Request, v any) error {
 	if err != nil {
 		return decodeError(err, nil)
 	}
-	if err := checkDuplicateMembers(body); err != nil {
-		return err
-	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -88,6 +85,10 @@ func decodeJSON(r *http.Request, v any) error {
 	}
 	if err := dec.Decode(&struct{}{}); err != io.EOF {
 		return errs.New(errs.InvalidArgument, "request body must hold exactly one JSON object")
+	}
+	// Valid JSON of the right shape: now refuse a member given twice.
+	if err := checkDuplicateMembers(body); err != nil {
+		return err
 	}
 	return checkStrings(v)
 }
