@@ -6,20 +6,28 @@ GO ?= go
 BIN := bin
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all services build test test-tools vet demo clean
+.PHONY: all help services build check tidy-check test test-short test-tools vet demo clean
 
 -include mk/*.mk
 
 all: build
 
-services:
+services: ## install and start PostgreSQL, Redis, libnbd, nbdkit (Debian packages)
 	@scripts/services.sh
 
-build:
+build: ## build every command into bin/
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./cmd/...
 
-vet:
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort
+
+check: services vet tidy-check ## gofmt, go vet and a tidy go.mod (installs what cgo needs first)
+
+tidy-check: ## go.mod and go.sum are what go mod tidy makes
+	$(GO) mod tidy -diff
+
+vet: ## gofmt and go vet
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 
@@ -29,11 +37,11 @@ test-tools: deploy-tools observability-tools drill-tools virtio-tools
 
 # The e2e suite runs twice: against a cloud whose kvm.snapshot.enabled is
 # false (CloudStack's default), then true.
-test: services test-tools vet
+test: services test-tools vet ## every test with the race detector (the e2e suite twice: kvm.snapshot.enabled false, then true)
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 	E2E_KVM_SNAPSHOT_ENABLED=true $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./e2e/
 
-demo: services build
+demo: services build ## run the demo end to end
 	$(BIN)/demo
 
 clean:
