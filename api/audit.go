@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/store"
 )
 
@@ -108,7 +109,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil && q.v.Has("since") {
 		if f.Since, err = time.Parse(time.RFC3339, q.v.Get("since")); err != nil {
-			err = fieldError("since", "must be an RFC 3339 time such as 2025-09-09T11:38:39Z")
+			err = errs.Field("since", "must be an RFC 3339 time such as 2025-09-09T11:38:39Z")
 		}
 	}
 	if err == nil {

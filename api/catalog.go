@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/failover"
 )
 
@@ -78,10 +79,10 @@ func (req *resolveRequest) check() ([]string, error) {
 		names = append([]string{req.Name}, names...)
 	}
 	if len(names) == 0 {
-		return nil, fieldError("names", "name or names is required")
+		return nil, errs.Field("names", "name or names is required")
 	}
 	if len(names) > maxBulkMappings {
-		return nil, fieldError("names", "at most %d names per request", maxBulkMappings)
+		return nil, errs.Field("names", "at most %d names per request", maxBulkMappings)
 	}
 	for i, n := range req.Names {
 		if err := checkName(fmt.Sprintf("names[%d]", i), n); err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/store"
 )
@@ -116,7 +117,7 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(req.Reason) > 4096 {
-		s.writeError(w, r, fieldError("reason", "at most 4096 bytes"))
+		s.writeError(w, r, errs.Field("reason", "at most 4096 bytes"))
 		return
 	}
 	job, err := s.engine.Cancel(r.Context(), chi.URLParam(r, "job_id"), actorFor(r), req.Reason)

@@ -48,11 +48,11 @@ func (m *mappingInput) check(prefix string, needSource bool) error {
 	}
 	switch {
 	case m.MappingType == "":
-		return fieldError(prefix+"mapping_type", "is required: live or test")
+		return errs.Field(prefix+"mapping_type", "is required: live or test")
 	case m.MappingType != store.MappingLive && m.MappingType != store.MappingTest:
-		return fieldError(prefix+"mapping_type", "must be live or test")
+		return errs.Field(prefix+"mapping_type", "must be live or test")
 	case m.IsTestNetwork != nil && *m.IsTestNetwork != (m.MappingType == store.MappingTest):
-		return fieldError(prefix+"is_test_network", "contradicts mapping_type %s", m.MappingType)
+		return errs.Field(prefix+"is_test_network", "contradicts mapping_type %s", m.MappingType)
 	}
 	return nil
 }
@@ -78,10 +78,10 @@ type bulkMappingRequest struct {
 
 func (b *bulkMappingRequest) check() error {
 	if b.Mappings == nil {
-		return fieldError("mappings", "is required (an array; empty only to replace with nothing)")
+		return errs.Field("mappings", "is required (an array; empty only to replace with nothing)")
 	}
 	if len(b.Mappings) > maxBulkMappings {
-		return fieldError("mappings", "at most %d mappings per request", maxBulkMappings)
+		return errs.Field("mappings", "at most %d mappings per request", maxBulkMappings)
 	}
 	seen := map[string]int{}
 	for i := range b.Mappings {
@@ -90,7 +90,7 @@ func (b *bulkMappingRequest) check() error {
 		}
 		key := string(b.Mappings[i].MappingType) + "\x00" + b.Mappings[i].SourceNetworkName
 		if j, dup := seen[key]; dup {
-			return fieldError(fmt.Sprintf("mappings[%d]", i), "repeats the %s mapping of %q given at mappings[%d]",
+			return errs.Field(fmt.Sprintf("mappings[%d]", i), "repeats the %s mapping of %q given at mappings[%d]",
 				b.Mappings[i].MappingType, b.Mappings[i].SourceNetworkName, j)
 		}
 		seen[key] = i
@@ -122,7 +122,7 @@ func (s *Server) checkDestinations(r *http.Request, prefix func(i int) string, m
 	for i := range ms {
 		n, ok := byID[ms[i].DestinationNetworkID]
 		if !ok {
-			return fieldError(prefix(i)+"destination_network_id", "no CloudStack network has id %q", ms[i].DestinationNetworkID)
+			return errs.Field(prefix(i)+"destination_network_id", "no CloudStack network has id %q", ms[i].DestinationNetworkID)
 		}
 		if ms[i].DestinationNetworkName == "" {
 			ms[i].DestinationNetworkName = n.Name
@@ -348,7 +348,7 @@ func (s *Server) saveBulk(w http.ResponseWriter, r *http.Request, replace bool) 
 		return
 	}
 	if !replace && len(req.Mappings) == 0 {
-		s.writeError(w, r, fieldError("mappings", "at least one mapping is required"))
+		s.writeError(w, r, errs.Field("mappings", "at least one mapping is required"))
 		return
 	}
 	ms := make([]store.NetworkMapping, 0, len(req.Mappings))

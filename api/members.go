@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/ossea/unifiedfailover/errs"
 )
 
 // checkDuplicateMembers refuses a body in which an object holds two
@@ -36,7 +38,7 @@ func checkDuplicateMembers(body []byte) error {
 					at = join(path, fmt.Sprintf("%q", key))
 				}
 				if fold := strings.ToLower(key); seen[fold] {
-					return fieldError(at, "is given twice (member names are matched ignoring case)")
+					return errs.Field(at, "is given twice (member names are matched ignoring case)")
 				} else {
 					seen[fold] = true
 				}

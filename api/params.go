@@ -22,18 +22,18 @@ const maxNameLen = 255
 func checkName(field, v string) error {
 	switch {
 	case strings.TrimSpace(v) == "":
-		return fieldError(field, "is required")
+		return errs.Field(field, "is required")
 	case len(v) > maxNameLen:
-		return fieldError(field, "is longer than %d bytes", maxNameLen)
+		return errs.Field(field, "is longer than %d bytes", maxNameLen)
 	case !utf8.ValidString(v):
-		return fieldError(field, "is not valid UTF-8")
+		return errs.Field(field, "is not valid UTF-8")
 	case strings.IndexFunc(v, unicode.IsControl) >= 0:
-		return fieldError(field, "must not contain control characters")
+		return errs.Field(field, "must not contain control characters")
 	case strings.IndexFunc(v, func(r rune) bool { return unicode.Is(unicode.Bidi_Control, r) }) >= 0:
 		// Bidi overrides reorder what a terminal or a log viewer shows.
-		return fieldError(field, "must not contain bidirectional control characters")
+		return errs.Field(field, "must not contain bidirectional control characters")
 	case v == "." || v == ".." || strings.ContainsAny(v, `/\`):
-		return fieldError(field, "must not contain path separators or be . or ..")
+		return errs.Field(field, "must not contain path separators or be . or ..")
 	}
 	return nil
 }
@@ -52,7 +52,7 @@ func checkOptionalName(field, v string) error {
 func pathName(r *http.Request, key string) (string, error) {
 	v, err := url.PathUnescape(chi.URLParam(r, key))
 	if err != nil {
-		return "", fieldError(key, "is not a valid URL path segment")
+		return "", errs.Field(key, "is not a valid URL path segment")
 	}
 	return v, checkName(key, v)
 }
@@ -72,10 +72,10 @@ func parseQuery(r *http.Request, allowed ...string) (query, error) {
 	}
 	for k, vals := range v {
 		if !ok[k] {
-			return query{}, fieldError(k, "unknown query parameter (this route takes %s)", strings.Join(allowed, ", "))
+			return query{}, errs.Field(k, "unknown query parameter (this route takes %s)", strings.Join(allowed, ", "))
 		}
 		if len(vals) > 1 {
-			return query{}, fieldError(k, "given %d times", len(vals))
+			return query{}, errs.Field(k, "given %d times", len(vals))
 		}
 	}
 	return query{v}, nil
@@ -101,7 +101,7 @@ func (q query) enum(key string, allowed ...string) (string, error) {
 			return v, nil
 		}
 	}
-	return "", fieldError(key, "must be one of %s", strings.Join(allowed, ", "))
+	return "", errs.Field(key, "must be one of %s", strings.Join(allowed, ", "))
 }
 
 // intIn returns a whole-number parameter in [lo, hi], def when absent.
@@ -111,7 +111,7 @@ func (q query) intIn(key string, def, lo, hi int) (int, error) {
 	}
 	n, err := strconv.Atoi(q.v.Get(key))
 	if err != nil || n < lo || n > hi {
-		return 0, fieldError(key, "must be a whole number from %d to %d", lo, hi)
+		return 0, errs.Field(key, "must be a whole number from %d to %d", lo, hi)
 	}
 	return n, nil
 }
@@ -123,7 +123,7 @@ func (q query) boolean(key string) (bool, error) {
 	}
 	b, err := strconv.ParseBool(q.v.Get(key))
 	if err != nil {
-		return false, fieldError(key, "must be true or false")
+		return false, errs.Field(key, "must be true or false")
 	}
 	return b, nil
 }

@@ -28,7 +28,7 @@ func viewSteps(ps []store.PlannedStep) []stepView {
 func failoverTypeParam(r *http.Request) (failover.Type, error) {
 	t := failover.Type(chi.URLParam(r, "failover_type"))
 	if t != failover.Test && t != failover.Live {
-		return "", fieldError("failover_type", "must be test or live")
+		return "", errs.Field("failover_type", "must be test or live")
 	}
 	return t, nil
 }
@@ -112,10 +112,10 @@ func decodeFailoverRequest(r *http.Request) (failover.FailoverRequest, error) {
 // is read.
 func checkFailoverRequest(req *failover.FailoverRequest) error {
 	if req.FailoverType != failover.Test && req.FailoverType != failover.Live {
-		return fieldError("failover_type", "must be test or live")
+		return errs.Field("failover_type", "must be test or live")
 	}
 	if req.ContextID == "" && req.VMName == "" && req.VMwareVMID == "" {
-		return fieldError("context_id", "context_id, vm_name or vmware_vm_id is required")
+		return errs.Field("context_id", "context_id, vm_name or vmware_vm_id is required")
 	}
 	for _, f := range []struct{ name, v string }{{"context_id", req.ContextID}, {"vm_name", req.VMName},
 		{"vmware_vm_id", req.VMwareVMID}, {"vm_naming", req.VMNaming}} {
@@ -251,7 +251,7 @@ func (s *Server) rollbackDecision(w http.ResponseWriter, r *http.Request) {
 // checkRollbackRequest checks a rollback request's shape.
 func checkRollbackRequest(req *failover.RollbackRequest) error {
 	if req.ContextID == "" && req.VMName == "" && req.VMID == "" && req.VMwareVMID == "" {
-		return fieldError("context_id", "context_id, vm_name, vm_id or vmware_vm_id is required")
+		return errs.Field("context_id", "context_id, vm_name, vm_id or vmware_vm_id is required")
 	}
 	for _, f := range []struct{ name, v string }{{"context_id", req.ContextID}, {"vm_name", req.VMName},
 		{"vm_id", req.VMID}, {"vmware_vm_id", req.VMwareVMID}} {
@@ -260,10 +260,10 @@ func checkRollbackRequest(req *failover.RollbackRequest) error {
 		}
 	}
 	if req.FailoverType != "" && req.FailoverType != failover.Test && req.FailoverType != failover.Live {
-		return fieldError("failover_type", "must be test or live")
+		return errs.Field("failover_type", "must be test or live")
 	}
 	if len(req.Reason) > 4096 {
-		return fieldError("reason", "at most 4096 bytes")
+		return errs.Field("reason", "at most 4096 bytes")
 	}
 	return nil
 }

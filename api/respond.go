@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -57,11 +56,6 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	}
 	writeJSON(w, status, body)
-}
-
-// fieldError is an InvalidArgument naming the field at fault.
-func fieldError(field, format string, args ...any) *errs.Error {
-	return errs.New(errs.InvalidArgument, "%s: %s", field, fmt.Sprintf(format, args...)).WithDetails("field", field)
 }
 
 // decodeJSON decodes one JSON object from the request body into v,
@@ -117,7 +111,7 @@ func decodeError(err error, at *memberFinder) error {
 		if field == "" {
 			field = "(body)"
 		}
-		return fieldError(field, "must be %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+		return errs.Field(field, "must be %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		if at != nil {
@@ -126,7 +120,7 @@ func decodeError(err error, at *memberFinder) error {
 		if field == "" {
 			field = `""`
 		}
-		return fieldError(field, "unknown field")
+		return errs.Field(field, "unknown field")
 	default:
 		return errs.New(errs.InvalidArgument, "invalid JSON body: %v", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"unicode"
+
+	"github.com/ossea/unifiedfailover/errs"
 )
 
 // checkStrings walks a decoded request and refuses any string holding a
@@ -32,7 +34,7 @@ func walkStrings(v reflect.Value, path string) error {
 			if field == "" {
 				field = "(body)"
 			}
-			return fieldError(field, "must not contain NUL or control characters")
+			return errs.Field(field, "must not contain NUL or control characters")
 		}
 	case reflect.Slice, reflect.Array:
 		if v.Type().Elem().Kind() == reflect.Uint8 {

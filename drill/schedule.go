@@ -58,17 +58,17 @@ func ParseCron(expr, timezone string) (cron.Schedule, error) {
 		timezone = "UTC"
 	}
 	if _, err := time.LoadLocation(timezone); err != nil {
-		return nil, fieldError("timezone", "unknown time zone %q (use an IANA name such as Europe/Berlin)", timezone)
+		return nil, errs.Field("timezone", "unknown time zone %q (use an IANA name such as Europe/Berlin)", timezone)
 	}
 	if n := len(strings.Fields(expr)); n != 5 {
-		return nil, fieldError("cron", "must have 5 fields (minute hour day-of-month month day-of-week), %q has %d", expr, n)
+		return nil, errs.Field("cron", "must have 5 fields (minute hour day-of-month month day-of-week), %q has %d", expr, n)
 	}
 	if strings.Contains(expr, "TZ=") {
-		return nil, fieldError("cron", "give the time zone in timezone, not in the expression")
+		return nil, errs.Field("cron", "give the time zone in timezone, not in the expression")
 	}
 	s, err := cronParser.Parse("CRON_TZ=" + timezone + " " + expr)
 	if err != nil {
-		return nil, fieldError("cron", "%q is not a valid cron expression: %v", expr, err)
+		return nil, errs.Field("cron", "%q is not a valid cron expression: %v", expr, err)
 	}
 	return s, nil
 }
@@ -79,7 +79,7 @@ func Validate(ctx context.Context, st *store.Store, sp Spec) (*store.DrillSchedu
 	d := &store.DrillSchedule{Name: strings.TrimSpace(sp.Name), Cron: strings.TrimSpace(sp.Cron),
 		Timezone: strings.TrimSpace(sp.Timezone), MaxParallel: sp.MaxParallel, Enabled: true}
 	if d.Name == "" || len(d.Name) > 200 {
-		return nil, fieldError("name", "is required (at most 200 characters)")
+		return nil, errs.Field("name", "is required (at most 200 characters)")
 	}
 	if d.Timezone == "" {
 		d.Timezone = "UTC"
@@ -90,7 +90,7 @@ func Validate(ctx context.Context, st *store.Store, sp Spec) (*store.DrillSchedu
 	if sp.Hold != "" {
 		h, err := time.ParseDuration(sp.Hold)
 		if err != nil || h < 0 || h > maxHold || h%time.Second != 0 {
-			return nil, fieldError("hold", "must be a whole number of seconds such as 10m or 90s, at most %s, not %q", maxHold, sp.Hold)
+			return nil, errs.Field("hold", "must be a whole number of seconds such as 10m or 90s, at most %s, not %q", maxHold, sp.Hold)
 		}
 		d.HoldSeconds = int(h / time.Second)
 	}
@@ -98,30 +98,30 @@ func Validate(ctx context.Context, st *store.Store, sp Spec) (*store.DrillSchedu
 		d.MaxParallel = 1
 	}
 	if d.MaxParallel < 1 || d.MaxParallel > maxParallelCap {
-		return nil, fieldError("max_parallel", "must be between 1 and %d", maxParallelCap)
+		return nil, errs.Field("max_parallel", "must be between 1 and %d", maxParallelCap)
 	}
 	if sp.Enabled != nil {
 		d.Enabled = *sp.Enabled
 	}
 	if len(sp.ContextIDs) == 0 {
-		return nil, fieldError("context_ids", "must name at least one VM context")
+		return nil, errs.Field("context_ids", "must name at least one VM context")
 	}
 	if len(sp.ContextIDs) > maxContexts {
-		return nil, fieldError("context_ids", "may name at most %d VM contexts", maxContexts)
+		return nil, errs.Field("context_ids", "may name at most %d VM contexts", maxContexts)
 	}
 	seen := map[string]bool{}
 	for i, c := range sp.ContextIDs {
 		c = strings.TrimSpace(c)
 		if c == "" {
-			return nil, fieldError(fmt.Sprintf("context_ids[%d]", i), "is empty")
+			return nil, errs.Field(fmt.Sprintf("context_ids[%d]", i), "is empty")
 		}
 		if seen[c] {
-			return nil, fieldError(fmt.Sprintf("context_ids[%d]", i), "names %s twice", c)
+			return nil, errs.Field(fmt.Sprintf("context_ids[%d]", i), "names %s twice", c)
 		}
 		seen[c] = true
 		if _, err := st.GetContext(ctx, c); err != nil {
 			if errs.Is(err, errs.NotFound) {
-				return nil, fieldError(fmt.Sprintf("context_ids[%d]", i), "unknown VM context %q", c)
+				return nil, errs.Field(fmt.Sprintf("context_ids[%d]", i), "unknown VM context %q", c)
 			}
 			return nil, err
 		}
@@ -153,6 +153,3 @@ func NextTick(d *store.DrillSchedule, t time.Time) time.Time {
 	return s.Next(t).UTC()
 }
 
-func fieldError(field, format string, args ...any) *errs.Error {
-	return errs.New(errs.InvalidArgument, "%s: %s", field, fmt.Sprintf(format, args...)).WithDetails("field", field)
-}

@@ -21,6 +21,9 @@ type Code string
 
 // The error codes. Each maps to exactly one HTTP status (see HTTPStatus).
 const (
+	// Inherit, given to Wrap, keeps the code of the error wrapped (as
+	// asynq's CanonicalCode does for an unset code); Internal when none.
+	Inherit Code = ""
 	// Internal is an unexpected failure; the default for uncoded errors.
 	Internal Code = "internal"
 	// InvalidArgument is bad input from the caller.
@@ -74,9 +77,15 @@ func (c Code) HTTPStatus() int {
 
 // Error is an error with a code, a class and optional details.
 type Error struct {
+	// Code is the error's code; Inherit takes the code of the wrapped
+	// error.
 	Code Code
-	// Transient marks an error that a retry may cure.
+	// Transient marks an error that a retry may cure. An error that wraps
+	// a transient one is transient too, unless it is Permanent.
 	Transient bool
+	// Permanent says, on purpose, that no retry may cure this error,
+	// whatever it wraps.
+	Permanent bool
 	// Msg is a human-readable message.
 	Msg string
 	// Details is extra machine-readable context (for example the id of the
@@ -96,7 +105,7 @@ func (e *Error) Error() string {
 	case e.Err != nil:
 		return e.Err.Error()
 	default:
-		return string(e.Code)
+		return string(CodeOf(e))
 	}
 }
 
@@ -108,8 +117,9 @@ func New(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
 }
 
-// Wrap returns err with a code and a message saying what was being done.
-// It returns nil when err is nil.
+// Wrap returns err with a code (Inherit keeps err's) and a message saying
+// what was being done. The class is err's: a wrapped transient error stays
+// transient. It returns nil when err is nil.
 func Wrap(code Code, err error, format string, args ...any) error {
 	if err == nil {
 		return nil
@@ -120,6 +130,21 @@ func Wrap(code Code, err error, format string, args ...any) error {
 // Transient returns a retryable error with a message and cause.
 func Transient(err error, format string, args ...any) error {
 	return &Error{Code: Unavailable, Transient: true, Msg: fmt.Sprintf(format, args...), Err: err}
+}
+
+// Permanent returns err as an error no retry may cure, whatever it wraps,
+// with a message; the code is err's.
+func Permanent(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Permanent: true, Msg: fmt.Sprintf(format, args...), Err: err}
+}
+
+// Field is an InvalidArgument naming the field at fault (its JSON path, as
+// disks[0].volume_id) in its message and in its details.
+func Field(field, format string, args ...any) *Error {
+	return New(InvalidArgument, "%s: %s", field, fmt.Sprintf(format, args...)).WithDetails("field", field)
 }
 
 // WithDetails returns e with details added; it returns e for chaining.
@@ -133,15 +158,22 @@ func (e *Error) WithDetails(kv ...any) *Error {
 	return e
 }
 
-// CodeOf returns the code of the outermost *Error in err's chain, or
-// Internal when there is none. A context deadline maps to Unavailable.
+// CodeOf returns the code of the outermost *Error in err's chain that sets
+// one (an Inherit code passes to the error it wraps), or Internal when
+// there is none. A context deadline maps to Unavailable.
 func CodeOf(err error) Code {
 	if err == nil {
 		return ""
 	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
+	for cur := err; cur != nil; {
+		var e *Error
+		if !errors.As(cur, &e) {
+			break
+		}
+		if e.Code != Inherit {
+			return e.Code
+		}
+		cur = e.Err
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return Unavailable
@@ -159,14 +191,29 @@ func IsTransient(err error) bool {
 	if err == nil {
 		return false
 	}
-	var e *Error
-	if errors.As(err, &e) {
+	// Walk the *Error chain from the outside in: a Permanent one says no
+	// retry cures it, a Transient one that one may; an error whose code is
+	// the caller's or the state's (NotFound, Conflict, …) is permanent
+	// unless something in it is marked transient.
+	coded := false
+	for cur := err; cur != nil; {
+		var e *Error
+		if !errors.As(cur, &e) {
+			break
+		}
+		if e.Permanent {
+			return false
+		}
 		if e.Transient {
 			return true
 		}
-		if e.Code != Internal && e.Code != Unavailable {
-			return false
+		if e.Code != Inherit && e.Code != Internal && e.Code != Unavailable {
+			coded = true
 		}
+		cur = e.Err
+	}
+	if coded {
+		return false
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return true

@@ -61,11 +61,11 @@ func testDuration(req FailoverRequest) (time.Duration, error) {
 		return 0, nil
 	}
 	if req.FailoverType != Test {
-		return 0, fieldError("test_duration", "only a test failover can be time-boxed; a live failover ends when the operator rolls it back or commits it")
+		return 0, errs.Field("test_duration", "only a test failover can be time-boxed; a live failover ends when the operator rolls it back or commits it")
 	}
 	d, err := time.ParseDuration(req.TestDuration)
 	if err != nil || d < minTestDuration || d > maxTestDuration {
-		return 0, fieldError("test_duration", "must be a duration such as 30m, between %s and %s, not %q",
+		return 0, errs.Field("test_duration", "must be a duration such as 30m, between %s and %s, not %q",
 			minTestDuration, maxTestDuration, req.TestDuration)
 	}
 	return d, nil

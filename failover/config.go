@@ -105,7 +105,7 @@ func (c *Config) applyNaming(naming string) error {
 	case NamingSuffixed:
 		c.DestinationVMName = fmt.Sprintf("%s-%s-%d", c.VMName, c.FailoverType, c.RequestedAt.Unix())
 	default:
-		return fieldError("vm_naming", "must be exact or suffixed, not %q", naming)
+		return errs.Field("vm_naming", "must be exact or suffixed, not %q", naming)
 	}
 	c.NamingStrategy = naming
 	c.DestinationHostName = HostName(c.DestinationVMName)
@@ -190,7 +190,7 @@ func Resolve(c *store.VMContext, typ Type, opts Options, mappings []store.Networ
 		cfg.DestinationVMName = c.VMName
 		cfg.PowerOffSource, cfg.PerformFinalSync = true, true
 	default:
-		return nil, fieldError("failover_type", "must be test or live, not %q", typ)
+		return nil, errs.Field("failover_type", "must be test or live, not %q", typ)
 	}
 	if opts.PowerOffSource != nil {
 		cfg.PowerOffSource = *opts.PowerOffSource
@@ -201,49 +201,49 @@ func Resolve(c *store.VMContext, typ Type, opts Options, mappings []store.Networ
 	// A test failover never touches the source: powering it off or
 	// syncing from it is what a live failover does, with its approval.
 	if typ == Test && cfg.PowerOffSource {
-		return nil, fieldError("power_off_source", "a test failover never touches the source VM: powering it off is a live failover's (admin role and \"confirm\")")
+		return nil, errs.Field("power_off_source", "a test failover never touches the source VM: powering it off is a live failover's (admin role and \"confirm\")")
 	}
 	if typ == Test && cfg.PerformFinalSync {
-		return nil, fieldError("perform_final_sync", "a test failover never touches the source VM: a final sync is a live failover's (admin role and \"confirm\")")
+		return nil, errs.Field("perform_final_sync", "a test failover never touches the source VM: a final sync is a live failover's (admin role and \"confirm\")")
 	}
 	if opts.KeepMACs != nil {
 		cfg.KeepMACs = *opts.KeepMACs
 	}
 	if opts.AllowNonIsolatedNetwork {
 		if cfg.PowerOffSource {
-			return nil, fieldError("allow_non_isolated_network", "only for a failover that leaves the source running; with the source off, production networks are the point")
+			return nil, errs.Field("allow_non_isolated_network", "only for a failover that leaves the source running; with the source off, production networks are the point")
 		}
 		if cfg.KeepMACs {
-			return nil, fieldError("keep_macs", "allow_non_isolated_network needs keep_macs: false: a clone with the source's MAC (so its IP) on a network the source can reach takes the source's address")
+			return nil, errs.Field("keep_macs", "allow_non_isolated_network needs keep_macs: false: a clone with the source's MAC (so its IP) on a network the source can reach takes the source's address")
 		}
 		cfg.AllowNonIsolatedNetwork = true
 	}
 	if opts.ShutdownTimeout != "" {
 		d, err := time.ParseDuration(opts.ShutdownTimeout)
 		if err != nil || d <= 0 || d > 2*time.Hour {
-			return nil, fieldError("shutdown_timeout", "must be a duration such as 5m, at most 2h")
+			return nil, errs.Field("shutdown_timeout", "must be a duration such as 5m, at most 2h")
 		}
 		cfg.ShutdownTimeout = Duration(d)
 	}
 	if cfg.PerformFinalSync && !cfg.PowerOffSource {
-		return nil, fieldError("perform_final_sync", "a final sync needs power_off_source: the disks would not be consistent while the source runs")
+		return nil, errs.Field("perform_final_sync", "a final sync needs power_off_source: the disks would not be consistent while the source runs")
 	}
 	if opts.NetworkStrategy != "" {
 		switch opts.NetworkStrategy {
 		case NetworkProduction, NetworkIsolated, NetworkCustom:
 			cfg.NetworkStrategy = opts.NetworkStrategy
 		default:
-			return nil, fieldError("network_strategy", "must be production, isolated or custom, not %q", opts.NetworkStrategy)
+			return nil, errs.Field("network_strategy", "must be production, isolated or custom, not %q", opts.NetworkStrategy)
 		}
 	}
 	if len(opts.NetworkMappings) > 0 && opts.NetworkStrategy == "" {
 		cfg.NetworkStrategy = NetworkCustom
 	}
 	if cfg.NetworkStrategy == NetworkCustom && len(opts.NetworkMappings) == 0 {
-		return nil, fieldError("network_mappings", "the custom network strategy needs network_mappings")
+		return nil, errs.Field("network_mappings", "the custom network strategy needs network_mappings")
 	}
 	if cfg.NetworkStrategy != NetworkCustom && len(opts.NetworkMappings) > 0 {
-		return nil, fieldError("network_mappings", "network_mappings go with the custom network strategy only")
+		return nil, errs.Field("network_mappings", "network_mappings go with the custom network strategy only")
 	}
 	nics, err := planNICs(c, cfg, opts.NetworkMappings, mappings)
 	if err != nil {
@@ -280,7 +280,7 @@ func planNICs(c *store.VMContext, cfg *Config, custom []NetworkChoice, stored []
 	if cfg.NetworkStrategy == NetworkCustom {
 		for i, m := range custom {
 			if strings.TrimSpace(m.SourceNetworkName) == "" || strings.TrimSpace(m.DestinationNetworkID) == "" {
-				return nil, fieldError(fmt.Sprintf("network_mappings[%d]", i), "needs source_network_name and destination_network_id")
+				return nil, errs.Field(fmt.Sprintf("network_mappings[%d]", i), "needs source_network_name and destination_network_id")
 			}
 			byName[m.SourceNetworkName] = m
 		}
@@ -304,8 +304,4 @@ func planNICs(c *store.VMContext, cfg *Config, custom []NetworkChoice, stored []
 		out = append(out, p)
 	}
 	return out, nil
-}
-
-func fieldError(field, format string, args ...any) *errs.Error {
-	return errs.New(errs.InvalidArgument, "%s: %s", field, fmt.Sprintf(format, args...)).WithDetails("field", field)
 }

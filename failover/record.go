@@ -154,7 +154,7 @@ var updateStatuses = map[store.ContextStatus]bool{store.StatusReplicating: true,
 // CloudStack, and each export answer (as at registration).
 func (e *Engine) UpdateContext(ctx context.Context, contextID string, u ContextUpdate, who Actor) (*store.VMContext, error) {
 	if u.Status != "" && !updateStatuses[u.Status] {
-		return nil, fieldError("status", "must be replicating, ready_for_failover or failed, not %q", u.Status)
+		return nil, errs.Field("status", "must be replicating, ready_for_failover or failed, not %q", u.Status)
 	}
 	c, err := e.store.ResolveContext(ctx, contextID)
 	if err != nil {
@@ -166,18 +166,18 @@ func (e *Engine) UpdateContext(ctx context.Context, contextID string, u ContextU
 		f := fmt.Sprintf("disks[%d]", i)
 		at := slices.IndexFunc(next.Disks, func(d store.Disk) bool { return d.DiskKey == du.DiskKey })
 		if at < 0 {
-			return nil, fieldError(f+".disk_key", "VM %s has no disk %d (refresh it from vCenter first)", c.VMName, du.DiskKey)
+			return nil, errs.Field(f+".disk_key", "VM %s has no disk %d (refresh it from vCenter first)", c.VMName, du.DiskKey)
 		}
 		d := &next.Disks[at]
 		for _, uri := range []struct{ name, v string }{{"source_nbd_uri", du.SourceNBDURI}, {"replica_nbd_uri", du.ReplicaNBDURI}} {
 			if uri.v != "" && !validNBDURI(uri.v) {
-				return nil, fieldError(f+"."+uri.name, "must be an nbd:// or nbd+unix:// URI")
+				return nil, errs.Field(f+"."+uri.name, "must be an nbd:// or nbd+unix:// URI")
 			}
 		}
 		if du.VolumeID != "" && du.VolumeID != d.VolumeID {
 			vol, err := e.cs.GetVolume(ctx, du.VolumeID)
 			if errs.Is(err, errs.NotFound) {
-				return nil, fieldError(f+".volume_id", "replica volume %s does not exist in CloudStack", du.VolumeID)
+				return nil, errs.Field(f+".volume_id", "replica volume %s does not exist in CloudStack", du.VolumeID)
 			} else if err != nil {
 				return nil, err
 			}
@@ -208,7 +208,7 @@ func (e *Engine) UpdateContext(ctx context.Context, contextID string, u ContextU
 	if next.CurrentStatus == store.StatusReadyForFailover {
 		for _, d := range next.Disks {
 			if d.VolumeID == "" || d.SourceNBDURI == "" || d.ReplicaNBDURI == "" {
-				return nil, fieldError("status", "disk %d has no replica or exports yet: the VM cannot be ready for failover", d.DiskKey)
+				return nil, errs.Field("status", "disk %d has no replica or exports yet: the VM cannot be ready for failover", d.DiskKey)
 			}
 		}
 	}

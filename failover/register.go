@@ -61,23 +61,23 @@ func validNBDURI(s string) bool {
 // validate checks the request's shape before anything is read or written.
 func (r *RegisterRequest) validate() error {
 	if strings.TrimSpace(r.VMwareVMID) == "" {
-		return fieldError("vmware_vm_id", "is required")
+		return errs.Field("vmware_vm_id", "is required")
 	}
 	if len(r.Disks) == 0 {
-		return fieldError("disks", "at least one disk with its replica volume is required")
+		return errs.Field("disks", "at least one disk with its replica volume is required")
 	}
 	seen := map[int32]bool{}
 	for i, d := range r.Disks {
 		f := fmt.Sprintf("disks[%d]", i)
 		switch {
 		case seen[d.DiskKey]:
-			return fieldError(f+".disk_key", "disk %d is listed twice", d.DiskKey)
+			return errs.Field(f+".disk_key", "disk %d is listed twice", d.DiskKey)
 		case strings.TrimSpace(d.VolumeID) == "":
-			return fieldError(f+".volume_id", "is required")
+			return errs.Field(f+".volume_id", "is required")
 		case !validNBDURI(d.SourceNBDURI):
-			return fieldError(f+".source_nbd_uri", "must be an nbd:// or nbd+unix:// URI")
+			return errs.Field(f+".source_nbd_uri", "must be an nbd:// or nbd+unix:// URI")
 		case !validNBDURI(d.ReplicaNBDURI):
-			return fieldError(f+".replica_nbd_uri", "must be an nbd:// or nbd+unix:// URI")
+			return errs.Field(f+".replica_nbd_uri", "must be an nbd:// or nbd+unix:// URI")
 		}
 		seen[d.DiskKey] = true
 	}
@@ -85,11 +85,11 @@ func (r *RegisterRequest) validate() error {
 		f := fmt.Sprintf("network_mappings[%d]", i)
 		switch {
 		case m.MappingType != string(store.MappingLive) && m.MappingType != string(store.MappingTest):
-			return fieldError(f+".mapping_type", "must be live or test, not %q", m.MappingType)
+			return errs.Field(f+".mapping_type", "must be live or test, not %q", m.MappingType)
 		case strings.TrimSpace(m.SourceNetworkName) == "":
-			return fieldError(f+".source_network_name", "is required")
+			return errs.Field(f+".source_network_name", "is required")
 		case strings.TrimSpace(m.DestinationNetworkID) == "":
-			return fieldError(f+".destination_network_id", "is required")
+			return errs.Field(f+".destination_network_id", "is required")
 		}
 	}
 	return nil
@@ -132,12 +132,12 @@ func (e *Engine) Register(ctx context.Context, req RegisterRequest) (*store.VMCo
 	for _, d := range spec.Disks {
 		rd, ok := byKey[d.Key]
 		if !ok {
-			return nil, fieldError("disks", "vCenter disk %d (%s) has no replica in the request", d.Key, d.Label)
+			return nil, errs.Field("disks", "vCenter disk %d (%s) has no replica in the request", d.Key, d.Label)
 		}
 		delete(byKey, d.Key)
 		vol, err := e.cs.GetVolume(ctx, rd.VolumeID)
 		if errs.Is(err, errs.NotFound) {
-			return nil, fieldError("disks", "replica volume %s of disk %d does not exist in CloudStack", rd.VolumeID, d.Key)
+			return nil, errs.Field("disks", "replica volume %s of disk %d does not exist in CloudStack", rd.VolumeID, d.Key)
 		} else if err != nil {
 			return nil, err
 		}
@@ -154,7 +154,7 @@ func (e *Engine) Register(ctx context.Context, req RegisterRequest) (*store.VMCo
 		c.Disks = append(c.Disks, disk)
 	}
 	for k := range byKey {
-		return nil, fieldError("disks", "disk %d is not a disk of VM %s in vCenter", k, spec.Name)
+		return nil, errs.Field("disks", "disk %d is not a disk of VM %s in vCenter", k, spec.Name)
 	}
 	for i, n := range spec.NICs {
 		c.NICs = append(c.NICs, store.SourceNIC{NICKey: n.Key, Order: i, NetworkName: n.NetworkName, MAC: n.MAC,
@@ -199,15 +199,15 @@ func probeExports(ctx context.Context, key int32, capacity int64, rd RegisterDis
 		h, err := nbd.Connect(pctx, ex.uri)
 		cancel()
 		if err != nil {
-			return fieldError("disks", "disk %d: %s %s does not answer: %v", key, ex.field, ex.uri, err)
+			return errs.Field("disks", "disk %d: %s %s does not answer: %v", key, ex.field, ex.uri, err)
 		}
 		size, err := h.Size()
 		_ = h.Close()
 		if err != nil {
-			return fieldError("disks", "disk %d: %s %s: reading its size: %v", key, ex.field, ex.uri, err)
+			return errs.Field("disks", "disk %d: %s %s: reading its size: %v", key, ex.field, ex.uri, err)
 		}
 		if size < capacity {
-			return fieldError("disks", "disk %d: %s %s is %d bytes, smaller than the disk's %d", key, ex.field, ex.uri, size, capacity)
+			return errs.Field("disks", "disk %d: %s %s is %d bytes, smaller than the disk's %d", key, ex.field, ex.uri, size, capacity)
 		}
 	}
 	return nil

@@ -82,7 +82,7 @@ func (e *Engine) resolveContext(ctx context.Context, contextID, vmName, vmwareID
 		}
 		return c, err
 	default:
-		return nil, fieldError("context_id", "context_id, vm_name or vmware_vm_id is required")
+		return nil, errs.Field("context_id", "context_id, vm_name or vmware_vm_id is required")
 	}
 }
 
