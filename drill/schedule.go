@@ -152,4 +152,3 @@ func NextTick(d *store.DrillSchedule, t time.Time) time.Time {
 	}
 	return s.Next(t).UTC()
 }
-
