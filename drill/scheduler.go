@@ -160,7 +160,7 @@ func TickConfig(scheduleID string, tick time.Time) *asynq.PeriodicTaskConfig {
 // auto-rollback sweep until ctx is done.
 func (s *Scheduler) Run(ctx context.Context) error {
 	conn := s.cfg.Redis.ConnOpt()
-	alog := asynqLogger{s.log.With("component", "asynq")}
+	alog := queue.SlogLogger(s.log.With("component", "asynq"))
 	mgr, err := asynq.NewPeriodicTaskManager(asynq.PeriodicTaskManagerOpts{
 		PeriodicTaskConfigProvider: s, RedisConnOpt: conn, SyncInterval: s.cfg.SyncInterval,
 		SchedulerOpts: &asynq.SchedulerOpts{Logger: alog, LogLevel: asynq.WarnLevel, Location: time.UTC,
@@ -290,12 +290,3 @@ func (s *Scheduler) processTick(ctx context.Context, t *asynq.Task) error {
 	}
 	return nil
 }
-
-// asynqLogger is asynq's Logger over slog.
-type asynqLogger struct{ l *slog.Logger }
-
-func (a asynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...)) }
-func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...)) }
-func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...)) }
-func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...)) }
-func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...)) }

@@ -53,7 +53,7 @@ func NewServer(redis RedisConfig, cfg ServerConfig, r *Runner, log *slog.Logger)
 		ShutdownTimeout:          cfg.ShutdownTimeout,
 		TaskCheckInterval:        cfg.PollInterval,
 		DelayedTaskCheckInterval: cfg.DelayedCheckInterval,
-		Logger:                   slogAdapter{log.With("component", "asynq")},
+		Logger:                   SlogLogger(log.With("component", "asynq")),
 		LogLevel:                 asynq.WarnLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			log.DebugContext(ctx, "task returned an error", "task_type", t.Type(), "error", err)
@@ -61,7 +61,10 @@ func NewServer(redis RedisConfig, cfg ServerConfig, r *Runner, log *slog.Logger)
 	})
 }
 
-// slogAdapter is asynq's Logger over slog.
+// SlogLogger is asynq's Logger over slog (asynq's Fatal logs at Error:
+// the process decides whether to exit).
+func SlogLogger(l *slog.Logger) asynq.Logger { return slogAdapter{l} }
+
 type slogAdapter struct{ l *slog.Logger }
 
 func (a slogAdapter) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...)) }
