@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/ossea/unifiedfailover/store"
@@ -17,6 +18,13 @@ type RetryPolicy struct {
 	Backoff time.Duration
 	// MaxBackoff caps the delay. Defaults to 1m.
 	MaxBackoff time.Duration
+	// Jitter spreads each delay uniformly over ±Jitter of itself, so VMs
+	// that failed together do not retry in lockstep. Defaults to 0.2
+	// (±20%); a negative value turns it off.
+	Jitter float64
+	// Rand returns a number in [0, 1) for the jitter. Defaults to
+	// math/rand/v2's Float64; tests give a fixed one.
+	Rand func() float64
 }
 
 // WithDefaults returns the policy with zero fields set to their defaults.
@@ -30,17 +38,28 @@ func (p RetryPolicy) WithDefaults() RetryPolicy {
 	if p.MaxBackoff <= 0 {
 		p.MaxBackoff = time.Minute
 	}
+	if p.Jitter == 0 {
+		p.Jitter = 0.2
+	}
+	if p.Rand == nil {
+		p.Rand = rand.Float64
+	}
 	return p
 }
 
-// Delay is the wait before retry number n (1 for the first retry).
+// Delay is the wait before retry number n (1 for the first retry): the
+// backoff doubled n-1 times, capped at MaxBackoff, then jittered.
 func (p RetryPolicy) Delay(n int) time.Duration {
 	p = p.WithDefaults()
 	d := p.Backoff
 	for i := 1; i < n && d < p.MaxBackoff; i++ {
 		d *= 2
 	}
-	return min(d, p.MaxBackoff)
+	d = min(d, p.MaxBackoff)
+	if p.Jitter > 0 {
+		d += time.Duration((p.Rand()*2 - 1) * p.Jitter * float64(d))
+	}
+	return d
 }
 
 // StepFunc does the work of one step. It must be idempotent: it reads the
