@@ -12,6 +12,7 @@ import (
 
 	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/lab"
+	cssim "github.com/ossea/unifiedfailover/sim/cloudstack"
 	"github.com/ossea/unifiedfailover/store"
 )
 
@@ -220,9 +221,11 @@ func TestWorkerKilledInEachCloudStackSubStep(t *testing.T) {
 	cs.SetSnapshotBackupRate(256 << 10) // 16 MiB replicas: a minute's backup
 	jobs[1] = b.startFailover(t, vms[1], false, failover.Options{})
 	b.waitStep(t, jobs[1], steps[1])
-	waitFor(t, vms[1].Name+"'s snapshot", func() bool {
+	// The backup's time is set when it starts (BackingUp): the slow rate
+	// is lifted only then.
+	waitFor(t, vms[1].Name+"'s snapshot backing up", func() bool {
 		for _, s := range cs.Snapshots() {
-			if s.VolumeID == vms[1].Disks[0].VolumeID {
+			if s.VolumeID == vms[1].Disks[0].VolumeID && s.State == cssim.SnapshotBackingUp {
 				return true
 			}
 		}
