@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ossea/unifiedfailover/queue"
+	"github.com/ossea/unifiedfailover/virtio"
 )
 
 // Config is the configuration of every process.
@@ -44,6 +47,10 @@ type Config struct {
 	LogLevel slog.Level
 	// MaxBodyBytes is FAILOVER_API_MAX_BODY_BYTES. Defaults to 1 MiB.
 	MaxBodyBytes int64
+	// SchedulerSyncInterval is FAILOVER_SCHEDULER_SYNC_INTERVAL: how often
+	// the scheduler re-reads drill schedules and sweeps overdue
+	// auto-rollbacks (100ms to 30s). Defaults to 5s.
+	SchedulerSyncInterval time.Duration
 	// Retention is FAILOVER_RETENTION: the scheduler prunes the logs of
 	// jobs that ended longer ago (a duration such as 2160h, or days such
 	// as 90d; at least 1h). Defaults to 90 days. The decision audit is
@@ -95,7 +102,7 @@ func Load() (Config, error) {
 	var errsList []string
 	c := Config{
 		DatabaseURL:          get("FAILOVER_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/failover?sslmode=disable"),
-		RedisAddr:            get("FAILOVER_REDIS_ADDR", "127.0.0.1:6379"),
+		RedisAddr:            get("FAILOVER_REDIS_ADDR", queue.DefaultRedisAddr),
 		APIAddr:              get("FAILOVER_API_ADDR", "127.0.0.1:8080"),
 		WorkerMetricsAddr:    get("FAILOVER_WORKER_METRICS_ADDR", "127.0.0.1:9101"),
 		SchedulerMetricsAddr: get("FAILOVER_SCHEDULER_METRICS_ADDR", "127.0.0.1:9102"),
@@ -106,8 +113,8 @@ func Load() (Config, error) {
 		CloudStackZoneID:     get("FAILOVER_CLOUDSTACK_ZONE_ID", ""),
 		CloudStackTemplateID: get("FAILOVER_CLOUDSTACK_TEMPLATE_ID", ""),
 		ApplianceVMID:        get("FAILOVER_APPLIANCE_VM_ID", ""),
-		VirtioCommand:        get("FAILOVER_VIRTIO_COMMAND", "virt-v2v-in-place"),
-		VirtioDeviceDir:      get("FAILOVER_VIRTIO_DEVICE_DIR", "/dev/disk/by-id"),
+		VirtioCommand:        get("FAILOVER_VIRTIO_COMMAND", virtio.DefaultCommand),
+		VirtioDeviceDir:      get("FAILOVER_VIRTIO_DEVICE_DIR", virtio.DefaultDeviceDir),
 	}
 	var err error
 	if c.RedisPassword, err = secret("FAILOVER_REDIS_PASSWORD"); err != nil {
@@ -129,21 +136,29 @@ func Load() (Config, error) {
 		}
 		return v
 	}
-	c.RedisDB = intVar("FAILOVER_REDIS_DB", 0)
-	c.WorkerConcurrency = intVar("FAILOVER_WORKER_CONCURRENCY", 20)
-	c.MaxBodyBytes = int64(intVar("FAILOVER_API_MAX_BODY_BYTES", 1<<20))
-	if c.VirtioConcurrency = intVar("FAILOVER_VIRTIO_CONCURRENCY", 2); c.VirtioConcurrency < 1 || c.VirtioConcurrency > 64 {
-		errsList = append(errsList, "FAILOVER_VIRTIO_CONCURRENCY: must be between 1 and 64")
+	inRange := func(name string, v, lo, hi int) int {
+		if v < lo || v > hi {
+			errsList = append(errsList, fmt.Sprintf("%s: must be between %d and %d, not %d", name, lo, hi, v))
+		}
+		return v
 	}
-	if c.VirtioDeviceWait, err = time.ParseDuration(get("FAILOVER_VIRTIO_DEVICE_WAIT", "2m")); err != nil || c.VirtioDeviceWait <= 0 {
-		errsList = append(errsList, "FAILOVER_VIRTIO_DEVICE_WAIT: not a positive duration such as 2m")
+	durIn := func(name, def string, lo, hi time.Duration) time.Duration {
+		d, err := time.ParseDuration(get(name, def))
+		if err != nil || d < lo || d > hi {
+			errsList = append(errsList, fmt.Sprintf("%s: a duration between %s and %s, not %q", name, lo, hi, get(name, def)))
+		}
+		return d
 	}
+	c.RedisDB = inRange("FAILOVER_REDIS_DB", intVar("FAILOVER_REDIS_DB", 0), 0, 1<<16)
+	c.WorkerConcurrency = inRange("FAILOVER_WORKER_CONCURRENCY", intVar("FAILOVER_WORKER_CONCURRENCY", queue.DefaultConcurrency), 1, 10000)
+	c.MaxBodyBytes = int64(inRange("FAILOVER_API_MAX_BODY_BYTES", intVar("FAILOVER_API_MAX_BODY_BYTES", 1<<20), 1<<10, 1<<30))
+	c.VirtioConcurrency = inRange("FAILOVER_VIRTIO_CONCURRENCY", intVar("FAILOVER_VIRTIO_CONCURRENCY", virtio.DefaultConcurrency), 1, virtio.MaxConcurrency)
+	c.VirtioDeviceWait = durIn("FAILOVER_VIRTIO_DEVICE_WAIT", virtio.DefaultDeviceWait.String(), time.Second, time.Hour)
+	c.SchedulerSyncInterval = durIn("FAILOVER_SCHEDULER_SYNC_INTERVAL", "5s", 100*time.Millisecond, 30*time.Second)
 	if c.Retention, err = parseRetention(get("FAILOVER_RETENTION", "90d")); err != nil {
 		errsList = append(errsList, "FAILOVER_RETENTION: "+err.Error())
 	}
-	if c.ShutdownTimeout, err = time.ParseDuration(get("FAILOVER_SHUTDOWN_TIMEOUT", "60s")); err != nil {
-		errsList = append(errsList, "FAILOVER_SHUTDOWN_TIMEOUT: not a duration such as 60s")
-	}
+	c.ShutdownTimeout = durIn("FAILOVER_SHUTDOWN_TIMEOUT", queue.DefaultShutdownTimeout.String(), time.Second, time.Hour)
 	if c.VCenterInsecure, err = strconv.ParseBool(get("FAILOVER_VCENTER_INSECURE", "false")); err != nil {
 		errsList = append(errsList, "FAILOVER_VCENTER_INSECURE: not true or false")
 	}

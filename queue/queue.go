@@ -21,9 +21,12 @@ const (
 // Priorities are the weights asynq gives each queue.
 var Priorities = map[string]int{QueueCritical: 6, QueueDefault: 3, QueueLow: 1}
 
+// DefaultRedisAddr is where Redis is when nothing says otherwise.
+const DefaultRedisAddr = "127.0.0.1:6379"
+
 // RedisConfig says where Redis is.
 type RedisConfig struct {
-	// Addr is host:port. Defaults to 127.0.0.1:6379.
+	// Addr is host:port. Defaults to DefaultRedisAddr.
 	Addr string
 	// Password is the Redis password, if any. Never logged.
 	Password string
@@ -35,7 +38,7 @@ type RedisConfig struct {
 func (c RedisConfig) ConnOpt() asynq.RedisClientOpt {
 	addr := c.Addr
 	if addr == "" {
-		addr = "127.0.0.1:6379"
+		addr = DefaultRedisAddr
 	}
 	return asynq.RedisClientOpt{Addr: addr, Password: c.Password, DB: c.DB,
 		DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}

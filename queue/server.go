@@ -25,13 +25,20 @@ type ServerConfig struct {
 	DelayedCheckInterval time.Duration
 }
 
+// The defaults of ServerConfig (and of FAILOVER_WORKER_CONCURRENCY and
+// FAILOVER_SHUTDOWN_TIMEOUT).
+const (
+	DefaultConcurrency     = 20
+	DefaultShutdownTimeout = 60 * time.Second
+)
+
 // WithDefaults returns the config with zero fields set to their defaults.
 func (c ServerConfig) WithDefaults() ServerConfig {
 	if c.Concurrency <= 0 {
-		c.Concurrency = 20
+		c.Concurrency = DefaultConcurrency
 	}
 	if c.ShutdownTimeout <= 0 {
-		c.ShutdownTimeout = 60 * time.Second
+		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = 10 * time.Millisecond

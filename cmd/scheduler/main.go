@@ -12,8 +12,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"time"
 
 	"github.com/ossea/unifiedfailover/daemon"
@@ -22,14 +20,7 @@ import (
 
 func main() {
 	daemon.Main("scheduler", func(ctx context.Context, d *daemon.Daemon) error {
-		interval := 5 * time.Second
-		if v := os.Getenv("FAILOVER_SCHEDULER_SYNC_INTERVAL"); v != "" {
-			iv, err := time.ParseDuration(v)
-			if err != nil || iv < 100*time.Millisecond || iv > 30*time.Second {
-				return fmt.Errorf("FAILOVER_SCHEDULER_SYNC_INTERVAL: a duration between 100ms and 30s, not %q", v)
-			}
-			interval = iv
-		}
+		interval := d.Config.SchedulerSyncInterval
 		sched, err := drill.NewScheduler(drill.SchedulerConfig{Store: d.Store, Runner: d.Runner, Redis: d.RedisConfig(),
 			Engine: d.Engine, Drills: d.Drills, Logger: d.Log, SyncInterval: interval})
 		if err != nil {
