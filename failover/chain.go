@@ -14,6 +14,13 @@ import (
 // for this job; a skipped step is recorded as skipped, never left out.
 // Every handler reads the real state before acting, so a retry or a re-run
 // after a crash never does the work twice.
+//
+// Renaming or removing a step: a job stores its planned step names when it
+// starts, so a job in flight across an upgrade still names the old step.
+// The runner ends such a job failed at that step, saying the step is gone
+// (queue.Runner.advance); the operator rolls the VM back. So rename or
+// remove a step only when no job of its chain is active, or keep the old
+// name as an alias step until they are done.
 
 // Job types of the engine.
 const (

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -324,5 +325,38 @@ func TestClosingEventIsRecordedWithTheOutcome(t *testing.T) {
 	if len(attempts) != 2 || seenDuringStep.Load() != 1 {
 		t.Fatalf("closing events of attempts %v; seen during a step %d times, want 2 events and 1 sighting (the first attempt's, by the second)",
 			attempts, seenDuringStep.Load())
+	}
+}
+
+// TestAJobWhoseStepIsGoneEndsFailed: a job planned with a step the chain
+// no longer has (renamed or removed while it was in flight) ends failed
+// at that step, saying so, instead of never advancing; the sweep goes on
+// to the other stale jobs.
+func TestAJobWhoseStepIsGoneEndsFailed(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(b *bundle) *queue.Chain {
+		return threeSteps(b, func(context.Context, *queue.StepRun) error { return nil })
+	})
+	gone, err := b.store.CreateJob(b.ctx, store.NewJob{Type: "t", Queue: queue.QueueDefault,
+		Steps: []store.PlannedStep{{Name: "one"}, {Name: "renamed-away"}, {Name: "three"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost, err := b.store.CreateJob(b.ctx, store.NewJob{Type: "t", Queue: queue.QueueDefault, Steps: b.runner.Chain("t").Planned()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insp := asynq.NewInspector(b.redis.ConnOpt())
+	defer insp.Close()
+	time.Sleep(50 * time.Millisecond)
+	if _, err := b.runner.Sweep(b.ctx, insp, 0); err != nil {
+		t.Fatalf("sweep: %v", err)
+	}
+	j := waitJob(t, b, gone.ID)
+	if j.Status != store.JobFailed || j.CurrentStep != "renamed-away" || !strings.Contains(j.Error, `has no step "renamed-away"`) {
+		t.Fatalf("job with a gone step: %s at %s: %q", j.Status, j.CurrentStep, j.Error)
+	}
+	if j := waitJob(t, b, lost.ID); j.Status != store.JobCompleted {
+		t.Fatalf("the other stale job ended %s", j.Status)
 	}
 }

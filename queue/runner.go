@@ -157,7 +157,12 @@ func (r *Runner) advance(ctx context.Context, job *store.Job) error {
 		}
 		step := c.step(st.Name)
 		if step == nil {
-			return errs.New(errs.FailedPrecondition, "chain %s has no step %q", c.Type, st.Name)
+			// Renamed or removed while the job was in flight: the job
+			// cannot go on; it ends failed, saying so.
+			cause := fmt.Sprintf("the %s chain has no step %q any more (renamed or removed while this job was in flight); "+
+				"roll the VM back, or retry with a build that has the step", c.Type, st.Name)
+			r.log.ErrorContext(ctx, "ending a job whose step is gone", "job_id", job.ID, "step", st.Name)
+			return r.failJob(ctx, job, st, cause)
 		}
 		return r.enqueue(ctx, job, c, step, st.Seq)
 	}

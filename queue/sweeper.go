@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -24,47 +25,62 @@ func (r *Runner) Sweep(ctx context.Context, insp *asynq.Inspector, age time.Dura
 		return 0, err
 	}
 	repaired := 0
+	var failed []error
 	for _, job := range jobs {
-		if r.chains[job.Type] == nil {
-			continue
+		// One job's trouble does not keep the others from their repair.
+		ok, err := r.sweepJob(ctx, insp, job)
+		if err != nil {
+			r.log.ErrorContext(ctx, "could not repair a stale job", "job_id", job.ID, "external_job_id", job.ExternalID, "error", err)
+			failed = append(failed, fmt.Errorf("job %s: %w", job.ID, err))
 		}
-		st := firstOpenStep(job)
-		if st == nil {
-			// Every step is done but the job was not ended: advance ends it.
-			if err := r.advance(ctx, job); err != nil {
-				return repaired, err
-			}
-			repaired++
-			continue
-		}
-		info, err := insp.GetTaskInfo(job.Queue, stepTaskID(job.ID, st.Seq, job.RunNo))
-		switch {
-		case errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound):
-			r.log.WarnContext(ctx, "re-enqueueing a lost step task", "job_id", job.ID, "external_job_id", job.ExternalID,
-				"context_id", job.ContextID, "step", st.Name)
-			if err := r.advance(ctx, job); err != nil {
-				return repaired, err
-			}
-			repaired++
-		case err != nil:
-			return repaired, errs.Transient(err, "inspecting the task of job %s", job.ID)
-		case info.State == asynq.TaskStateArchived:
-			cause := "the step's task ran out of retries: " + info.LastErr
-			r.log.ErrorContext(ctx, "ending a job whose task was archived", "job_id", job.ID, "step", st.Name, "error", info.LastErr)
-			if err := r.store.FailStep(ctx, job.ID, st.Seq, cause, "permanent", 0); err != nil {
-				return repaired, err
-			}
-			if c := r.chains[job.Type]; c.OnFailed != nil {
-				run := &StepRun{Job: job, Step: st, Attempt: st.Attempts, store: r.store, Log: r.log.With("job_id", job.ID)}
-				if err := c.OnFailed(ctx, run, errors.New(cause)); err != nil {
-					r.log.ErrorContext(ctx, "failure hook failed", "error", err, "job_id", job.ID)
-				}
-			}
-			r.observeJobEnd(job, store.JobFailed)
+		if ok {
 			repaired++
 		}
 	}
-	return repaired, nil
+	return repaired, errors.Join(failed...)
+}
+
+// sweepJob repairs one stale job, reporting whether it did.
+func (r *Runner) sweepJob(ctx context.Context, insp *asynq.Inspector, job *store.Job) (bool, error) {
+	if r.chains[job.Type] == nil {
+		return false, nil
+	}
+	st := firstOpenStep(job)
+	if st == nil {
+		// Every step is done but the job was not ended: advance ends it.
+		return true, r.advance(ctx, job)
+	}
+	info, err := insp.GetTaskInfo(job.Queue, stepTaskID(job.ID, st.Seq, job.RunNo))
+	switch {
+	case errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound):
+		r.log.WarnContext(ctx, "re-enqueueing a lost step task", "job_id", job.ID, "external_job_id", job.ExternalID,
+			"context_id", job.ContextID, "step", st.Name)
+		return true, r.advance(ctx, job)
+	case err != nil:
+		return false, errs.Transient(err, "inspecting the task of job %s", job.ID)
+	case info.State == asynq.TaskStateArchived:
+		cause := "the step's task ran out of retries: " + info.LastErr
+		r.log.ErrorContext(ctx, "ending a job whose task was archived", "job_id", job.ID, "step", st.Name, "error", info.LastErr)
+		return true, r.failJob(ctx, job, st, cause)
+	}
+	return false, nil
+}
+
+// failJob ends job failed at step st with cause, running the chain's
+// failure hook, for a job no step run can end (its task archived, or its
+// step gone from the chain).
+func (r *Runner) failJob(ctx context.Context, job *store.Job, st *store.Step, cause string) error {
+	if err := r.store.FailStep(ctx, job.ID, st.Seq, cause, "permanent", 0); err != nil {
+		return err
+	}
+	if c := r.chains[job.Type]; c != nil && c.OnFailed != nil {
+		run := &StepRun{Job: job, Step: st, Attempt: st.Attempts, store: r.store, Log: r.log.With("job_id", job.ID)}
+		if err := c.OnFailed(ctx, run, errors.New(cause)); err != nil {
+			r.log.ErrorContext(ctx, "failure hook failed", "error", err, "job_id", job.ID)
+		}
+	}
+	r.observeJobEnd(job, store.JobFailed)
+	return nil
 }
 
 func firstOpenStep(job *store.Job) *store.Step {
