@@ -41,6 +41,9 @@ test: services test-tools vet ## every test with the race detector (the e2e suit
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 	E2E_KVM_SNAPSHOT_ENABLED=true $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./e2e/
 
+test-short: services ## the fast loop: every test but the e2e, chaos, bench and real-tool ones, without -race
+	$(GO) test -short -count=1 -timeout 5m ./...
+
 demo: services build ## run the demo end to end
 	$(BIN)/demo
 

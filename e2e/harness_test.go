@@ -8,6 +8,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -28,6 +29,13 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
+	// The end-to-end and chaos suites are the slow loop: go test -short
+	// (make test-short) leaves them out.
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("e2e: skipped in -short (make test runs it)")
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "failover-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

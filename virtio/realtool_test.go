@@ -29,6 +29,9 @@ import (
 // libguestfs's launch.
 func TestRealVirtV2VInPlace(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("runs the real virt-v2v-in-place (a minute or more)")
+	}
 	bin := testsvc.Tool(t, "make virtio-tools: Debian package virt-v2v", "virt-v2v-in-place")
 	dir := t.TempDir()
 	byID := filepath.Join(dir, "by-id")
