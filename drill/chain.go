@@ -183,7 +183,7 @@ func (d *Drills) failoverVM(ctx context.Context, run *queue.StepRun, dr *store.D
 		if vm.CurrentStatus != store.StatusReadyForFailover {
 			return d.skip(ctx, run, v, fmt.Sprintf("VM context is %s, not ready_for_failover", vm.CurrentStatus))
 		}
-		now := time.Now().UTC()
+		now := d.cfg.Now().UTC()
 		v.FailoverIntentAt, v.State = &now, store.DrillVMFailingOver
 		if err := d.save(ctx, v); err != nil {
 			return err
@@ -290,7 +290,7 @@ func (d *Drills) findJob(ctx context.Context, contextID, typ string, match func(
 func (d *Drills) wait(ctx context.Context, run *queue.StepRun, jobID string) (*store.Job, error) {
 	t := time.NewTicker(d.cfg.PollInterval)
 	defer t.Stop()
-	touched := time.Now()
+	touched := d.cfg.Now()
 	for {
 		j, err := d.store.GetJob(ctx, jobID)
 		if err != nil && !errs.IsTransient(err) {
@@ -299,9 +299,9 @@ func (d *Drills) wait(ctx context.Context, run *queue.StepRun, jobID string) (*s
 		if err == nil && !j.Status.Active() {
 			return j, nil
 		}
-		if time.Since(touched) > 30*time.Second {
+		if d.cfg.Now().Sub(touched) > 30*time.Second {
 			_ = d.store.TouchJob(ctx, run.Job.ID)
-			touched = time.Now()
+			touched = d.cfg.Now()
 		}
 		select {
 		case <-ctx.Done():
@@ -328,7 +328,7 @@ func (d *Drills) hold(ctx context.Context, run *queue.StepRun) error {
 		run.Event(ctx, slog.LevelInfo, "no hold", map[string]any{"vms_up": up, "hold_seconds": dr.HoldSeconds})
 		return nil
 	}
-	until, err := d.store.SetDrillHoldUntil(ctx, dr.ID, time.Now().Add(time.Duration(dr.HoldSeconds)*time.Second))
+	until, err := d.store.SetDrillHoldUntil(ctx, dr.ID, d.cfg.Now().Add(time.Duration(dr.HoldSeconds)*time.Second))
 	if err != nil {
 		return err
 	}
@@ -400,7 +400,7 @@ func (d *Drills) rollbackVM(ctx context.Context, run *queue.StepRun, dr *store.D
 			v.State = store.DrillVMRolledBack
 			return d.save(ctx, v)
 		}
-		now := time.Now().UTC()
+		now := d.cfg.Now().UTC()
 		v.RollbackIntentAt, v.State = &now, store.DrillVMRollingBack
 		if err := d.save(ctx, v); err != nil {
 			return err
