@@ -44,7 +44,9 @@ func TestResolve(t *testing.T) {
 		{"shutdown timeout", Live, Options{ShutdownTimeout: "90s"}, func(c *Config) bool { return time.Duration(c.ShutdownTimeout) == 90*time.Second }, ""},
 		{"bad shutdown timeout", Live, Options{ShutdownTimeout: "3h"}, nil, "shutdown_timeout"},
 		{"custom networks", Test, Options{NetworkMappings: NetworkChoices{{SourceNetworkName: "prod", DestinationNetworkID: "n9"}}},
-			func(c *Config) bool { return c.NetworkStrategy == NetworkCustom && c.NICs[0].DestinationNetworkID == "n9" }, ""},
+			func(c *Config) bool {
+				return c.NetworkStrategy == NetworkCustom && c.NICs[0].DestinationNetworkID == "n9"
+			}, ""},
 		{"custom strategy without mappings", Test, Options{NetworkStrategy: NetworkCustom}, nil, "network_mappings"},
 		{"mappings with another strategy", Test, Options{NetworkStrategy: NetworkIsolated,
 			NetworkMappings: NetworkChoices{{SourceNetworkName: "prod", DestinationNetworkID: "n9"}}}, nil, "network_mappings"},
