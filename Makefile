@@ -6,7 +6,7 @@ GO ?= go
 BIN := bin
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all help services build check tidy-check test test-short test-tools vet demo clean
+.PHONY: all help services build check staticcheck tidy-check test test-short test-tools vet demo clean
 
 -include mk/*.mk
 
@@ -22,10 +22,15 @@ build: ## build every command into bin/
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort
 
-check: services vet tidy-check ## gofmt, go vet and a tidy go.mod (installs what cgo needs first)
+STATICCHECK_VERSION ?= v0.8.2
+
+check: services vet tidy-check staticcheck ## gofmt, go vet, staticcheck and a tidy go.mod (installs what cgo needs first)
 
 tidy-check: ## go.mod and go.sum are what go mod tidy makes
 	$(GO) mod tidy -diff
+
+staticcheck: ## staticcheck (honnef.co/go/tools, pinned)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 vet: ## gofmt and go vet
 	$(GO) vet ./...

@@ -196,6 +196,7 @@ func TestPanicBecomesFailedStepAndRetryResumes(t *testing.T) {
 		return threeSteps(b, func(context.Context, *queue.StepRun) error {
 			if broken.Load() {
 				var m map[string]int
+				//lint:ignore SA5000 the panic is the point of this test
 				m["boom"]++ // nil map write: panics
 			}
 			return nil

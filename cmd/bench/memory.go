@@ -16,7 +16,6 @@ import (
 type memRow struct {
 	jobs              int
 	idleRSS, rss, hwm int64 // KiB
-	goroutinesNote    string
 }
 
 // memory starts f.inflight test failovers on one worker that runs as many

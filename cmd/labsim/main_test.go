@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -34,7 +33,7 @@ func setup(t *testing.T) fixture {
 	t.Cleanup(cancel)
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		goTool = "/usr/local/go/bin/go" // where the README installs Go
 	}
 	bin := t.TempDir()
 	f := fixture{ctx: ctx, labsim: filepath.Join(bin, "labsim"), govc: filepath.Join(bin, "govc"), dir: t.TempDir()}
