@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -150,20 +149,4 @@ func FreePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
-}
-
-// Env returns os.Environ with the given KEY=VALUE pairs replacing any
-// inherited values, for starting the product's processes in tests.
-func Env(kv ...string) []string {
-	keys := map[string]bool{}
-	for _, p := range kv {
-		keys[strings.SplitN(p, "=", 2)[0]] = true
-	}
-	var out []string
-	for _, e := range os.Environ() {
-		if !keys[strings.SplitN(e, "=", 2)[0]] {
-			out = append(out, e)
-		}
-	}
-	return append(out, kv...)
 }
