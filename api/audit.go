@@ -44,11 +44,10 @@ type jobList struct {
 	listBody
 }
 
-func (s *Server) listFailoverJobs(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listFailoverJobs(w http.ResponseWriter, r *http.Request) error {
 	q, err := parseQuery(r, "context_id", "vm", "status", "type", "job_type", "limit", "offset")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	f := store.JobFilter{}
 	var status, ftype, jtype string
@@ -62,27 +61,25 @@ func (s *Server) listFailoverJobs(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	f.Status, f.FailoverType, f.Type = store.JobStatus(status), ftype, jtype
 	if f.ContextID, err = s.contextFilter(r, q, "context_id"); err == nil && f.ContextID == "" {
 		f.ContextID, err = s.contextFilter(r, q, "vm")
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	jobs, err := s.store.ListJobs(r.Context(), f)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out := jobList{Jobs: make([]jobView, 0, len(jobs)), listBody: page(f.Limit, f.Offset, len(jobs))}
 	for _, j := range jobs {
 		out.Jobs = append(out.Jobs, viewJob(j))
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // auditList is a page of the decision audit.
@@ -91,11 +88,10 @@ type auditList struct {
 	listBody
 }
 
-func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 	q, err := parseQuery(r, "context_id", "vm", "job_id", "actor", "decision", "since", "limit", "offset")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	f := store.AuditFilter{}
 	if f.JobID, err = q.name("job_id"); err == nil {
@@ -118,16 +114,15 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	ds, err := s.store.ListAudit(r.Context(), f)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if ds == nil {
 		ds = []store.Decision{}
 	}
 	writeJSON(w, http.StatusOK, auditList{Decisions: ds, listBody: page(f.Limit, f.Offset, len(ds))})
+	return nil
 }

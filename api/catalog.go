@@ -33,26 +33,22 @@ func (s *Server) networkViews(r *http.Request) ([]networkView, error) {
 	return out, nil
 }
 
-func (s *Server) availableNetworks(w http.ResponseWriter, r *http.Request) {
+func (s *Server) availableNetworks(w http.ResponseWriter, r *http.Request) error {
 	q, err := parseQuery(r, "proposed_test", "type")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	onlyTest, err := q.boolean("proposed_test")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	typ, err := q.enum("type", "Isolated", "L2", "Shared")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	nets, err := s.networkViews(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out := []networkView{}
 	for _, n := range nets {
@@ -62,6 +58,7 @@ func (s *Server) availableNetworks(w http.ResponseWriter, r *http.Request) {
 		out = append(out, n)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"networks": out})
+	return nil
 }
 
 // resolveRequest names CloudStack networks to find.
@@ -101,21 +98,18 @@ type resolvedNetwork struct {
 	Warnings []string      `json:"warnings,omitempty"`
 }
 
-func (s *Server) resolveNetworks(w http.ResponseWriter, r *http.Request) {
+func (s *Server) resolveNetworks(w http.ResponseWriter, r *http.Request) error {
 	var req resolveRequest
 	if err := decodeJSON(r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	names, err := req.check()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	nets, err := s.networkViews(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out := make([]resolvedNetwork, 0, len(names))
 	unresolved := []string{}
@@ -137,6 +131,7 @@ func (s *Server) resolveNetworks(w http.ResponseWriter, r *http.Request) {
 		out = append(out, rn)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"networks": out, "unresolved": unresolved})
+	return nil
 }
 
 // offeringView is a CloudStack compute offering as the API shows it.
@@ -149,39 +144,33 @@ type offeringView struct {
 	Recommended bool   `json:"recommended"`
 }
 
-func (s *Server) availableOfferings(w http.ResponseWriter, r *http.Request) {
+func (s *Server) availableOfferings(w http.ResponseWriter, r *http.Request) error {
 	q, err := parseQuery(r, "vm", "cpu_count", "memory_mb")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	cpus, err := q.intIn("cpu_count", 0, 0, 1024)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	mem, err := q.intIn("memory_mb", 0, 0, 16<<20)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	vmName, err := q.name("vm")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if vmName != "" {
 		vm, err := s.store.ResolveContext(r.Context(), vmName)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		cpus, mem = vm.CPUCount, vm.MemoryMB
 	}
 	offs, err := s.engine.ServiceOfferings(r.Context())
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	best := failover.PickOffering(offs, cpus, mem)
 	out := make([]offeringView, 0, len(offs))
@@ -190,4 +179,5 @@ func (s *Server) availableOfferings(w http.ResponseWriter, r *http.Request) {
 			Fits: o.CPUs >= cpus && o.MemoryMB >= mem, Recommended: best != nil && best.ID == o.ID && (cpus > 0 || mem > 0)})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"service_offerings": out})
+	return nil
 }

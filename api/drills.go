@@ -15,16 +15,16 @@ import (
 // mountDrills adds the DR drill routes (SPEC §6): viewers read schedules,
 // runs and reports; admins create, change, delete and run schedules.
 func (s *Server) mountDrills(r chi.Router) {
-	r.Get("/drills", s.listDrills)
-	r.Get("/drills/runs/{run_id}", s.getDrillRun)
-	r.Get("/drills/runs/{run_id}/report.html", s.drillReportHTML)
-	r.Get("/drills/{id}", s.getDrill)
-	r.Get("/drills/{id}/runs", s.listDrillRuns)
+	r.Get("/drills", s.handle(s.listDrills))
+	r.Get("/drills/runs/{run_id}", s.handle(s.getDrillRun))
+	r.Get("/drills/runs/{run_id}/report.html", s.handle(s.drillReportHTML))
+	r.Get("/drills/{id}", s.handle(s.getDrill))
+	r.Get("/drills/{id}/runs", s.handle(s.listDrillRuns))
 	r.Group(func(r chi.Router) {
 		r.Use(s.require(auth.Admin))
-		r.Post("/drills", s.createDrill)
-		r.Put("/drills/{id}", s.updateDrill)
-		r.Delete("/drills/{id}", s.deleteDrill)
+		r.Post("/drills", s.handle(s.createDrill))
+		r.Put("/drills/{id}", s.handle(s.updateDrill))
+		r.Delete("/drills/{id}", s.handle(s.deleteDrill))
 		r.With(s.needEngine).Post("/drills/{id}/run", s.runDrill)
 	})
 }
@@ -73,101 +73,92 @@ func (s *Server) viewDrill(r *http.Request, d *store.DrillSchedule) (drillView, 
 	return v, nil
 }
 
-func (s *Server) listDrills(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listDrills(w http.ResponseWriter, r *http.Request) error {
 	ds, err := s.store.ListDrillSchedules(r.Context(), false)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out := make([]drillView, 0, len(ds))
 	for _, d := range ds {
 		v, err := s.viewDrill(r, d)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		out = append(out, v)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"drills": out})
+	return nil
 }
 
-func (s *Server) getDrill(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getDrill(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.store.GetDrillSchedule(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	v, err := s.viewDrill(r, d)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, v)
+	return nil
 }
 
-func (s *Server) createDrill(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createDrill(w http.ResponseWriter, r *http.Request) error {
 	var sp drill.Spec
 	if err := decodeJSON(r, &sp); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	d, err := drill.Validate(r.Context(), s.store, sp)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	d.CreatedBy = actorOf(r)
 	if err := s.store.CreateDrillSchedule(r.Context(), d); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	s.log.InfoContext(r.Context(), "drill schedule created", "schedule_id", d.ID, "name", d.Name, "actor", d.CreatedBy)
 	v, err := s.viewDrill(r, d)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, v)
+	return nil
 }
 
-func (s *Server) updateDrill(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateDrill(w http.ResponseWriter, r *http.Request) error {
 	old, err := s.store.GetDrillSchedule(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var sp drill.Spec
 	if err := decodeJSON(r, &sp); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	d, err := drill.Validate(r.Context(), s.store, sp)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	d.ID = old.ID
 	if err := s.store.UpdateDrillSchedule(r.Context(), d); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	s.log.InfoContext(r.Context(), "drill schedule updated", "schedule_id", d.ID, "name", d.Name, "actor", actorOf(r))
 	v, err := s.viewDrill(r, d)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, v)
+	return nil
 }
 
-func (s *Server) deleteDrill(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteDrill(w http.ResponseWriter, r *http.Request) error {
 	id := chi.URLParam(r, "id")
 	if err := s.store.DeleteDrillSchedule(r.Context(), id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	s.log.InfoContext(r.Context(), "drill schedule deleted", "schedule_id", id, "actor", actorOf(r))
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // runDrill runs a schedule now. A schedule whose previous run has not
@@ -196,27 +187,25 @@ func (s *Server) runDrill(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, run)
 }
 
-func (s *Server) listDrillRuns(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listDrillRuns(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.store.GetDrillSchedule(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	limit, err := queryInt(r, "limit", 50)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	runs, err := s.store.ListDrillRuns(r.Context(), d.ID, limit)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out := make([]*drillRunInfo, 0, len(runs))
 	for _, run := range runs {
 		out = append(out, runInfo(run))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"runs": out})
+	return nil
 }
 
 // drillRunBody is a run with its VMs and its report (as written when it
@@ -238,21 +227,20 @@ func (s *Server) drillRun(r *http.Request) (*store.DrillRun, *drill.Report, erro
 	return run, rep, nil
 }
 
-func (s *Server) getDrillRun(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getDrillRun(w http.ResponseWriter, r *http.Request) error {
 	run, rep, err := s.drillRun(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	run.Report = nil
 	writeJSON(w, http.StatusOK, drillRunBody{DrillRun: run, Report: rep})
+	return nil
 }
 
-func (s *Server) drillReportHTML(w http.ResponseWriter, r *http.Request) {
+func (s *Server) drillReportHTML(w http.ResponseWriter, r *http.Request) error {
 	_, rep, err := s.drillRun(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
@@ -260,4 +248,5 @@ func (s *Server) drillReportHTML(w http.ResponseWriter, r *http.Request) {
 	if err := drill.WriteHTML(w, rep); err != nil {
 		s.log.ErrorContext(r.Context(), "writing a drill report", "error", err)
 	}
+	return nil
 }

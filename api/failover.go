@@ -89,18 +89,17 @@ func (s *Server) commitFailover(w http.ResponseWriter, r *http.Request) {
 	s.writeStarted(w, r, st, err, req.DryRun)
 }
 
-func (s *Server) retryJob(w http.ResponseWriter, r *http.Request) {
+func (s *Server) retryJob(w http.ResponseWriter, r *http.Request) error {
 	j, err := s.store.GetJob(r.Context(), chi.URLParam(r, "job_id"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	job, err := s.engine.Retry(r.Context(), j.ID, actorFor(r))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusAccepted, startedBody{JobID: job.ID, ExternalJobID: job.ExternalID, Status: job.Status})
+	return nil
 }
 
 // cancelBody is the optional body of a cancel.
@@ -108,24 +107,22 @@ type cancelBody struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
+func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) error {
 	var req cancelBody
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &req); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	if len(req.Reason) > 4096 {
-		s.writeError(w, r, errs.Field("reason", "at most 4096 bytes"))
-		return
+		return errs.Field("reason", "at most 4096 bytes")
 	}
 	job, err := s.engine.Cancel(r.Context(), chi.URLParam(r, "job_id"), actorFor(r), req.Reason)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, viewJob(job))
+	return nil
 }
 
 // failoverStatus is a job with, for a failover, what it made.
@@ -134,15 +131,14 @@ type failoverStatus struct {
 	Failover *store.FailoverJob `json:"failover,omitempty"`
 }
 
-func (s *Server) failoverJobStatus(w http.ResponseWriter, r *http.Request) {
+func (s *Server) failoverJobStatus(w http.ResponseWriter, r *http.Request) error {
 	if err := s.waitForEnd(r); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	job, fo, err := s.store.GetJobWithFailover(r.Context(), chi.URLParam(r, "job_id"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, failoverStatus{jobView: viewJob(job), Failover: fo})
+	return nil
 }

@@ -28,56 +28,52 @@ type probeRequest struct {
 
 // startProbe pushes the three-step probe chain through api → Redis →
 // worker → Postgres: an end-to-end check of the pipeline.
-func (s *Server) startProbe(w http.ResponseWriter, r *http.Request) {
+func (s *Server) startProbe(w http.ResponseWriter, r *http.Request) error {
 	var req probeRequest
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &req); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	job, err := s.runner.Start(r.Context(), store.NewJob{Type: tasks.ProbeChain, ContextID: req.ContextID,
 		Queue: queue.QueueLow}, nil)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"job_id": job.ID, "external_job_id": job.ExternalID, "status": job.Status})
+	return nil
 }
 
-func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getJob(w http.ResponseWriter, r *http.Request) error {
 	if err := s.waitForEnd(r); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	job, err := s.store.GetJob(r.Context(), chi.URLParam(r, "job_id"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, viewJob(job))
+	return nil
 }
 
-func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) error {
 	after, err := queryInt(r, "after", 0)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	limit, err := queryInt(r, "limit", 200)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	events, err := s.store.ListEvents(r.Context(), chi.URLParam(r, "job_id"), int64(after), limit)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if events == nil {
 		events = []store.Event{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"events": events})
+	return nil
 }
 
 func queryInt(r *http.Request, name string, def int) (int, error) {

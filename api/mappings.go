@@ -156,18 +156,17 @@ func mappingTypeParam(r *http.Request) (store.MappingType, error) {
 	return store.MappingType(typ), err
 }
 
-func (s *Server) listAllMappings(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listAllMappings(w http.ResponseWriter, r *http.Request) error {
 	typ, err := mappingTypeParam(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	ms, err := s.store.ListMappings(r.Context(), "", typ)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, mappingsBody{Mappings: nonNil(ms)})
+	return nil
 }
 
 // contextMappings answers the mappings of the context named by the path
@@ -199,21 +198,18 @@ func (s *Server) listContextMappings(w http.ResponseWriter, r *http.Request) {
 	s.contextMappings(w, r, "context_id")
 }
 
-func (s *Server) getSourceMappings(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getSourceMappings(w http.ResponseWriter, r *http.Request) error {
 	vm, err := s.vmParam(r, "context_id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	src, err := pathName(r, "source_network")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	ms, err := s.store.ListMappings(r.Context(), vm.ContextID, "")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out := []store.NetworkMapping{}
 	for _, m := range ms {
@@ -222,10 +218,10 @@ func (s *Server) getSourceMappings(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(out) == 0 {
-		s.writeError(w, r, errs.New(errs.NotFound, "context %s has no mapping for source network %q", vm.ContextID, src))
-		return
+		return errs.New(errs.NotFound, "context %s has no mapping for source network %q", vm.ContextID, src)
 	}
 	writeJSON(w, http.StatusOK, mappingsBody{ContextID: vm.ContextID, VMName: vm.VMName, Mappings: out})
+	return nil
 }
 
 // sourceNetworkStatus is one source network of a VM with its mappings.
@@ -247,16 +243,14 @@ type mappingStatusBody struct {
 	Unused         []store.NetworkMapping `json:"unused_mappings"`
 }
 
-func (s *Server) mappingStatus(w http.ResponseWriter, r *http.Request) {
+func (s *Server) mappingStatus(w http.ResponseWriter, r *http.Request) error {
 	vm, err := s.vmParam(r, "vm")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	ms, err := s.store.ListMappings(r.Context(), vm.ContextID, "")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out := mappingStatusBody{ContextID: vm.ContextID, VMName: vm.VMName, SourceNetworks: []sourceNetworkStatus{},
 		MissingTest: []string{}, MissingLive: []string{}, Unused: []store.NetworkMapping{}}
@@ -292,13 +286,13 @@ func (s *Server) mappingStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	out.TestComplete, out.LiveComplete = len(out.MissingTest) == 0, len(out.MissingLive) == 0
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) createLegacyMapping(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createLegacyMapping(w http.ResponseWriter, r *http.Request) error {
 	var req legacyMappingRequest
 	if err := decodeJSON(r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	name, field := req.VMName, "vm_name"
 	switch {
@@ -308,19 +302,17 @@ func (s *Server) createLegacyMapping(w http.ResponseWriter, r *http.Request) {
 		name, field = req.VMID, "vm_id"
 	}
 	if err := checkName(field, name); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := req.mappingInput.check("", true); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	vm, err := s.store.ResolveContext(r.Context(), name)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	s.upsertOne(w, r, vm.ContextID, req.mapping(), http.StatusCreated)
+	return nil
 }
 
 func (s *Server) mappingDecision(r *http.Request, kind string, ms []store.NetworkMapping) store.Decision {
@@ -379,29 +371,26 @@ func (s *Server) replaceContextMappings(w http.ResponseWriter, r *http.Request) 
 	s.saveBulk(w, r, true)
 }
 
-func (s *Server) putSourceMapping(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putSourceMapping(w http.ResponseWriter, r *http.Request) error {
 	vm, err := s.vmParam(r, "context_id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	src, err := pathName(r, "source_network")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var req sourceMappingRequest
 	if err := decodeJSON(r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	in := mappingInput{SourceNetworkName: src, DestinationNetworkID: req.DestinationNetworkID,
 		DestinationNetworkName: req.DestinationNetworkName, MappingType: req.MappingType}
 	if err := in.check("", false); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	s.upsertOne(w, r, vm.ContextID, in.mapping(), http.StatusOK)
+	return nil
 }
 
 // upsertOne checks one mapping's destination network, saves it (audited as

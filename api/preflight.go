@@ -66,16 +66,14 @@ type preflightConfigBody struct {
 	ApprovalRequired bool                  `json:"approval_required"`
 }
 
-func (s *Server) preflightConfig(w http.ResponseWriter, r *http.Request) {
+func (s *Server) preflightConfig(w http.ResponseWriter, r *http.Request) error {
 	typ, vm, err := s.typeAndVM(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	p, err := s.engine.PlanFailover(r.Context(), failover.FailoverRequest{ContextID: vm.ContextID, FailoverType: typ})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	nics := p.Config.NICs
 	if nics == nil {
@@ -84,6 +82,7 @@ func (s *Server) preflightConfig(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, preflightConfigBody{ContextID: vm.ContextID, VMName: vm.VMName, FailoverType: typ,
 		ContextStatus: vm.CurrentStatus, Defaults: p.Config, Options: failover.FailoverOptions(p.Config),
 		Networks: nics, Steps: viewSteps(p.Steps), Preflight: p.Preflight, ApprovalRequired: p.ApprovalRequired})
+	return nil
 }
 
 // validateBody is the verdict on a proposed failover.
@@ -134,20 +133,19 @@ func checkFailoverRequest(req *failover.FailoverRequest) error {
 	return nil
 }
 
-func (s *Server) preflightValidate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) preflightValidate(w http.ResponseWriter, r *http.Request) error {
 	req, err := decodeFailoverRequest(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	p, err := s.engine.PlanFailover(r.Context(), req)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, validateBody{Valid: p.Preflight.Gate(p.Config.SkipValidation) == nil, ContextID: p.ContextID,
 		VMName: p.VMName, Config: p.Config, Preflight: p.Preflight, Steps: viewSteps(p.Steps),
 		ApprovalRequired: p.ApprovalRequired, Approval: p.Approval})
+	return nil
 }
 
 // readinessBody is a VM's pre-flight report.
@@ -160,16 +158,14 @@ type readinessBody struct {
 	Preflight     *failover.Report    `json:"preflight"`
 }
 
-func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
+func (s *Server) readiness(w http.ResponseWriter, r *http.Request) error {
 	q, err := parseQuery(r, "failover_type")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	t, err := q.enum("failover_type", string(failover.Test), string(failover.Live))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	typ := failover.Test
 	if t != "" {
@@ -177,16 +173,15 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 	}
 	vm, err := s.vmParam(r, "vm")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	p, err := s.engine.PlanFailover(r.Context(), failover.FailoverRequest{ContextID: vm.ContextID, FailoverType: typ})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, readinessBody{ContextID: vm.ContextID, VMName: vm.VMName, FailoverType: typ,
 		ContextStatus: vm.CurrentStatus, Ready: p.Preflight.Passed, Preflight: p.Preflight})
+	return nil
 }
 
 // rollbackDecisionBody explains what the operator may decide about a VM's

@@ -32,6 +32,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
+// handle adapts a handler that returns its error: the error is answered
+// once, here, with the status its errs code maps to (writeError).
+func (s *Server) handle(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
 // writeError maps err's code to its HTTP status, once, here. Internal
 // errors are answered with a generic message (the cause goes to the log).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
