@@ -6,28 +6,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/ossea/unifiedfailover/auth"
 	"github.com/ossea/unifiedfailover/drill"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/store"
 )
-
-// mountDrills adds the DR drill routes (SPEC §6): viewers read schedules,
-// runs and reports; admins create, change, delete and run schedules.
-func (s *Server) mountDrills(r chi.Router) {
-	r.Get("/drills", s.handle(s.listDrills))
-	r.Get("/drills/runs/{run_id}", s.handle(s.getDrillRun))
-	r.Get("/drills/runs/{run_id}/report.html", s.handle(s.drillReportHTML))
-	r.Get("/drills/{id}", s.handle(s.getDrill))
-	r.Get("/drills/{id}/runs", s.handle(s.listDrillRuns))
-	r.Group(func(r chi.Router) {
-		r.Use(s.require(auth.Admin))
-		r.Post("/drills", s.handle(s.createDrill))
-		r.Put("/drills/{id}", s.handle(s.updateDrill))
-		r.Delete("/drills/{id}", s.handle(s.deleteDrill))
-		r.With(s.needEngine).Post("/drills/{id}/run", s.runDrill)
-	})
-}
 
 // drillView is a schedule as the API shows it.
 type drillView struct {

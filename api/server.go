@@ -113,37 +113,7 @@ func (s *Server) Handler() http.Handler {
 	r.Get(MonitoringPath, http.RedirectHandler(MonitoringPath+"/", http.StatusMovedPermanently).ServeHTTP)
 	r.With(s.authenticate).Handle(MonitoringPath+"/*", s.monitoring())
 	r.Get("/api/v1/openapi.json", s.openAPI)
-	r.Route("/api/v1", func(r chi.Router) {
-		r.Use(s.authenticate)
-		s.mountDrills(r) // DR drills (drills.go)
-		s.mountOperatorAPI(r)
-		// Reading needs a viewer token.
-		r.Get("/jobs/{job_id}", s.handle(s.getJob))
-		r.Get("/jobs/{job_id}/events", s.handle(s.jobEvents))
-		r.Get("/contexts", s.handle(s.listContexts))
-		r.Get("/contexts/{context_id}", s.handle(s.getContext))
-		r.Get("/failover/{job_id}/status", s.handle(s.failoverJobStatus))
-		r.Group(func(r chi.Router) {
-			r.Use(s.require(auth.Operator))
-			r.Post("/probe", s.handle(s.startProbe))
-			r.Group(func(r chi.Router) {
-				r.Use(s.needEngine)
-				r.Post("/contexts", s.handle(s.registerContext))
-				r.Post("/contexts/{context_id}/refresh", s.handle(s.refreshContext))
-				r.Patch("/contexts/{context_id}", s.handle(s.updateContext))
-				// Unregistering ends a VM's protection: admin.
-				r.With(s.require(auth.Admin)).Delete("/contexts/{context_id}", s.handle(s.unregisterContext))
-				// What each needs beyond the operator role (admin and
-				// "confirm") follows what it does: the engine's approval
-				// rule decides it (failover/approval.go).
-				r.Post("/failover/unified", s.startFailover)
-				r.Post("/failover/rollback", s.startRollback)
-				r.Post("/failover/{job_id}/retry", s.handle(s.retryJob))
-				r.Post("/failover/{job_id}/commit", s.commitFailover)
-				r.Post("/failover/{job_id}/cancel", s.handle(s.cancelJob))
-			})
-		})
-	})
+	r.Route("/api/v1", s.routes)
 	return r
 }
 
