@@ -34,7 +34,6 @@ var (
 	retryCloud    = queue.RetryPolicy{MaxAttempts: 6, Backoff: time.Second, MaxBackoff: 30 * time.Second}
 	retryVCenter  = queue.RetryPolicy{MaxAttempts: 6, Backoff: time.Second, MaxBackoff: 30 * time.Second}
 	retrySync     = queue.RetryPolicy{MaxAttempts: 4, Backoff: 2 * time.Second, MaxBackoff: time.Minute}
-	retryCommand  = queue.RetryPolicy{MaxAttempts: 2, Backoff: 5 * time.Second}
 	retryDatabase = queue.RetryPolicy{MaxAttempts: 8, Backoff: 500 * time.Millisecond, MaxBackoff: 10 * time.Second}
 )
 
@@ -73,7 +72,9 @@ var failoverChain = []step{
 		skip: func(p *plan) string { return reasonIf(p.cfg.SnapshotType == SnapshotNone, "snapshots turned off") }},
 	// After the snapshot that protects it: the boot replica goes back on
 	// the appliance for the tool, and comes off again.
-	{name: "virtio-injection", run: (*stepEnv).injectVirtio, retry: retryCommand, timeout: 2 * time.Hour,
+	// Its CloudStack calls (attach, detach) are retried as any step's; a
+	// failure of the tool itself is permanent, never retried.
+	{name: "virtio-injection", run: (*stepEnv).injectVirtio, retry: retryCloud, timeout: 2 * time.Hour,
 		skip: func(p *plan) string {
 			if p.cfg.OSType != "windows" {
 				return "not a Windows guest"
