@@ -1,6 +1,6 @@
 // Package blocksync is the final-sync engine: it copies the changed
 // extents of a VM's disks from source NBD exports to target NBD exports as
-// fast as the wire allows (SPEC §3 final-sync, §9).
+// fast as the wire allows (the final-sync step, README "Performance").
 //
 // Copy plans each disk (extents checked against the export sizes, sorted,
 // merged when they overlap, touch or lie within Config.CoalesceGap of each

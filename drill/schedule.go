@@ -1,4 +1,4 @@
-// Package drill runs scheduled DR drills (SPEC §6): schedules name VM
+// Package drill runs scheduled DR drills: schedules name VM
 // contexts, a cron expression and a hold; each tick becomes a drill run, a
 // job of its own (type drill, queue low) whose steps drive per-VM test
 // failovers and rollbacks through the engine, wait on them by polling the
