@@ -9,21 +9,24 @@ import (
 	"github.com/ossea/unifiedfailover/store"
 )
 
-// The chains of the failover engine (failover, rollback and commit), top
-// to bottom; a new step goes in its place in one of these tables, its
-// handler in the file of its concept (steps_*.go). Each step is one queued task;
-// when it succeeds, the next one is enqueued. A step's Skip says, from the
-// resolved config (or the rollback's options), why the step does not run
-// for this job; a skipped step is recorded as skipped, never left out.
-// Every handler reads the real state before acting, so a retry or a re-run
-// after a crash never does the work twice.
-//
-// Renaming or removing a step: a job stores its planned step names when it
+// Renaming or removing a step (of any chain: these, the drill's in
+// drill.go, the probe's): a job stores its planned step names when it
 // starts, so a job in flight across an upgrade still names the old step.
 // The runner ends such a job failed at that step, saying the step is gone
-// (queue.Runner.advance); the operator rolls the VM back. So rename or
-// remove a step only when no job of its chain is active, or keep the old
-// name as an alias step until they are done.
+// (queue.Runner.advance; TestAJobWhoseStepIsGoneEndsFailed); the operator
+// rolls the VM back. So rename or remove a step only when no job of its
+// chain is active, or keep the old name as an alias step until they are
+// done.
+//
+// The chains of the failover engine (failover, rollback and commit), top
+// to bottom. A new step goes in its place in one of these tables, its
+// handler in the steps_*.go file of its part. Each step is one queued
+// task; when it succeeds, the next one is enqueued. A step's skip says,
+// from the resolved config (or the rollback's options), why the step does
+// not run for this job; a skipped step is recorded as skipped, never left
+// out. Every handler reads the real state before acting, so a retry or a
+// re-run after a crash never does the work twice (taskstest runs one step
+// to check it).
 
 // Retry policies by what a step talks to.
 var (

@@ -1,7 +1,8 @@
 // Package tasks holds what the workers run: every chain of the product
-// (failover, rollback and commit in chain.go, drill in drill.go, probe
-// here) and their step handlers, one concept per file. Register registers
-// them all. The domain they act on (the configuration resolver,
+// (failover, rollback and commit in chain.go, drill in drill.go, probe in
+// probe.go) and their step handlers, one concept per file. Register
+// registers them all; package taskstest runs one step of them without a
+// queue. The domain they act on (the configuration resolver,
 // pre-flight, plans and requests) is in package failover and package
 // drill; the engine plans a job's steps with PlanSteps.
 package tasks
