@@ -76,7 +76,8 @@ func (d *Drills) Settings() Config { return d.cfg }
 const MaxHold = maxHold
 
 // End writes the run's report and ends it, failed with cause when cause is
-// given; ended is false when the run had ended already.
+// given; ended is false when the run had ended already. The drill chain's
+// report step and failure hook end a run with it, and Settle.
 func (d *Drills) End(ctx context.Context, dr *store.DrillRun, cause string) (rep *Report, ended bool, err error) {
 	rep, err = BuildReport(ctx, d.store, dr)
 	if err != nil {
@@ -115,7 +116,8 @@ func (d *Drills) observe(rep *Report) {
 
 // RollBackDrilled starts (does not wait on) the rollback of every VM of a
 // run that the drill failed over and has not rolled back yet, and records
-// it on the VM, or the reason it did not start.
+// it on the VM, or the reason it did not start: when a drill step fails
+// (the chain's failure hook), and in Settle.
 func (d *Drills) RollBackDrilled(ctx context.Context, log *slog.Logger, dr *store.DrillRun) {
 	for i := range dr.VMs {
 		v := &dr.VMs[i]
