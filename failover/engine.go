@@ -135,20 +135,6 @@ func New(cfg EngineConfig) (*Engine, error) {
 	return e, nil
 }
 
-// Settings returns the engine's configuration, defaults filled: what the
-// step handlers (package tasks) deploy with and talk to.
-func (e *Engine) Settings() EngineConfig { return e.cfg }
-
-// Injector returns the engine's VirtIO injector (EngineConfig.Virtio),
-// shared by every step of the process so its concurrency bound holds.
-func (e *Engine) Injector() *virtio.Injector { return e.inj }
-
-// planSteps lists the steps of a job with their skip reasons
-// (EngineConfig.Planner).
-func (e *Engine) planSteps(jobType string, in PlanInput) []store.PlannedStep {
-	return e.cfg.Planner(jobType, in)
-}
-
 // VCenter returns the process's vCenter session (vsphere.Sessions: one
 // login shared by every step, replaced when vCenter ends it).
 func (e *Engine) VCenter(ctx context.Context) (*vsphere.Client, error) {
@@ -181,4 +167,18 @@ type RollbackOptions struct {
 	WaitForTools bool `json:"wait_for_tools"`
 	// Reason is the operator's free text.
 	Reason string `json:"reason,omitempty"`
+}
+
+// Settings returns the engine's configuration, defaults filled: what the
+// step handlers (package tasks) deploy with and talk to.
+func (e *Engine) Settings() EngineConfig { return e.cfg }
+
+// Injector returns the engine's VirtIO injector (EngineConfig.Virtio),
+// shared by every step of the process so its concurrency bound holds.
+func (e *Engine) Injector() *virtio.Injector { return e.inj }
+
+// planSteps lists the steps of a job with their skip reasons
+// (EngineConfig.Planner).
+func (e *Engine) planSteps(jobType string, in PlanInput) []store.PlannedStep {
+	return e.cfg.Planner(jobType, in)
 }
