@@ -26,6 +26,7 @@ import (
 	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/lab"
 	"github.com/ossea/unifiedfailover/store"
+	"github.com/ossea/unifiedfailover/tasks"
 	"github.com/ossea/unifiedfailover/virtio"
 	"github.com/ossea/unifiedfailover/vsphere"
 )
@@ -97,11 +98,12 @@ func setupFull(t *testing.T) *full {
 	eng, err := failover.New(failover.EngineConfig{Store: st, Runner: runner, CloudStack: cs,
 		VCenter: vsphere.Config{URL: l.VCenter.URL, User: l.VCenter.User, Password: l.VCenter.Password, Insecure: true},
 		ZoneID:  l.ZoneID, TemplateID: l.TemplateID, ApplianceVMID: l.ApplianceVMID, Virtio: virtio.Config{Command: "true", DeviceDir: l.DeviceDir},
-		Logger: log, Metrics: m})
+		Logger: log, Metrics: m, Planner: tasks.PlanSteps})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range eng.Chains() {
+	// The pipeline registered the probe; the engine's chains here.
+	for _, c := range tasks.Engine(eng) {
 		runner.Register(c)
 	}
 	p.startWorker(t)

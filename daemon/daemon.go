@@ -51,7 +51,7 @@ type Daemon struct {
 
 // Setup loads the configuration, connects to Postgres (creating the
 // database and applying migrations) and Redis, and registers the product's
-// chains.
+// chains (tasks.Register, once).
 func Setup(ctx context.Context, process string) (*Daemon, error) {
 	cfg, err := config.Load()
 	if err != nil {
@@ -75,11 +75,14 @@ func Setup(ctx context.Context, process string) (*Daemon, error) {
 	d.Metrics = metrics.New(d.Registry)
 	d.Runner = queue.NewRunner(d.Store, d.Queue, d.Log, d.Metrics)
 	d.Runner.UseInspector(asynq.NewInspectorFromRedisClient(d.Redis))
-	if err := tasks.Register(d.Runner, tasks.Deps{Config: cfg, Log: d.Log, Store: d.Store, Metrics: d.Metrics}); err != nil {
+	if err := d.setupEngine(); err != nil {
 		d.Close()
 		return nil, err
 	}
-	if err := d.setupEngine(); err != nil {
+	// Every chain: the probe, and with the engine the failover, rollback,
+	// commit and drill chains.
+	if err := tasks.Register(d.Runner, tasks.Deps{Config: cfg, Log: d.Log, Store: d.Store, Metrics: d.Metrics,
+		Engine: d.Engine, Drills: d.Drills}); err != nil {
 		d.Close()
 		return nil, err
 	}
@@ -98,9 +101,7 @@ func Setup(ctx context.Context, process string) (*Daemon, error) {
 func (d *Daemon) registerCollectors(ctx context.Context, process string) error {
 	types := []string{tasks.ProbeChain}
 	if d.Engine != nil {
-		for _, c := range d.Engine.Chains() {
-			types = append(types, c.Type)
-		}
+		types = append(types, failover.JobFailover, failover.JobRollback, failover.JobCommit)
 	}
 	if err := d.Registry.Register(&metrics.ActiveJobs{Pool: d.Store.Pool(), Types: types, Logger: d.Log}); err != nil {
 		return fmt.Errorf("registering failover_active_jobs: %w", err)
@@ -145,8 +146,8 @@ func (d *Daemon) ensureQueues(ctx context.Context, insp *asynq.Inspector) error 
 	return nil
 }
 
-// setupEngine builds the failover engine from the configuration and
-// registers its chains. Without CloudStack settings the engine is off (the
+// setupEngine builds the failover engine and the drill runner from the
+// configuration (Setup registers their chains). Without CloudStack settings the engine is off (the
 // API answers 503 on failover routes) and the process says so.
 func (d *Daemon) setupEngine() error {
 	cfg := d.Config
@@ -165,19 +166,12 @@ func (d *Daemon) setupEngine() error {
 		ZoneID: cfg.CloudStackZoneID, TemplateID: cfg.CloudStackTemplateID, ApplianceVMID: cfg.ApplianceVMID,
 		Virtio: virtio.Config{Command: cfg.VirtioCommand, Concurrency: cfg.VirtioConcurrency,
 			DeviceDir: cfg.VirtioDeviceDir, DeviceWait: cfg.VirtioDeviceWait},
-		Logger: d.Log, Metrics: d.Metrics, Timers: d.Queue})
+		Logger: d.Log, Metrics: d.Metrics, Timers: d.Queue, Planner: tasks.PlanSteps})
 	if err != nil {
 		return err
-	}
-	for _, c := range d.Engine.Chains() {
-		d.Runner.Register(c)
 	}
 	d.Drills, err = drill.New(drill.Config{Store: d.Store, Engine: d.Engine, Logger: d.Log, Metrics: d.Metrics})
-	if err != nil {
-		return err
-	}
-	d.Runner.Register(d.Drills.Chain())
-	return nil
+	return err
 }
 
 // RedisConfig is the queue's Redis configuration.

@@ -32,6 +32,15 @@ type jobParams struct {
 	RunID string `json:"run_id"`
 }
 
+// RunOfJob reads the run of a drill job (its params name it).
+func RunOfJob(ctx context.Context, st *store.Store, job *store.Job) (*store.DrillRun, error) {
+	var p jobParams
+	if err := json.Unmarshal(job.Params, &p); err != nil || p.RunID == "" {
+		return nil, errs.New(errs.Internal, "drill job %s has no run id in its params", job.ID)
+	}
+	return st.GetDrillRun(ctx, p.RunID)
+}
+
 var unsafeID = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 // StartRun creates the run of a schedule's tick (once: a run is unique on

@@ -23,7 +23,8 @@ import (
 //   - when the failover completes, the deadline is stored
 //     (auto_rollback_at) and a delayed task is enqueued for that time on the
 //     timer queue, with a task id made from the failover's job id (so a
-//     re-run of the completion enqueues nothing twice);
+//     re-run of the completion enqueues nothing twice): the failover
+//     chain's OnCompleted does it (tasks/autorollback.go);
 //   - the scheduler process runs the timer tasks and also sweeps Postgres
 //     for overdue deadlines, so the rollback happens even if Redis lost the
 //     task and every process restarted in between.
@@ -83,27 +84,6 @@ func (e *Engine) recordTestDuration(ctx context.Context, tx pgx.Tx, actor string
 	}
 	return e.recordDecisions(ctx, tx, actor, job, map[string]map[string]any{
 		"test-duration": {"test_duration": d.String(), "rolled_back_by": AutoRollbackActor}})
-}
-
-// armAutoRollback runs when a failover job completes: a time-boxed
-// failover gets its deadline and a delayed timer task. A failed enqueue is
-// logged, not fatal: the scheduler's sweep finds the deadline in Postgres.
-func (e *Engine) armAutoRollback(ctx context.Context, job *store.Job) error {
-	at, err := e.store.ArmAutoRollback(ctx, job.ID)
-	if err != nil || at == nil {
-		return err
-	}
-	log := e.log.With("job_id", job.ID, "external_job_id", job.ExternalID, "context_id", job.ContextID)
-	if e.cfg.Timers == nil {
-		log.WarnContext(ctx, "no timer queue configured: the scheduler's sweep will roll the failover back", "auto_rollback_at", at)
-		return nil
-	}
-	if err := EnqueueAutoRollback(ctx, e.cfg.Timers, job.ID, *at); err != nil {
-		log.WarnContext(ctx, "could not enqueue the auto-rollback timer; the scheduler's sweep will", "error", err)
-		return nil
-	}
-	log.InfoContext(ctx, "auto-rollback armed", "auto_rollback_at", at)
-	return nil
 }
 
 // EnqueueAutoRollback enqueues the timer task of a failover's auto-rollback

@@ -254,9 +254,9 @@ func Resolve(c *store.VMContext, typ Type, opts Options, mappings []store.Networ
 	return cfg, nil
 }
 
-// hostName is the destination VM's CloudStack name (derived again for a
+// HostName is the destination VM's CloudStack name (derived again for a
 // config stored before it carried one).
-func (c *Config) hostName() string {
+func (c *Config) HostName() string {
 	if c.DestinationHostName != "" {
 		return c.DestinationHostName
 	}

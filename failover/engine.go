@@ -1,12 +1,13 @@
-// Package failover is the unified failover engine: one configuration
-// resolved from the failover type and the operator's options, run as a
-// chain of idempotent steps (chain.go lists them top to bottom), and the
-// rollback and commit chains that undo or seal a failover.
+// Package failover is the unified failover engine's domain: one
+// configuration resolved from the failover type and the operator's
+// options, the pre-flight, the plans and the requests that start
+// failovers, rollbacks and commits. The chains that run them, and their
+// step handlers, are in package tasks (tasks/chain.go lists the steps top
+// to bottom).
 package failover
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -53,8 +54,33 @@ type EngineConfig struct {
 	// Timers enqueues timer tasks (auto-rollbacks of time-boxed test
 	// failovers). Without it the scheduler's sweep alone starts them.
 	Timers *asynq.Client
+	// Planner lists the steps of a job with their skip reasons when the
+	// job is planned: the chains' tables, which are in package tasks
+	// (tasks.PlanSteps). Required.
+	Planner Planner
 	// Now defaults to time.Now.
 	Now func() time.Time
+}
+
+// Job types of the engine.
+const (
+	JobFailover = "failover"
+	JobRollback = "rollback"
+	JobCommit   = "commit"
+)
+
+// Planner lists the steps a job of type jobType (JobFailover, JobRollback
+// or JobCommit) will run, in order, each skipped one with the reason. The
+// engine stores the list with the job when it creates it, and shows it in
+// plans. It panics on a job type it has no chain for.
+type Planner func(jobType string, in PlanInput) []store.PlannedStep
+
+// PlanInput is what a chain's skip conditions look at: the resolved
+// config of the failover (for a rollback or a commit, of the failover it
+// undoes or seals) and a rollback's options.
+type PlanInput struct {
+	Config   *Config
+	Rollback RollbackOptions
 }
 
 // WithDefaults fills the zero fields.
@@ -72,6 +98,8 @@ func (c EngineConfig) validate() error {
 	switch {
 	case c.Store == nil || c.Runner == nil:
 		return fmt.Errorf("failover engine: Store and Runner are required")
+	case c.Planner == nil:
+		return fmt.Errorf("failover engine: a Planner is required (tasks.PlanSteps)")
 	case c.CloudStack == nil:
 		return fmt.Errorf("failover engine: a CloudStack client is required (FAILOVER_CLOUDSTACK_URL and keys)")
 	case c.ZoneID == "" || c.TemplateID == "" || c.ApplianceVMID == "":
@@ -90,7 +118,7 @@ type Engine struct {
 	inj   *virtio.Injector
 }
 
-// New returns an engine. Register its chains with the runner (Chains).
+// New returns an engine. Its chains are package tasks' (tasks.Register).
 func New(cfg EngineConfig) (*Engine, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.validate(); err != nil {
@@ -107,9 +135,9 @@ func New(cfg EngineConfig) (*Engine, error) {
 	return e, nil
 }
 
-// vcenter returns the process's vCenter session (vsphere.Sessions: one
+// VCenter returns the process's vCenter session (vsphere.Sessions: one
 // login shared by every step, replaced when vCenter ends it).
-func (e *Engine) vcenter(ctx context.Context) (*vsphere.Client, error) {
+func (e *Engine) VCenter(ctx context.Context) (*vsphere.Client, error) {
 	if e.vc == nil {
 		return nil, errs.New(errs.FailedPrecondition, "vCenter is not configured (FAILOVER_VCENTER_URL)")
 	}
@@ -141,80 +169,16 @@ type RollbackOptions struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// stepEnv is what a failover, rollback or commit step works with: the
-// engine, the step run, the failover being acted on (for a rollback or a
-// commit, the failover it undoes or seals), its config, and the VM context.
-type stepEnv struct {
-	*queue.StepRun
-	e        *Engine
-	failover *store.FailoverJob
-	cfg      *Config
-	vm       *store.VMContext
-	rollback RollbackOptions
-}
+// Settings returns the engine's configuration, defaults filled: what the
+// step handlers (package tasks) deploy with and talk to.
+func (e *Engine) Settings() EngineConfig { return e.cfg }
 
-// loaded is what every step of a failover, rollback or commit starts
-// from: the failover acted on and its VM context.
-type loaded struct {
-	failover *store.FailoverJob
-	vm       *store.VMContext
-}
+// Injector returns the engine's VirtIO injector (EngineConfig.Virtio),
+// shared by every step of the process so its concurrency bound holds.
+func (e *Engine) Injector() *virtio.Injector { return e.inj }
 
-// loadFailover is the chains' Load: the failover a job is or belongs to,
-// and its VM context, read from Postgres with the step's begin (never from
-// the task payload).
-func loadFailover(jobID string) ([]store.Read, func() (any, error)) {
-	reads, result := store.FailoverOfJob(jobID)
-	return reads, func() (any, error) {
-		fo, vm, err := result()
-		if err != nil {
-			return nil, err
-		}
-		return &loaded{failover: fo, vm: vm}, nil
-	}
-}
-
-// env builds a step's environment from what loadFailover read.
-func (e *Engine) env(run *queue.StepRun) (*stepEnv, error) {
-	l, ok := run.Loaded.(*loaded)
-	if !ok {
-		return nil, errs.New(errs.Internal, "step %s of job %s: nothing loaded", run.Step.Name, run.Job.ID)
-	}
-	fo, vm := l.failover, l.vm
-	var cfg Config
-	if err := json.Unmarshal(fo.Config, &cfg); err != nil {
-		return nil, errs.Wrap(errs.Internal, err, "decoding the config of failover %s", fo.JobID)
-	}
-	env := &stepEnv{StepRun: run, e: e, failover: fo, cfg: &cfg, vm: vm}
-	if run.Job.Type == JobRollback && len(run.Job.Params) > 0 {
-		if err := json.Unmarshal(run.Job.Params, &env.rollback); err != nil {
-			return nil, errs.Wrap(errs.Internal, err, "decoding rollback options of %s", run.Job.ID)
-		}
-	}
-	return env, nil
-}
-
-// event records a step event with attributes given as key, value pairs.
-func (s *stepEnv) event(ctx context.Context, msg string, kv ...any) {
-	s.Event(ctx, slog.LevelInfo, msg, kvAttrs(kv))
-}
-
-// closing logs the event a step ends with; it is recorded with the step's
-// completion (queue.StepRun.Closing).
-func (s *stepEnv) closing(ctx context.Context, msg string, kv ...any) {
-	s.Closing(ctx, slog.LevelInfo, msg, kvAttrs(kv))
-}
-
-// record logs a step event and returns it for a store call that records it
-// with the change it describes (one transaction, one round trip).
-func (s *stepEnv) record(ctx context.Context, msg string, kv ...any) store.Event {
-	return s.NewEvent(ctx, slog.LevelInfo, msg, kvAttrs(kv))
-}
-
-func kvAttrs(kv []any) map[string]any {
-	attrs := map[string]any{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		attrs[fmt.Sprint(kv[i])] = kv[i+1]
-	}
-	return attrs
+// planSteps lists the steps of a job with their skip reasons
+// (EngineConfig.Planner).
+func (e *Engine) planSteps(jobType string, in PlanInput) []store.PlannedStep {
+	return e.cfg.Planner(jobType, in)
 }

@@ -3,7 +3,10 @@ package failover
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strings"
+
+	"github.com/ossea/unifiedfailover/cloudstack"
 )
 
 // maxHostName is the longest name CloudStack accepts for a VM: one
@@ -46,4 +49,17 @@ func HostName(name string) string {
 		h = strings.TrimRight(h[:maxHostName-len(suffix)], "-") + suffix
 	}
 	return h
+}
+
+// DisplayName is the destination VM's CloudStack display name: its real
+// name (with the test suffix), and the failover's external id, by which a
+// retry finds the VM it made (MadeBy).
+func DisplayName(name, externalJobID string) string {
+	return fmt.Sprintf("%s (failover %s)", name, externalJobID)
+}
+
+// MadeBy reports whether a CloudStack VM was deployed by the failover with
+// this external job id (its display name carries the id).
+func MadeBy(vm *cloudstack.VM, externalJobID string) bool {
+	return vm != nil && strings.Contains(vm.DisplayName, externalJobID)
 }

@@ -11,13 +11,13 @@ import (
 func TestSharedNetworks(t *testing.T) {
 	t.Parallel()
 	nic := func(src, net string) NICPlan { return NICPlan{SourceNetworkName: src, DestinationNetworkID: net} }
-	if got := sharedNetworks([]NICPlan{nic("a", "1"), nic("b", "2"), nic("c", "3")}); got != "" {
+	if got := SharedNetworks([]NICPlan{nic("a", "1"), nic("b", "2"), nic("c", "3")}); got != "" {
 		t.Fatalf("distinct networks reported as shared: %s", got)
 	}
-	if got := sharedNetworks([]NICPlan{nic("a", "1"), nic("b", ""), nic("c", "")}); got != "" {
+	if got := SharedNetworks([]NICPlan{nic("a", "1"), nic("b", ""), nic("c", "")}); got != "" {
 		t.Fatalf("unmapped NICs reported as shared: %s", got)
 	}
-	got := sharedNetworks([]NICPlan{nic("VM Network", "1"), nic("DB Network", "2"), nic("Backup Network", "1")})
+	got := SharedNetworks([]NICPlan{nic("VM Network", "1"), nic("DB Network", "2"), nic("Backup Network", "1")})
 	if !strings.Contains(got, "NIC 0 (VM Network) and NIC 2 (Backup Network) both map to network 1") {
 		t.Fatalf("shared = %q", got)
 	}
@@ -52,17 +52,6 @@ func TestPickOffering(t *testing.T) {
 	}
 }
 
-func TestSnapshotWaitGrowsWithSize(t *testing.T) {
-	t.Parallel()
-	if snapshotWait(0) != snapshotBaseWait {
-		t.Fatalf("an empty volume waits %v, want %v", snapshotWait(0), snapshotBaseWait)
-	}
-	const tib = 1 << 40
-	if got := snapshotWait(tib); got <= snapshotWait(1<<30) || got < 11*3600e9 {
-		t.Fatalf("a 1 TiB volume waits %v: it must allow a backup at 25 MiB/s (about 11.7 h)", got)
-	}
-}
-
 // TestGateHardChecksCannotBeSkipped: skip_validation skips the soft
 // checks only; a failed hard guard refuses the failover either way.
 func TestGateHardChecksCannotBeSkipped(t *testing.T) {
@@ -76,7 +65,7 @@ func TestGateHardChecksCannotBeSkipped(t *testing.T) {
 	if err := soft.Gate(true); err != nil {
 		t.Errorf("soft failure, skipped: %v", err)
 	}
-	if got := soft.softChecks(); len(got) != 1 || got[0] != "service-offering" {
+	if got := soft.SoftChecks(); len(got) != 1 || got[0] != "service-offering" {
 		t.Errorf("softChecks = %v", got)
 	}
 	for _, name := range []string{"context-status", "active-job", "destination-name", "replicas"} {

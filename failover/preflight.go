@@ -70,8 +70,8 @@ func (r *Report) Gate(skipSoft bool) error {
 	return errs.New(errs.FailedPrecondition, "%s: %s", what, strings.Join(failed, "; ")).WithDetails("preflight", r)
 }
 
-// softChecks names the checks skip_validation skips in this report.
-func (r *Report) softChecks() []string {
+// SoftChecks names the checks skip_validation skips in this report.
+func (r *Report) SoftChecks() []string {
 	var out []string
 	for _, c := range r.Checks {
 		if !c.Hard {
@@ -135,13 +135,13 @@ func (e *Engine) Preflight(ctx context.Context, vm *store.VMContext, cfg *Config
 	if cfg.PerformFinalSync {
 		e.checkChangeIDs(ctx, r, vm)
 	}
-	host := cfg.hostName()
+	host := cfg.HostName()
 	switch existing, err := e.cs.FindVMByName(ctx, host); {
 	case errs.Is(err, errs.NotFound):
 		r.add("destination-name", Pass, "the CloudStack name %s (display name %q) is free", host, cfg.DestinationVMName)
 	case err != nil:
 		return nil, err
-	case cfg.ExternalJobID != "" && madeBy(existing, cfg.ExternalJobID):
+	case cfg.ExternalJobID != "" && MadeBy(existing, cfg.ExternalJobID):
 		r.add("destination-name", Pass, "%s was made by this failover", host)
 	default:
 		r.add("destination-name", Fail, "a CloudStack VM named %s already exists (%s, %q); the CloudStack name is derived from %q",
@@ -178,7 +178,7 @@ func (e *Engine) checkChangeIDs(ctx context.Context, r *Report, vm *store.VMCont
 		r.add("change-ids", Fail, "disks %s have no source export: a final sync cannot read them", strings.Join(noExport, ", "))
 		return
 	}
-	vc, err := e.vcenter(ctx)
+	vc, err := e.VCenter(ctx)
 	if err != nil {
 		r.add("change-ids", Fail, "the change ids cannot be checked: %v", err)
 		return
@@ -284,7 +284,7 @@ func (e *Engine) checkRollbackFacts(ctx context.Context, r *Report, vm *store.VM
 // network: CloudStack gives a VM at most one NIC per network, on deploy
 // and on addNicToVirtualMachine alike.
 func checkNICLayout(r *Report, cfg *Config) {
-	if shared := sharedNetworks(cfg.NICs); shared != "" {
+	if shared := SharedNetworks(cfg.NICs); shared != "" {
 		r.add("nic-layout", Fail, "%s: CloudStack gives a VM at most one NIC per network (a deploy merges them, addNicToVirtualMachine refuses the second); map them to different networks", shared)
 		return
 	}
@@ -427,7 +427,7 @@ func (e *Engine) checkOffering(ctx context.Context, r *Report, cfg *Config) erro
 }
 
 func (e *Engine) checkVCenter(ctx context.Context, r *Report, vm *store.VMContext) {
-	vc, err := e.vcenter(ctx)
+	vc, err := e.VCenter(ctx)
 	if err != nil {
 		r.add("vcenter", Fail, "vCenter is not reachable: %v", err)
 		return
@@ -468,10 +468,4 @@ func pickOffering(offs []cloudstack.ServiceOffering, cpus, memMB int) *cloudstac
 		return fit[i].ID < fit[j].ID
 	})
 	return &fit[0]
-}
-
-// madeBy reports whether a CloudStack VM was deployed by the failover with
-// this external job id (its display name carries the id).
-func madeBy(vm *cloudstack.VM, externalJobID string) bool {
-	return vm != nil && strings.Contains(vm.DisplayName, externalJobID)
 }

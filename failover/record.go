@@ -33,7 +33,7 @@ func (e *Engine) Refresh(ctx context.Context, contextID string, who Actor) (*Ref
 	if err != nil {
 		return nil, err
 	}
-	vc, err := e.vcenter(ctx)
+	vc, err := e.VCenter(ctx)
 	if err != nil {
 		return nil, err
 	}

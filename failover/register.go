@@ -103,7 +103,7 @@ func (e *Engine) Register(ctx context.Context, req RegisterRequest) (*store.VMCo
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	vc, err := e.vcenter(ctx)
+	vc, err := e.VCenter(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -115,7 +115,7 @@ func (e *Engine) planFailover(ctx context.Context, req FailoverRequest, actor *A
 		return nil, err
 	}
 	p := &Plan{Operation: string(req.FailoverType) + "-failover", ContextID: vm.ContextID, VMName: vm.VMName,
-		Config: cfg, Steps: planSteps(failoverChain, &plan{cfg: cfg})}
+		Config: cfg, Steps: e.planSteps(JobFailover, PlanInput{Config: cfg})}
 	p.setApproval(failoverEffects(cfg))
 	if actor != nil {
 		if err := p.permit(*actor); err != nil {
@@ -126,7 +126,7 @@ func (e *Engine) planFailover(ctx context.Context, req FailoverRequest, actor *A
 		return nil, err
 	}
 	if cfg.SkipValidation {
-		p.SkippedChecks = p.Preflight.softChecks()
+		p.SkippedChecks = p.Preflight.SoftChecks()
 	}
 	return p, nil
 }
@@ -306,7 +306,7 @@ func (e *Engine) PlanRollback(ctx context.Context, req RollbackRequest) (*Plan, 
 	var cfg Config
 	_ = json.Unmarshal(fo.Config, &cfg)
 	p := &Plan{Operation: "rollback", ContextID: vm.ContextID, VMName: vm.VMName, Config: &cfg, Rollback: &opts,
-		FailoverJobID: fo.JobID, Steps: planSteps(rollbackChain, &plan{cfg: &cfg, rollback: opts})}
+		FailoverJobID: fo.JobID, Steps: e.planSteps(JobRollback, PlanInput{Config: &cfg, Rollback: opts})}
 	p.setApproval(rollbackEffects(Type(fo.FailoverType), opts))
 	return p, fo, nil
 }
@@ -374,7 +374,7 @@ func (e *Engine) StartCommit(ctx context.Context, req CommitRequest, who Actor) 
 	var cfg Config
 	_ = json.Unmarshal(fo.Config, &cfg)
 	p := &Plan{Operation: "commit", ContextID: vm.ContextID, VMName: vm.VMName, Config: &cfg, FailoverJobID: fo.JobID,
-		Steps: planSteps(commitChain, &plan{cfg: &cfg})}
+		Steps: e.planSteps(JobCommit, PlanInput{Config: &cfg})}
 	p.setApproval(commitEffects())
 	if req.DryRun {
 		return &Started{Plan: p}, nil

@@ -74,34 +74,3 @@ func TestResolve(t *testing.T) {
 		}
 	}
 }
-
-// TestSkipReasons: each failover step's skip follows the config.
-func TestSkipReasons(t *testing.T) {
-	t.Parallel()
-	reasons := func(cfg *Config, ro RollbackOptions, chain []step) map[string]string {
-		out := map[string]string{}
-		for _, s := range planSteps(chain, &plan{cfg: cfg, rollback: ro}) {
-			out[s.Name] = s.SkipReason
-		}
-		return out
-	}
-	test := reasons(&Config{OSType: "linux", SnapshotType: SnapshotCloudStack}, RollbackOptions{}, failoverChain)
-	if test["source-power-off"] == "" || test["final-sync"] == "" || test["virtio-injection"] == "" || test["snapshot"] != "" ||
-		test["validation"] != "" || test["vm-creation"] != "" {
-		t.Errorf("a Linux test failover: %v", test)
-	}
-	live := reasons(&Config{OSType: "windows", PowerOffSource: true, PerformFinalSync: true, SkipValidation: true,
-		SnapshotType: SnapshotCloudStack}, RollbackOptions{}, failoverChain)
-	if live["source-power-off"] != "" || live["final-sync"] != "" || live["virtio-injection"] != "" || live["validation"] != "" {
-		t.Errorf("a Windows live failover (skip_validation: validation still runs, on the hard checks): %v", live)
-	}
-	if r := reasons(&Config{OSType: "windows", SkipVirtio: true, SnapshotType: SnapshotNone}, RollbackOptions{}, failoverChain); r["virtio-injection"] == "" || r["snapshot"] == "" {
-		t.Errorf("skip_virtio, no snapshots: %v", r)
-	}
-	if r := reasons(&Config{}, RollbackOptions{}, rollbackChain); r["power-on-source"] == "" {
-		t.Errorf("a rollback without power_on_source: %v", r)
-	}
-	if r := reasons(&Config{}, RollbackOptions{PowerOnSource: true}, rollbackChain); r["power-on-source"] != "" {
-		t.Errorf("a rollback with power_on_source: %v", r)
-	}
-}

@@ -237,14 +237,7 @@ func (r *Runner) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return fmt.Errorf("decoding %s payload: %v: %w", t.Type(), err, asynq.SkipRetry)
 	}
-	// One statement begins the step when it may run and returns the job
-	// either way; when it did not begin, the job says why.
-	var reads []store.Read
-	var loaded func() (any, error)
-	if ref.chain.Load != nil {
-		reads, loaded = ref.chain.Load(p.JobID)
-	}
-	job, begun, err := r.store.BeginStep(ctx, p.JobID, p.Seq, p.Run, ref.step.Name, reads...)
+	job, begun, loaded, err := r.begin(ctx, ref, p)
 	if errs.Is(err, errs.NotFound) {
 		r.log.WarnContext(ctx, "dropping step task of unknown job", "job_id", p.JobID, "step", ref.step.Name)
 		return nil
@@ -252,9 +245,8 @@ func (r *Runner) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err // database trouble: let asynq retry
 	}
-	log := r.log.With("job_id", job.ID, "external_job_id", job.ExternalID, "context_id", job.ContextID,
-		"job_type", job.Type, "step", ref.step.Name)
 	if !begun {
+		log := r.stepLog(job, ref)
 		switch {
 		case job.RunNo != p.Run || !job.Status.Active():
 			log.InfoContext(ctx, "dropping stale step task", "task_run", p.Run, "job_run", job.RunNo, "job_status", job.Status)
@@ -268,12 +260,46 @@ func (r *Runner) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			return fmt.Errorf("step %s of active job %s is %s: %w", ref.step.Name, job.ID, job.Steps[p.Seq].Status, asynq.SkipRetry)
 		}
 	}
-	st := &job.Steps[p.Seq]
+	ctx = calltime.With(ctx) // the step's time in outside calls, recorded with the attempt
+	run, began, err := r.attempt(ctx, ref, job, p.Seq, loaded)
+	if err == nil {
+		if err := r.complete(ctx, run, began); err != nil {
+			return err
+		}
+		return r.advance(ctx, job)
+	}
+	return r.stepFailed(ctx, ref, run, err)
+}
+
+// begin begins a step task's step: one statement begins the step when it
+// may run, with the reads of the chain's Load, and returns the job either
+// way; when it did not begin, the job says why.
+func (r *Runner) begin(ctx context.Context, ref taskRef, p StepPayload) (*store.Job, bool, func() (any, error), error) {
+	var reads []store.Read
+	var loaded func() (any, error)
+	if ref.chain.Load != nil {
+		reads, loaded = ref.chain.Load(p.JobID)
+	}
+	job, begun, err := r.store.BeginStep(ctx, p.JobID, p.Seq, p.Run, ref.step.Name, reads...)
+	return job, begun, loaded, err
+}
+
+func (r *Runner) stepLog(job *store.Job, ref taskRef) *slog.Logger {
+	return r.log.With("job_id", job.ID, "external_job_id", job.ExternalID, "context_id", job.ContextID,
+		"job_type", job.Type, "step", ref.step.Name)
+}
+
+// attempt runs one attempt of a begun step: the StepRun, what the chain's
+// Load read, the handler (a panic becomes a failed attempt), and the
+// step's duration metric. It returns the run, when the attempt began, and
+// the attempt's error.
+func (r *Runner) attempt(ctx context.Context, ref taskRef, job *store.Job, seq int, loaded func() (any, error)) (*StepRun, time.Time, error) {
+	st := &job.Steps[seq]
 	run := &StepRun{Job: job, Step: st, Attempt: st.Attempts, store: r.store,
-		Log: log.With("attempt", st.Attempts)}
+		Log: r.stepLog(job, ref).With("attempt", st.Attempts)}
 	run.Log.InfoContext(ctx, "step started")
 	began := time.Now()
-	ctx = calltime.With(ctx) // the step's time in outside calls, recorded with the attempt
+	var err error
 	if loaded != nil {
 		run.Loaded, err = loaded()
 	}
@@ -283,15 +309,72 @@ func (r *Runner) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if r.metrics != nil {
 		r.metrics.StepDuration.WithLabelValues(ref.step.Name, job.Type).Observe(time.Since(began).Seconds())
 	}
-	if err == nil {
-		if err := r.store.CompleteStep(ctx, job.ID, p.Seq, calltime.Total(ctx), run.closing...); err != nil {
-			return err
-		}
-		run.Log.InfoContext(ctx, "step completed", "duration_ms", time.Since(began).Milliseconds())
-		job.Steps[p.Seq].Status = store.StepCompleted
-		return r.advance(ctx, job)
+	return run, began, err
+}
+
+// complete records a step attempt that succeeded, with the events it
+// closed with.
+func (r *Runner) complete(ctx context.Context, run *StepRun, began time.Time) error {
+	if err := r.store.CompleteStep(ctx, run.Job.ID, run.Step.Seq, calltime.Total(ctx), run.closing...); err != nil {
+		return err
 	}
-	return r.stepFailed(ctx, ref, run, err)
+	run.Log.InfoContext(ctx, "step completed", "duration_ms", time.Since(began).Milliseconds())
+	run.Job.Steps[run.Step.Seq].Status = store.StepCompleted
+	return nil
+}
+
+// RunStepOptions are the options of RunStep.
+type RunStepOptions struct {
+	// Unrecorded records no outcome: the step begins and its handler runs,
+	// as in a worker that died the moment the handler returned. The step
+	// stays running, and RunStep runs it again as asynq redelivers such a
+	// task.
+	Unrecorded bool
+}
+
+// RunStep runs one step of an active job now, in the calling goroutine,
+// as a worker runs the step's task (ProcessTask): the step begins in the
+// store with its chain's Load reads, its handler gets the StepRun a worker
+// gives it, and the outcome is recorded as on a task's last attempt: the
+// step completed, or failed (with the chain's OnFailed, and the job
+// failed). Unlike a task, it enqueues no next step and never ends the job
+// completed. It returns the handler's error (or its Load's), or why the
+// step could not begin (a job not active, a step done or not in the
+// chain). For tests: package tasks/taskstest.
+func (r *Runner) RunStep(ctx context.Context, jobID, step string, opt RunStepOptions) error {
+	job, err := r.store.GetJob(ctx, jobID)
+	if err != nil {
+		return err
+	}
+	c := r.chains[job.Type]
+	if c == nil {
+		return errs.New(errs.FailedPrecondition, "no chain for job type %q", job.Type)
+	}
+	ref := taskRef{chain: c, step: c.step(step)}
+	planned := job.Step(step)
+	if ref.step == nil || planned == nil {
+		return errs.New(errs.InvalidArgument, "job %s of chain %s has no step %q", job.ID, c.Type, step)
+	}
+	job, begun, loaded, err := r.begin(ctx, ref, StepPayload{JobID: job.ID, Seq: planned.Seq, Run: job.RunNo})
+	if err != nil {
+		return err
+	}
+	if !begun {
+		return errs.New(errs.FailedPrecondition, "step %s of job %s did not begin: the job is %s, the step %s",
+			step, job.ID, job.Status, job.Steps[planned.Seq].Status)
+	}
+	ctx = calltime.With(ctx)
+	run, began, cause := r.attempt(ctx, ref, job, planned.Seq, loaded)
+	switch {
+	case opt.Unrecorded:
+		return cause
+	case cause == nil:
+		return r.complete(ctx, run, began)
+	}
+	if err := r.stepFailed(ctx, ref, run, cause); err != nil && !errors.Is(err, asynq.SkipRetry) && !errors.Is(err, cause) {
+		return errors.Join(cause, err)
+	}
+	return cause
 }
 
 func (r *Runner) stepFailed(ctx context.Context, ref taskRef, run *StepRun, cause error) error {

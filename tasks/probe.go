@@ -1,4 +1,3 @@
-// Package tasks holds the product's step handlers and the chains they form.
 package tasks
 
 import (

@@ -1,4 +1,4 @@
-package failover
+package tasks
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // new change id is stored reports no changes on a re-run (the source is
 // off), so a retry copies only what is left.
 func (s *stepEnv) finalSync(ctx context.Context) error {
-	vc, err := s.e.vcenter(ctx)
+	vc, err := s.e.VCenter(ctx)
 	if err != nil {
 		return err
 	}

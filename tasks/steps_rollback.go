@@ -1,4 +1,4 @@
-package failover
+package tasks
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/ossea/unifiedfailover/cloudstack"
 	"github.com/ossea/unifiedfailover/errs"
+	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/queue"
 	"github.com/ossea/unifiedfailover/store"
 )
@@ -228,7 +229,7 @@ func (s *stepEnv) deleteSnapshots(ctx context.Context) error {
 
 // powerOnSource powers the source VM on.
 func (s *stepEnv) powerOnSource(ctx context.Context) error {
-	vc, err := s.e.vcenter(ctx)
+	vc, err := s.e.VCenter(ctx)
 	if err != nil {
 		return err
 	}
@@ -317,8 +318,8 @@ func (s *stepEnv) finishCommit(ctx context.Context) error {
 // onFailed runs once when a step of a failover, rollback or commit finally
 // fails: the failover is marked failed (for a failover job) and the VM
 // context cleanup_required, so the operator decides what next.
-func (e *Engine) onFailed(ctx context.Context, run *queue.StepRun, cause error) error {
-	if run.Job.Type == JobFailover {
+func (e *engine) onFailed(ctx context.Context, run *queue.StepRun, cause error) error {
+	if run.Job.Type == failover.JobFailover {
 		if err := e.store.SetFailoverStatus(ctx, run.Job.ID, store.FailoverFailed); err != nil {
 			return err
 		}

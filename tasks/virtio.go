@@ -1,4 +1,4 @@
-package failover
+package tasks
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 // device on the appliance and returns the tail of the tool's output.
 // virt-v2v-in-place reads only local disks (-i disk takes a path, not an
 // NBD URI), so the worker that injects runs on the appliance.
-func (e *Engine) inject(ctx context.Context, s *stepEnv, boot store.Disk) (string, error) {
+func (e *engine) inject(ctx context.Context, s *stepEnv, boot store.Disk) (string, error) {
 	res, err := e.inj.Inject(ctx, virtio.Request{VolumeID: boot.VolumeID, VMName: s.cfg.VMName,
 		Firmware: s.cfg.Firmware, JobID: s.Job.ExternalID})
 	if err != nil {

@@ -1,4 +1,4 @@
-package failover
+package tasks
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/ossea/unifiedfailover/cloudstack"
 	"github.com/ossea/unifiedfailover/errs"
+	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/store"
 )
 
@@ -26,7 +27,7 @@ func (s *stepEnv) validate(ctx context.Context) error {
 	}
 	if s.cfg.SkipValidation {
 		s.closing(ctx, "hard checks passed; the others skipped on the operator's request (audited)",
-			"checks", len(rep.Checks), "skipped", strings.Join(rep.softChecks(), ","), "failures", strings.Join(rep.Failures(), "; "))
+			"checks", len(rep.Checks), "skipped", strings.Join(rep.SoftChecks(), ","), "failures", strings.Join(rep.Failures(), "; "))
 		return nil
 	}
 	s.closing(ctx, "pre-flight passed", "checks", len(rep.Checks))
@@ -45,7 +46,7 @@ func sourceSpec(vm *store.VMContext) json.RawMessage {
 // powerOffSource shuts the source VM down (guest shutdown, then hard off
 // after the timeout) and confirms poweredOff. Already off is done.
 func (s *stepEnv) powerOffSource(ctx context.Context) error {
-	vc, err := s.e.vcenter(ctx)
+	vc, err := s.e.VCenter(ctx)
 	if err != nil {
 		return err
 	}
@@ -207,7 +208,7 @@ func (s *stepEnv) startVM(ctx context.Context) error {
 		return err
 	}
 	if vm == nil {
-		return errs.New(errs.FailedPrecondition, "the destination VM %s does not exist", s.cfg.hostName())
+		return errs.New(errs.FailedPrecondition, "the destination VM %s does not exist", s.cfg.HostName())
 	}
 	if vm.State != cloudstack.StateRunning {
 		if vm, err = s.e.cs.StartVM(ctx, vm.ID); err != nil {
@@ -235,7 +236,7 @@ func (s *stepEnv) startVM(ctx context.Context) error {
 // context failed over.
 func (s *stepEnv) finishFailover(ctx context.Context) error {
 	status := store.StatusFailedOverTest
-	if s.cfg.FailoverType == Live {
+	if s.cfg.FailoverType == failover.Live {
 		status = store.StatusFailedOverLive
 	}
 	return s.e.store.SetFailoverAndContextStatus(ctx, s.failover.JobID, store.FailoverCompleted, s.vm.ContextID, status)

@@ -1,33 +1,32 @@
-package failover
+package tasks
 
 import (
 	"context"
 	"time"
 
+	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/queue"
 	"github.com/ossea/unifiedfailover/store"
 )
 
-// The chains of the engine, top to bottom. Each step is one queued task;
-// when it succeeds, the next one is enqueued. A step's Skip says, from the
-// resolved config (or the rollback's options), why the step does not run
-// for this job; a skipped step is recorded as skipped, never left out.
-// Every handler reads the real state before acting, so a retry or a re-run
-// after a crash never does the work twice.
-//
-// Renaming or removing a step: a job stores its planned step names when it
+// Renaming or removing a step (of any chain: these, the drill's in
+// drill.go, the probe's): a job stores its planned step names when it
 // starts, so a job in flight across an upgrade still names the old step.
 // The runner ends such a job failed at that step, saying the step is gone
-// (queue.Runner.advance); the operator rolls the VM back. So rename or
-// remove a step only when no job of its chain is active, or keep the old
-// name as an alias step until they are done.
-
-// Job types of the engine.
-const (
-	JobFailover = "failover"
-	JobRollback = "rollback"
-	JobCommit   = "commit"
-)
+// (queue.Runner.advance; TestAJobWhoseStepIsGoneEndsFailed); the operator
+// rolls the VM back. So rename or remove a step only when no job of its
+// chain is active, or keep the old name as an alias step until they are
+// done.
+//
+// The chains of the failover engine (failover, rollback and commit), top
+// to bottom. A new step goes in its place in one of these tables, its
+// handler in the steps_*.go file of its part. Each step is one queued
+// task; when it succeeds, the next one is enqueued. A step's skip says,
+// from the resolved config (or the rollback's options), why the step does
+// not run for this job; a skipped step is recorded as skipped, never left
+// out. Every handler reads the real state before acting, so a retry or a
+// re-run after a crash never does the work twice (taskstest runs one step
+// to check it).
 
 // Retry policies by what a step talks to.
 var (
@@ -40,16 +39,10 @@ var (
 // step declares one step of a chain.
 type step struct {
 	name    string
-	skip    func(p *plan) string
+	skip    func(p *failover.PlanInput) string
 	run     func(s *stepEnv, ctx context.Context) error
 	retry   queue.RetryPolicy
 	timeout time.Duration
-}
-
-// plan is what skip conditions look at.
-type plan struct {
-	cfg      *Config
-	rollback RollbackOptions
 }
 
 // failoverChain: test and live failovers (SPEC §3).
@@ -58,9 +51,13 @@ var failoverChain = []step{
 	// guards (status, active job, destination name, replicas) always run.
 	{name: "validation", run: (*stepEnv).validate, retry: retryCloud, timeout: 5 * time.Minute},
 	{name: "source-power-off", run: (*stepEnv).powerOffSource, retry: retryVCenter, timeout: 3 * time.Hour,
-		skip: func(p *plan) string { return reasonIf(!p.cfg.PowerOffSource, "the source VM keeps running") }},
+		skip: func(p *failover.PlanInput) string {
+			return reasonIf(!p.Config.PowerOffSource, "the source VM keeps running")
+		}},
 	{name: "final-sync", run: (*stepEnv).finalSync, retry: retrySync, timeout: 24 * time.Hour,
-		skip: func(p *plan) string { return reasonIf(!p.cfg.PerformFinalSync, "no final sync requested") }},
+		skip: func(p *failover.PlanInput) string {
+			return reasonIf(!p.Config.PerformFinalSync, "no final sync requested")
+		}},
 	// The final sync writes through the appliance; from here on the
 	// replicas are detached, so the rollback snapshots involve no running
 	// instance (KVM refuses those unless kvm.snapshot.enabled) and never
@@ -69,17 +66,19 @@ var failoverChain = []step{
 	// Each snapshot is waited for until BackedUp, its wait scaled by the
 	// volume's size.
 	{name: "snapshot", run: (*stepEnv).snapshotReplicas, retry: retryCloud, timeout: 24 * time.Hour,
-		skip: func(p *plan) string { return reasonIf(p.cfg.SnapshotType == SnapshotNone, "snapshots turned off") }},
+		skip: func(p *failover.PlanInput) string {
+			return reasonIf(p.Config.SnapshotType == failover.SnapshotNone, "snapshots turned off")
+		}},
 	// After the snapshot that protects it: the boot replica goes back on
 	// the appliance for the tool, and comes off again.
 	// Its CloudStack calls (attach, detach) are retried as any step's; a
 	// failure of the tool itself is permanent, never retried.
 	{name: "virtio-injection", run: (*stepEnv).injectVirtio, retry: retryCloud, timeout: 2 * time.Hour,
-		skip: func(p *plan) string {
-			if p.cfg.OSType != "windows" {
+		skip: func(p *failover.PlanInput) string {
+			if p.Config.OSType != "windows" {
 				return "not a Windows guest"
 			}
-			return reasonIf(p.cfg.SkipVirtio, "skipped on the operator's request")
+			return reasonIf(p.Config.SkipVirtio, "skipped on the operator's request")
 		}},
 	// Deployed stopped, one NIC per source NIC in order with its MAC, each
 	// on its own network: CloudStack gives a VM one NIC per network (the
@@ -107,7 +106,9 @@ var rollbackChain = []step{
 	{name: "reattach-volumes", run: (*stepEnv).reattachToAppliance, retry: retryCloud, timeout: 30 * time.Minute},
 	{name: "delete-snapshots", run: (*stepEnv).deleteSnapshots, retry: retryCloud, timeout: 30 * time.Minute},
 	{name: "power-on-source", run: (*stepEnv).powerOnSource, retry: retryVCenter, timeout: 30 * time.Minute,
-		skip: func(p *plan) string { return reasonIf(!p.rollback.PowerOnSource, "power_on_source is off") }},
+		skip: func(p *failover.PlanInput) string {
+			return reasonIf(!p.Rollback.PowerOnSource, "power_on_source is off")
+		}},
 	{name: "status-update", run: (*stepEnv).finishRollback, retry: retryDatabase, timeout: time.Minute},
 }
 
@@ -124,8 +125,26 @@ func reasonIf(cond bool, reason string) string {
 	return ""
 }
 
+// chains are the engine's step tables by job type.
+var chains = map[string][]step{
+	failover.JobFailover: failoverChain,
+	failover.JobRollback: rollbackChain,
+	failover.JobCommit:   commitChain,
+}
+
+// PlanSteps lists the steps of a job of the engine's chains with their
+// skip reasons: the engine's failover.Planner (EngineConfig.Planner). It
+// panics on a job type that is not one of the engine's.
+func PlanSteps(jobType string, in failover.PlanInput) []store.PlannedStep {
+	chain, ok := chains[jobType]
+	if !ok {
+		panic("tasks: no chain for job type " + jobType)
+	}
+	return planSteps(chain, &in)
+}
+
 // planSteps lists a chain's steps for a job, with skip reasons.
-func planSteps(chain []step, p *plan) []store.PlannedStep {
+func planSteps(chain []step, p *failover.PlanInput) []store.PlannedStep {
 	out := make([]store.PlannedStep, len(chain))
 	for i, s := range chain {
 		out[i] = store.PlannedStep{Name: s.name}
@@ -136,8 +155,10 @@ func planSteps(chain []step, p *plan) []store.PlannedStep {
 	return out
 }
 
-// Chains returns the engine's chains for the runner.
-func (e *Engine) Chains() []*queue.Chain {
+// Engine returns the failover engine's chains for the runner: failover,
+// rollback and commit.
+func Engine(eng *failover.Engine) []*queue.Chain {
+	e := newEngine(eng)
 	build := func(typ string, steps []step) *queue.Chain {
 		c := &queue.Chain{Type: typ, OnFailed: e.onFailed, Load: loadFailover}
 		for _, s := range steps {
@@ -145,19 +166,19 @@ func (e *Engine) Chains() []*queue.Chain {
 		}
 		return c
 	}
-	fo := build(JobFailover, failoverChain)
+	fo := build(failover.JobFailover, failoverChain)
 	fo.OnCompleted = e.armAutoRollback // time-boxed test failovers (autorollback.go)
 	return []*queue.Chain{
 		fo,
-		build(JobRollback, rollbackChain),
-		build(JobCommit, commitChain),
+		build(failover.JobRollback, rollbackChain),
+		build(failover.JobCommit, commitChain),
 	}
 }
 
 // handler adapts a step function to the runner: it builds the step's
 // environment from what the runner read from Postgres with the step's
 // begin (loadFailover).
-func (e *Engine) handler(fn func(s *stepEnv, ctx context.Context) error) queue.StepFunc {
+func (e *engine) handler(fn func(s *stepEnv, ctx context.Context) error) queue.StepFunc {
 	return func(ctx context.Context, run *queue.StepRun) error {
 		env, err := e.env(run)
 		if err != nil {

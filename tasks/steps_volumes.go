@@ -1,4 +1,4 @@
-package failover
+package tasks
 
 import (
 	"context"
@@ -54,7 +54,7 @@ func (s *stepEnv) moveVolumesToVM(ctx context.Context) error {
 		return err
 	}
 	if vm == nil {
-		return errs.New(errs.FailedPrecondition, "the destination VM %s does not exist", s.cfg.hostName())
+		return errs.New(errs.FailedPrecondition, "the destination VM %s does not exist", s.cfg.HostName())
 	}
 	if err := s.removeTemplateVolume(ctx, vm); err != nil {
 		return err

@@ -1,12 +1,11 @@
-package failover
+package tasks
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/ossea/unifiedfailover/cloudstack"
 	"github.com/ossea/unifiedfailover/errs"
+	"github.com/ossea/unifiedfailover/failover"
 )
 
 // createVM deploys the destination VM, stopped, unless this failover
@@ -26,7 +25,7 @@ func (s *stepEnv) createVM(ctx context.Context) error {
 }
 
 func (s *stepEnv) deployVM(ctx context.Context) (*cloudstack.VM, error) {
-	name := s.cfg.hostName()
+	name := s.cfg.HostName()
 	if existing, err := s.e.cs.FindVMByName(ctx, name); err == nil {
 		return nil, errs.New(errs.FailedPrecondition, "a CloudStack VM named %s already exists (%s) and was not made by this failover",
 			name, existing.ID)
@@ -37,12 +36,12 @@ func (s *stepEnv) deployVM(ctx context.Context) (*cloudstack.VM, error) {
 	if err != nil {
 		return nil, err
 	}
-	off := pickOffering(offs, s.cfg.CPUCount, s.cfg.MemoryMB)
+	off := failover.PickOffering(offs, s.cfg.CPUCount, s.cfg.MemoryMB)
 	if off == nil {
 		return nil, errs.New(errs.FailedPrecondition, "no service offering has %d CPU and %d MB", s.cfg.CPUCount, s.cfg.MemoryMB)
 	}
 	spec := cloudstack.DeploySpec{Name: name, ServiceOfferingID: off.ID,
-		DisplayName: displayName(s.cfg.DestinationVMName, s.failover.ExternalJobID),
+		DisplayName: failover.DisplayName(s.cfg.DestinationVMName, s.failover.ExternalJobID),
 		TemplateID:  s.e.cfg.TemplateID, ZoneID: s.e.cfg.ZoneID, BootMode: cloudstack.BootBIOS}
 	if off.Customized {
 		spec.CPUs, spec.MemoryMB = s.cfg.CPUCount, s.cfg.MemoryMB
@@ -58,7 +57,7 @@ func (s *stepEnv) deployVM(ctx context.Context) (*cloudstack.VM, error) {
 			return nil, errs.New(errs.FailedPrecondition, "source network %s has no destination network", n.SourceNetworkName)
 		}
 	}
-	if shared := sharedNetworks(s.cfg.NICs); shared != "" {
+	if shared := failover.SharedNetworks(s.cfg.NICs); shared != "" {
 		return nil, errs.New(errs.FailedPrecondition, "%s: CloudStack gives a VM at most one NIC per network; map them to different networks", shared)
 	}
 	for _, n := range s.cfg.NICs {
@@ -83,36 +82,6 @@ func (s *stepEnv) deployVM(ctx context.Context) (*cloudstack.VM, error) {
 // source VM.
 const customCPUSpeedMHz = 2000
 
-// displayName is the destination VM's CloudStack display name: its real
-// name (with the test suffix), and the failover's external id, by which a
-// retry finds the VM it made.
-func displayName(name, externalJobID string) string {
-	return fmt.Sprintf("%s (failover %s)", name, externalJobID)
-}
-
-// sharedNetworks describes the planned NICs that share a destination
-// network, or is empty when every NIC has its own. CloudStack gives a user
-// VM at most one NIC per network: a deploy keys its NICs by network
-// (BaseDeployVMCmd.getIpToNetworkMap, so two entries become one NIC) and
-// addNicToVirtualMachine refuses a second NIC on a network the VM is on
-// ("A NIC already exists for VM", UserVmManagerImpl.checkIfNetExistsForVM).
-func sharedNetworks(nics []NICPlan) string {
-	first := map[string]int{}
-	var shared []string
-	for i, n := range nics {
-		if n.DestinationNetworkID == "" {
-			continue
-		}
-		if j, ok := first[n.DestinationNetworkID]; ok {
-			shared = append(shared, fmt.Sprintf("NIC %d (%s) and NIC %d (%s) both map to network %s",
-				j, nics[j].SourceNetworkName, i, n.SourceNetworkName, n.DestinationNetworkID))
-			continue
-		}
-		first[n.DestinationNetworkID] = i
-	}
-	return strings.Join(shared, "; ")
-}
-
 // destinationVM finds the VM this failover made: by the recorded id, or
 // by name and the job id in its display name (after a crash between deploy
 // and record). It returns nil when there is none.
@@ -126,14 +95,14 @@ func (s *stepEnv) destinationVM(ctx context.Context) (*cloudstack.VM, error) {
 			return nil, err
 		}
 	}
-	vm, err := s.e.cs.FindVMByName(ctx, s.cfg.hostName())
+	vm, err := s.e.cs.FindVMByName(ctx, s.cfg.HostName())
 	if errs.Is(err, errs.NotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !madeBy(vm, s.failover.ExternalJobID) {
+	if !failover.MadeBy(vm, s.failover.ExternalJobID) {
 		return nil, nil
 	}
 	if vm.ID != s.failover.DestinationVMID {

@@ -1,8 +1,7 @@
-package drill
+package tasks
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,92 +9,45 @@ import (
 	"time"
 
 	"github.com/ossea/unifiedfailover/cloudstack"
+	"github.com/ossea/unifiedfailover/drill"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/failover"
-	"github.com/ossea/unifiedfailover/metrics"
 	"github.com/ossea/unifiedfailover/queue"
 	"github.com/ossea/unifiedfailover/store"
 )
 
-// Config configures the drill runner.
-type Config struct {
-	// Store is the product's database. Required.
-	Store *store.Store
-	// Engine starts the per-VM failovers and rollbacks. Required.
-	Engine *failover.Engine
-	// Logger defaults to slog.Default().
-	Logger *slog.Logger
-	// Metrics defaults to none.
-	Metrics *metrics.Metrics
-	// PollInterval is how often a drill looks at the jobs it waits on.
-	// Defaults to 1s.
-	PollInterval time.Duration
-	// Now defaults to time.Now.
-	Now func() time.Time
-}
-
-// WithDefaults fills the zero fields.
-func (c Config) WithDefaults() Config {
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	if c.PollInterval <= 0 {
-		c.PollInterval = time.Second
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	return c
-}
-
-func (c Config) validate() error {
-	if c.Store == nil || c.Engine == nil {
-		return fmt.Errorf("drill: Store and Engine are required")
-	}
-	return nil
-}
-
-// Drills runs drill jobs: register Chain with the runner.
-type Drills struct {
-	cfg   Config
+// drills is what the drill chain's steps work with: the drill runner (it
+// ends a run, and starts the rollbacks of a failed one) and its
+// configuration.
+type drills struct {
+	*drill.Drills
+	cfg   drill.Config
 	store *store.Store
 	eng   *failover.Engine
-	log   *slog.Logger
-}
-
-// New returns the drill runner.
-func New(cfg Config) (*Drills, error) {
-	cfg = cfg.WithDefaults()
-	if err := cfg.validate(); err != nil {
-		return nil, err
-	}
-	return &Drills{cfg: cfg, store: cfg.Store, eng: cfg.Engine, log: cfg.Logger}, nil
 }
 
 var retryDrill = queue.RetryPolicy{MaxAttempts: 8, Backoff: 2 * time.Second, MaxBackoff: time.Minute}
 
-// Chain is the drill job's chain: test failovers (at most max_parallel at
-// a time; busy VMs skipped), hold, rollbacks of every VM the drill failed
-// over, report. Each step re-reads the run from Postgres and the per-VM job
-// ids recorded there, so a re-run after a crash never starts a second
-// failover or rollback of a VM. The drill job holds no VM lock (its
+// Drill returns the drill job's chain: test failovers (at most
+// max_parallel at a time; busy VMs skipped), hold, rollbacks of every VM
+// the drill failed over, report. Each step re-reads the run from Postgres
+// and the per-VM job ids recorded there, so a re-run after a crash never
+// starts a second failover or rollback of a VM. The drill job holds no VM lock (its
 // context is NULL): the per-VM jobs take them.
-func (d *Drills) Chain() *queue.Chain {
-	return &queue.Chain{Type: JobType, OnFailed: d.onFailed, Steps: []queue.Step{
+func Drill(dr *drill.Drills) *queue.Chain {
+	cfg := dr.Settings()
+	d := &drills{Drills: dr, cfg: cfg, store: cfg.Store, eng: cfg.Engine}
+	return &queue.Chain{Type: drill.JobType, OnFailed: d.onFailed, Steps: []queue.Step{
 		{Name: "test-failovers", Run: d.failovers, Retry: retryDrill, Timeout: 12 * time.Hour},
-		{Name: "hold", Run: d.hold, Retry: retryDrill, Timeout: maxHold + time.Hour},
+		{Name: "hold", Run: d.hold, Retry: retryDrill, Timeout: drill.MaxHold + time.Hour},
 		{Name: "rollbacks", Run: d.rollbacks, Retry: retryDrill, Timeout: 12 * time.Hour},
 		{Name: "report", Run: d.report, Retry: retryDrill, Timeout: 5 * time.Minute},
 	}}
 }
 
 // load reads the run of a drill job.
-func (d *Drills) load(ctx context.Context, job *store.Job) (*store.DrillRun, error) {
-	var p jobParams
-	if err := json.Unmarshal(job.Params, &p); err != nil || p.RunID == "" {
-		return nil, errs.New(errs.Internal, "drill job %s has no run id in its params", job.ID)
-	}
-	return d.store.GetDrillRun(ctx, p.RunID)
+func (d *drills) load(ctx context.Context, job *store.Job) (*store.DrillRun, error) {
+	return drill.RunOfJob(ctx, d.store, job)
 }
 
 // eachVM runs fn for the VMs that want it, at most n at once. fn returns
@@ -133,7 +85,7 @@ func eachVM(ctx context.Context, vms []store.DrillRunVM, n int, want func(*store
 }
 
 // failovers is the first step: a test failover of every VM.
-func (d *Drills) failovers(ctx context.Context, run *queue.StepRun) error {
+func (d *drills) failovers(ctx context.Context, run *queue.StepRun) error {
 	dr, err := d.load(ctx, run.Job)
 	if err != nil {
 		return err
@@ -150,11 +102,11 @@ func (d *Drills) failovers(ctx context.Context, run *queue.StepRun) error {
 		func(ctx context.Context, v *store.DrillRunVM) error { return d.failoverVM(ctx, run, dr, v) })
 }
 
-func (d *Drills) save(ctx context.Context, v *store.DrillRunVM) error {
+func (d *drills) save(ctx context.Context, v *store.DrillRunVM) error {
 	return d.store.UpdateDrillRunVM(context.WithoutCancel(ctx), v)
 }
 
-func (d *Drills) skip(ctx context.Context, run *queue.StepRun, v *store.DrillRunVM, reason string) error {
+func (d *drills) skip(ctx context.Context, run *queue.StepRun, v *store.DrillRunVM, reason string) error {
 	v.State, v.Outcome, v.SkipReason = store.DrillVMSkipped, "skipped", reason
 	run.Event(ctx, slog.LevelWarn, "VM skipped", map[string]any{"context_id": v.ContextID, "vm_name": v.VMName, "reason": reason})
 	return d.save(ctx, v)
@@ -163,8 +115,8 @@ func (d *Drills) skip(ctx context.Context, run *queue.StepRun, v *store.DrillRun
 // failoverVM drives one VM's test failover: skip it when busy, else start
 // the failover (or find the one a crashed attempt started), wait for it,
 // and check the destination VM runs.
-func (d *Drills) failoverVM(ctx context.Context, run *queue.StepRun, dr *store.DrillRun, v *store.DrillRunVM) error {
-	actor := Actor(dr.ScheduleName)
+func (d *drills) failoverVM(ctx context.Context, run *queue.StepRun, dr *store.DrillRun, v *store.DrillRunVM) error {
+	actor := drill.Actor(dr.ScheduleName)
 	if v.FailoverJobID == "" && v.FailoverIntentAt == nil {
 		// A VM busy with another job, or not ready for a failover, is
 		// skipped: never queued behind the other job, never touched.
@@ -266,7 +218,7 @@ func rtoOf(j *store.Job) *float64 {
 
 // findJob returns the newest job of a type on a context that matches and
 // that no drill run has recorded, or nil.
-func (d *Drills) findJob(ctx context.Context, contextID, typ string, match func(*store.Job) bool) (*store.Job, error) {
+func (d *drills) findJob(ctx context.Context, contextID, typ string, match func(*store.Job) bool) (*store.Job, error) {
 	jobs, err := d.store.ListJobs(ctx, store.JobFilter{ContextID: contextID, Type: typ, Limit: 20})
 	if err != nil {
 		return nil, err
@@ -287,7 +239,7 @@ func (d *Drills) findJob(ctx context.Context, contextID, typ string, match func(
 }
 
 // wait polls a job until it ends, keeping the drill job alive.
-func (d *Drills) wait(ctx context.Context, run *queue.StepRun, jobID string) (*store.Job, error) {
+func (d *drills) wait(ctx context.Context, run *queue.StepRun, jobID string) (*store.Job, error) {
 	t := time.NewTicker(d.cfg.PollInterval)
 	defer t.Stop()
 	touched := d.cfg.Now()
@@ -313,7 +265,7 @@ func (d *Drills) wait(ctx context.Context, run *queue.StepRun, jobID string) (*s
 
 // hold keeps the test copies up for the schedule's hold. The end of the
 // hold is stored once, so a re-run waits only for what is left.
-func (d *Drills) hold(ctx context.Context, run *queue.StepRun) error {
+func (d *drills) hold(ctx context.Context, run *queue.StepRun) error {
 	dr, err := d.load(ctx, run.Job)
 	if err != nil {
 		return err
@@ -349,28 +301,17 @@ func (d *Drills) hold(ctx context.Context, run *queue.StepRun) error {
 
 // rollbacks rolls back every VM the drill started a failover of, whatever
 // the failover's outcome.
-func (d *Drills) rollbacks(ctx context.Context, run *queue.StepRun) error {
+func (d *drills) rollbacks(ctx context.Context, run *queue.StepRun) error {
 	dr, err := d.load(ctx, run.Job)
 	if err != nil {
 		return err
 	}
-	return eachVM(ctx, dr.VMs, dr.MaxParallel, needsRollback,
+	return eachVM(ctx, dr.VMs, dr.MaxParallel, drill.NeedsRollback,
 		func(ctx context.Context, v *store.DrillRunVM) error { return d.rollbackVM(ctx, run, dr, v) })
 }
 
-func needsRollback(v *store.DrillRunVM) bool {
-	if v.FailoverJobID == "" {
-		return false
-	}
-	switch v.State {
-	case store.DrillVMFailingOver, store.DrillVMFailedOver, store.DrillVMFailoverFailed, store.DrillVMRollingBack:
-		return true
-	}
-	return false
-}
-
-func (d *Drills) rollbackVM(ctx context.Context, run *queue.StepRun, dr *store.DrillRun, v *store.DrillRunVM) error {
-	actor := Actor(dr.ScheduleName)
+func (d *drills) rollbackVM(ctx context.Context, run *queue.StepRun, dr *store.DrillRun, v *store.DrillRunVM) error {
+	actor := drill.Actor(dr.ScheduleName)
 	failed := func(msg string) error {
 		v.State, v.Outcome = store.DrillVMRollbackFailed, "failed"
 		v.Error = joinErr(v.Error, msg)
@@ -445,7 +386,7 @@ func joinErr(a, b string) string {
 }
 
 // report writes the run's report and ends the run passed or failed.
-func (d *Drills) report(ctx context.Context, run *queue.StepRun) error {
+func (d *drills) report(ctx context.Context, run *queue.StepRun) error {
 	dr, err := d.load(ctx, run.Job)
 	if err != nil {
 		return err
@@ -453,8 +394,8 @@ func (d *Drills) report(ctx context.Context, run *queue.StepRun) error {
 	return d.finish(ctx, run, dr, "")
 }
 
-func (d *Drills) finish(ctx context.Context, run *queue.StepRun, dr *store.DrillRun, cause string) error {
-	rep, ended, err := d.end(ctx, dr, cause)
+func (d *drills) finish(ctx context.Context, run *queue.StepRun, dr *store.DrillRun, cause string) error {
+	rep, ended, err := d.End(ctx, dr, cause)
 	if err != nil {
 		return err
 	}
@@ -465,135 +406,14 @@ func (d *Drills) finish(ctx context.Context, run *queue.StepRun, dr *store.Drill
 	return nil
 }
 
-// end writes the run's report and ends it, failed with cause when cause is
-// given; ended is false when the run had ended already.
-func (d *Drills) end(ctx context.Context, dr *store.DrillRun, cause string) (rep *Report, ended bool, err error) {
-	rep, err = BuildReport(ctx, d.store, dr)
-	if err != nil {
-		return nil, false, err
-	}
-	if cause != "" {
-		rep.Status, rep.Error = store.DrillFailed, cause
-	}
-	raw, err := json.Marshal(rep)
-	if err != nil {
-		return nil, false, fmt.Errorf("encoding the drill report: %w", err)
-	}
-	ended, err = d.store.FinishDrillRun(ctx, dr.ID, dr.JobID, rep.Status, raw, rep.Error)
-	if err != nil {
-		return nil, false, err
-	}
-	if ended {
-		d.observe(rep)
-	}
-	return rep, ended, nil
-}
-
-func (d *Drills) observe(rep *Report) {
-	m := d.cfg.Metrics
-	if m == nil || m.DrillsTotal == nil {
-		return
-	}
-	m.DrillsTotal.WithLabelValues(string(rep.Status)).Inc()
-	m.DrillVMsSkipped.Add(float64(rep.Totals.Skipped))
-	for _, v := range rep.VMs {
-		if v.RTOSeconds != nil {
-			m.DrillRTO.Observe(*v.RTOSeconds)
-		}
-	}
-}
-
 // onFailed runs when a drill step finally fails: every VM the drill failed
 // over and did not roll back yet gets its rollback started (not waited
 // on), and the run ends failed with what is known.
-func (d *Drills) onFailed(ctx context.Context, run *queue.StepRun, cause error) error {
+func (d *drills) onFailed(ctx context.Context, run *queue.StepRun, cause error) error {
 	dr, err := d.load(ctx, run.Job)
 	if err != nil {
 		return err
 	}
-	d.rollBackDrilled(ctx, run.Log, dr)
+	d.RollBackDrilled(ctx, run.Log, dr)
 	return d.finish(ctx, run, dr, fmt.Sprintf("step %s failed: %v", run.Step.Name, cause))
-}
-
-// rollBackDrilled starts (does not wait on) the rollback of every VM of a
-// run that the drill failed over and has not rolled back yet, and records
-// it on the VM, or the reason it did not start.
-func (d *Drills) rollBackDrilled(ctx context.Context, log *slog.Logger, dr *store.DrillRun) {
-	for i := range dr.VMs {
-		v := &dr.VMs[i]
-		if !needsRollback(v) || v.RollbackJobID != "" {
-			continue
-		}
-		st, err := d.eng.StartRollback(ctx, failover.RollbackRequest{ContextID: v.ContextID,
-			Reason: fmt.Sprintf("DR drill %s, run %s failed: cleaning up", dr.ScheduleName, dr.ID)}, failover.System(Actor(dr.ScheduleName)))
-		if err != nil {
-			log.ErrorContext(ctx, "could not start the rollback of a drilled VM", "context_id", v.ContextID, "error", err)
-			v.Error = joinErr(v.Error, "the rollback did not start: "+err.Error())
-		} else {
-			v.RollbackJobID, v.State = st.Job.ID, store.DrillVMRollingBack
-		}
-		if err := d.save(ctx, v); err != nil {
-			log.ErrorContext(ctx, "could not record a drilled VM", "context_id", v.ContextID, "error", err)
-		}
-	}
-}
-
-// NeverStartedAfter is how long a run may wait for its drill job to start
-// before Settle ends it: past the retries of the tick's task.
-const NeverStartedAfter = 30 * time.Minute
-
-// supersededAfter is how long a run without a job must be old before a
-// later tick may end it: a start takes milliseconds; one still under way
-// after this is retrying against an outage.
-const supersededAfter = time.Minute
-
-// Settle ends, failed, a run that can no longer end by itself, and says
-// whether it did:
-//   - a run whose drill job never started (the start failed, and the tick's
-//     task gave up or was lost), once NeverStartedAfter has passed since it
-//     was created, or a minute when superseded (a later tick of its schedule
-//     is due);
-//   - a run whose drill job ended without ending the run (the job was
-//     cancelled, or failed before its first step ran): the VMs it failed
-//     over are rolled back, as when a drill step fails.
-//
-// Without this, such a run stays active for ever, and every later tick of
-// its schedule is skipped as overlapping it. A run whose job is active is
-// left alone.
-func (d *Drills) Settle(ctx context.Context, dr *store.DrillRun, superseded bool) (bool, error) {
-	var cause string
-	if dr.JobID == "" {
-		age := d.cfg.Now().Sub(dr.CreatedAt)
-		switch {
-		case superseded && age >= supersededAfter:
-			cause = "its drill job never started; a later tick of the schedule superseded it"
-		case age >= NeverStartedAfter:
-			cause = fmt.Sprintf("its drill job never started within %s", NeverStartedAfter)
-		default:
-			return false, nil
-		}
-	} else {
-		job, err := d.store.GetJob(ctx, dr.JobID)
-		if err != nil {
-			return false, err
-		}
-		if job.Status.Active() {
-			return false, nil
-		}
-		cause = fmt.Sprintf("its drill job %s ended %s without ending the run", job.ExternalID, job.Status)
-		if job.Error != "" {
-			cause += ": " + job.Error
-		}
-	}
-	full, err := d.store.GetDrillRun(ctx, dr.ID)
-	if err != nil {
-		return false, err
-	}
-	log := d.log.With("run_id", dr.ID, "schedule", dr.ScheduleName, "job_id", dr.JobID)
-	d.rollBackDrilled(ctx, log, full)
-	_, ended, err := d.end(ctx, full, cause)
-	if ended {
-		log.WarnContext(ctx, "drill run ended by the scheduler", "cause", cause)
-	}
-	return ended, err
 }
