@@ -25,7 +25,7 @@ func PickOffering(offs []cloudstack.ServiceOffering, cpus, memMB int) *cloudstac
 }
 
 // ProposedTestNetwork reports whether a CloudStack network is proposed for
-// test failovers (SPEC §5): an Isolated or L2 network, or one whose name
+// test failovers: an Isolated or L2 network, or one whose name
 // contains test, lab or dev.
 func ProposedTestNetwork(n cloudstack.Network) bool {
 	if strings.EqualFold(n.Type, "Isolated") || strings.EqualFold(n.Type, "L2") {

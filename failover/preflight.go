@@ -96,7 +96,7 @@ func (r *Report) Failures() []string {
 // A context still replicating has no consistent copy to fail over yet.
 var failoverStatuses = map[store.ContextStatus]bool{store.StatusReadyForFailover: true}
 
-// Preflight checks a failover config against the real state (SPEC §4). An
+// Preflight checks a failover config against the real state. An
 // error means the state could not be read (for example CloudStack did not
 // answer); a readable state that does not allow the failover is a report
 // with a fail. ownJobID, when set, is the job running the check (its own

@@ -45,7 +45,7 @@ type step struct {
 	timeout time.Duration
 }
 
-// failoverChain: test and live failovers (SPEC §3).
+// failoverChain: test and live failovers.
 var failoverChain = []step{
 	// Never skipped: skip_validation skips the soft checks only; the hard
 	// guards (status, active job, destination name, replicas) always run.
