@@ -143,6 +143,15 @@ func (s *Sim) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 			return
 		}
 	}
+	for _, ch := range f.held {
+		select {
+		case <-ch:
+		case <-hr.Context().Done():
+			return
+		case <-s.closed:
+			return
+		}
+	}
 	if f.hang {
 		select {
 		case <-hr.Context().Done():

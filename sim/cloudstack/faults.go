@@ -11,6 +11,7 @@ type faults struct {
 	latency map[string]time.Duration
 	rate    map[string]rateFault
 	hang    map[string]bool
+	held    map[string]chan struct{} // closed by the Hold's release
 }
 
 type injected struct {
@@ -29,6 +30,7 @@ func newFaults() faults {
 		latency: map[string]time.Duration{},
 		rate:    map[string]rateFault{},
 		hang:    map[string]bool{},
+		held:    map[string]chan struct{}{},
 	}
 }
 
@@ -91,10 +93,50 @@ func (s *Sim) SetHang(command string, on bool) {
 	delete(s.faults.hang, key)
 }
 
-// ClearFaults removes all injected failures, latency and hangs.
+// Hold makes requests for command ("*" for any) wait, from now on, until
+// the function it returns is called (or the client gives up, or the sim is
+// closed); then
+// they are answered as usual. Unlike a latency, a hold lasts exactly as
+// long as the test needs, however slow the machine: a test keeps jobs
+// active across a burst of requests by holding the call their step makes.
+// That function may be called more than once; ClearFaults releases every
+// hold.
+func (s *Sim) Hold(command string) func() {
+	key := normCmd(command)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.faults.held[key]
+	if ch == nil {
+		ch = make(chan struct{})
+		s.faults.held[key] = ch
+	}
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.faults.held[key] == ch {
+			delete(s.faults.held, key)
+		}
+		closeHold(ch)
+	}
+}
+
+// closeHold closes a hold's channel once. Called with s.mu held.
+func closeHold(ch chan struct{}) {
+	select {
+	case <-ch:
+	default:
+		close(ch)
+	}
+}
+
+// ClearFaults removes all injected failures, latency and hangs, and
+// releases every hold.
 func (s *Sim) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for _, ch := range s.faults.held {
+		closeHold(ch)
+	}
 	s.faults = newFaults()
 }
 
@@ -102,6 +144,7 @@ func (s *Sim) ClearFaults() {
 type fault struct {
 	delay time.Duration
 	hang  bool
+	held  []chan struct{}
 	fail  *injected
 }
 
@@ -112,6 +155,11 @@ func (s *Sim) pickFault(cmd string) fault {
 	var f fault
 	f.delay = max(s.faults.latency[cmd], s.faults.latency["*"])
 	f.hang = s.faults.hang[cmd] || s.faults.hang["*"]
+	for _, key := range []string{cmd, "*"} {
+		if ch := s.faults.held[key]; ch != nil {
+			f.held = append(f.held, ch)
+		}
+	}
 	for _, key := range []string{cmd, "*"} {
 		if q := s.faults.next[key]; len(q) > 0 {
 			inj := q[0]

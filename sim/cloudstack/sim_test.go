@@ -319,3 +319,46 @@ func TestFaultInjection(t *testing.T) {
 		t.Fatalf("calls = %d", f.sim.Calls("listZones"))
 	}
 }
+
+func TestHoldKeepsRequestsWaitingUntilReleased(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	answered := func() chan int {
+		ch := make(chan int, 1)
+		go func() {
+			status, _ := f.call(t, "secret", "listZones", nil)
+			ch <- status
+		}()
+		return ch
+	}
+	release := f.sim.Hold("listZones")
+	held := answered()
+	select {
+	case status := <-held:
+		t.Fatalf("a held request was answered (%d) before its release", status)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if status, _ := f.call(t, "secret", "listNetworks", nil); status != 200 {
+		t.Fatalf("another command, while listZones is held: status %d", status)
+	}
+	release()
+	release() // a second call is harmless
+	if status := <-held; status != 200 {
+		t.Fatalf("after release: status %d, want 200", status)
+	}
+	if status := <-answered(); status != 200 {
+		t.Fatalf("a request after the release: status %d", status)
+	}
+
+	_ = f.sim.Hold("*")
+	held = answered()
+	select {
+	case status := <-held:
+		t.Fatalf("held by \"*\": answered %d", status)
+	case <-time.After(100 * time.Millisecond):
+	}
+	f.sim.ClearFaults()
+	if status := <-held; status != 200 {
+		t.Fatalf("after ClearFaults: status %d, want 200", status)
+	}
+}
