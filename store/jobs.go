@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -142,6 +143,13 @@ type NewJob struct {
 	// Params are stored with the job; nil stores {}.
 	Params json.RawMessage
 	Steps  []PlannedStep
+	// ContextStatus, when set, is the VM context's status the job was
+	// planned under. The job is created only if the context still has it,
+	// read with the context's row locked in the job's transaction: a
+	// request planned just before another job of the VM ended (and moved
+	// its status on) is refused with Conflict, instead of being created
+	// once the unique index no longer stops it and running a second time.
+	ContextStatus ContextStatus
 }
 
 // CreateJob inserts a pending job and its planned steps in one transaction;
@@ -180,6 +188,9 @@ func (s *Store) CreateJob(ctx context.Context, nj NewJob, with func(pgx.Tx, *Job
 func (s *Store) createJob(ctx context.Context, nj NewJob, with func(pgx.Tx, *Job) error) (*Job, error) {
 	var job *Job
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := checkContextStatus(ctx, tx, nj); err != nil {
+			return err
+		}
 		var err error
 		job, err = scanJob(tx.QueryRow(ctx, `
 			INSERT INTO job_tracking (id, external_job_id, job_type, failover_type, context_id, parent_job_id, queue, status, actor, params)
@@ -225,6 +236,30 @@ func (s *Store) createJob(ctx context.Context, nj NewJob, with func(pgx.Tx, *Job
 		return nil, classify(err, "creating %s job", nj.Type)
 	}
 	return job, nil
+}
+
+// checkContextStatus locks the job's VM context row and refuses the job
+// when the context no longer has the status it was planned under
+// (NewJob.ContextStatus). The row lock orders it with the status changes
+// of the VM's other jobs.
+func checkContextStatus(ctx context.Context, tx pgx.Tx, nj NewJob) error {
+	if nj.ContextStatus == "" {
+		return nil
+	}
+	var cur ContextStatus
+	err := tx.QueryRow(ctx, `SELECT current_status FROM vm_replication_contexts WHERE context_id = $1 FOR UPDATE`,
+		nj.ContextID).Scan(&cur)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errs.New(errs.NotFound, "creating %s job: VM context %q not found", nj.Type, nj.ContextID)
+	}
+	if err != nil {
+		return classify(err, "reading the status of VM context %s", nj.ContextID)
+	}
+	if cur != nj.ContextStatus {
+		return errs.New(errs.Conflict, "VM context %s is now %s, not %s as when the %s was planned: plan it again",
+			nj.ContextID, cur, nj.ContextStatus, nj.Type).WithDetails("current_status", string(cur))
+	}
+	return nil
 }
 
 const jobColumns = `id::text, external_job_id, job_type, COALESCE(failover_type, ''), COALESCE(context_id, ''),

@@ -617,3 +617,35 @@ func TestPruneJobsKeepsTheWayBackAndTheAudit(t *testing.T) {
 		t.Fatalf("the pruned job's decision: %d rows, %v; the audit is never pruned", audit, err)
 	}
 }
+
+// A request planned while the VM's other job was active, and inserted just
+// after that job ended and moved the context's status on, is refused: the
+// unique index no longer stops it, the status check does.
+func TestCreateJobRefusesAContextWhoseStatusMovedOn(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := newContext(t, b, "vm1")
+	first := newJob(t, b, store.NewJob{Type: "failover", ContextID: c.ContextID, Queue: "low",
+		ContextStatus: store.StatusReadyForFailover, Steps: []store.PlannedStep{{Name: "a"}}})
+	// The first failover finishes: its context moves on, then it ends.
+	if err := b.store.SetContextStatus(b.ctx, c.ContextID, store.StatusFailedOverTest); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.store.EndJob(b.ctx, first.ID, store.JobCompleted, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err := b.store.CreateJob(b.ctx, store.NewJob{Type: "failover", ContextID: c.ContextID, Queue: "low",
+		ContextStatus: store.StatusReadyForFailover, Steps: []store.PlannedStep{{Name: "a"}}}, nil)
+	var e *errs.Error
+	if !errs.Is(err, errs.Conflict) || !asErr(err, &e) || e.Details["current_status"] != string(store.StatusFailedOverTest) {
+		t.Fatalf("a job planned under ready_for_failover, now failed_over_test: %v, want Conflict naming the status", err)
+	}
+	if jobs, err := b.store.ListJobs(b.ctx, store.JobFilter{ContextID: c.ContextID}); err != nil || len(jobs) != 1 {
+		t.Fatalf("jobs of the context: %d (%v), want only the first", len(jobs), err)
+	}
+	// Planned under the status it has, a job is created.
+	if _, err := b.store.CreateJob(b.ctx, store.NewJob{Type: "rollback", ContextID: c.ContextID, Queue: "low",
+		ContextStatus: store.StatusFailedOverTest, Steps: []store.PlannedStep{{Name: "a"}}}, nil); err != nil {
+		t.Fatalf("planned under the current status: %v", err)
+	}
+}
