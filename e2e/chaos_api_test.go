@@ -17,8 +17,10 @@ func TestChaosThousandConcurrentRequests(t *testing.T) {
 	t.Parallel()
 	const vms, perVM = 50, 20
 	b := setup(t, options{vms: vms, workers: 2})
-	// Keep the first jobs active while the burst lasts.
-	b.lab.CloudStack.SetLatency("deployVirtualMachine", 5*time.Second)
+	// Keep the first jobs active while the burst lasts, however long it
+	// takes: their vm-creation waits until the burst is over.
+	release := b.lab.CloudStack.Hold("deployVirtualMachine")
+	defer release()
 	var (
 		mu       sync.Mutex
 		accepted = map[string][]string{} // VM → job ids
@@ -64,7 +66,7 @@ func TestChaosThousandConcurrentRequests(t *testing.T) {
 	if status[http.StatusAccepted] != vms || status[http.StatusConflict] != vms*(perVM-1) {
 		t.Fatalf("answers %v, want %d × 202 and %d × 409", status, vms, vms*(perVM-1))
 	}
-	b.lab.CloudStack.ClearFaults()
+	release()
 	jobs := make([]string, vms)
 	for i := range vms {
 		vm := &b.lab.VMs[i]

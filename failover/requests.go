@@ -59,6 +59,10 @@ type Plan struct {
 	// Approval says why.
 	ApprovalRequired bool   `json:"approval_required"`
 	Approval         string `json:"approval,omitempty"`
+	// contextStatus is the VM context's status the plan was made under;
+	// the job is created only if the context still has it
+	// (store.NewJob.ContextStatus).
+	contextStatus store.ContextStatus
 }
 
 // Started is a job that was started, with its plan.
@@ -115,7 +119,7 @@ func (e *Engine) planFailover(ctx context.Context, req FailoverRequest, actor *A
 		return nil, err
 	}
 	p := &Plan{Operation: string(req.FailoverType) + "-failover", ContextID: vm.ContextID, VMName: vm.VMName,
-		Config: cfg, Steps: e.planSteps(JobFailover, PlanInput{Config: cfg})}
+		Config: cfg, Steps: e.planSteps(JobFailover, PlanInput{Config: cfg}), contextStatus: vm.CurrentStatus}
 	p.setApproval(failoverEffects(cfg))
 	if actor != nil {
 		if err := p.permit(*actor); err != nil {
@@ -171,7 +175,8 @@ func (e *Engine) StartFailover(ctx context.Context, req FailoverRequest, who Act
 			return nil, fmt.Errorf("encoding failover config: %w", merr)
 		}
 		job, err = e.cfg.Runner.Start(ctx, store.NewJob{ID: cfg.JobID, ExternalID: cfg.ExternalJobID, Type: JobFailover,
-			FailoverType: string(cfg.FailoverType), ContextID: cfg.ContextID, Queue: queueName, Actor: actor, Steps: p.Steps},
+			FailoverType: string(cfg.FailoverType), ContextID: cfg.ContextID, Queue: queueName, Actor: actor, Steps: p.Steps,
+			ContextStatus: p.contextStatus},
 			func(tx pgx.Tx, job *store.Job) error {
 				if err := store.InsertFailoverJob(ctx, tx, &store.FailoverJob{JobID: job.ID, ExternalJobID: job.ExternalID,
 					ContextID: cfg.ContextID, VMID: cfg.VMwareVMID, FailoverType: string(cfg.FailoverType), Config: raw}); err != nil {
@@ -306,7 +311,8 @@ func (e *Engine) PlanRollback(ctx context.Context, req RollbackRequest) (*Plan, 
 	var cfg Config
 	_ = json.Unmarshal(fo.Config, &cfg)
 	p := &Plan{Operation: "rollback", ContextID: vm.ContextID, VMName: vm.VMName, Config: &cfg, Rollback: &opts,
-		FailoverJobID: fo.JobID, Steps: e.planSteps(JobRollback, PlanInput{Config: &cfg, Rollback: opts})}
+		FailoverJobID: fo.JobID, Steps: e.planSteps(JobRollback, PlanInput{Config: &cfg, Rollback: opts}),
+		contextStatus: vm.CurrentStatus}
 	p.setApproval(rollbackEffects(Type(fo.FailoverType), opts))
 	return p, fo, nil
 }
@@ -324,7 +330,7 @@ func (e *Engine) StartRollback(ctx context.Context, req RollbackRequest, who Act
 	params, _ := json.Marshal(p.Rollback)
 	job, err := e.cfg.Runner.Start(ctx, store.NewJob{Type: JobRollback, ExternalID: fmt.Sprintf("rollback-%s-%d",
 		p.VMName, e.cfg.Now().UnixNano()), FailoverType: fo.FailoverType, ContextID: p.ContextID, ParentID: fo.JobID,
-		Queue: queue.QueueCritical, Actor: actor, Params: params, Steps: p.Steps},
+		Queue: queue.QueueCritical, Actor: actor, Params: params, Steps: p.Steps, ContextStatus: p.contextStatus},
 		func(tx pgx.Tx, job *store.Job) error {
 			if err := e.store.ClearLeftovers(ctx, tx, fo.JobID); err != nil {
 				return err
@@ -374,7 +380,7 @@ func (e *Engine) StartCommit(ctx context.Context, req CommitRequest, who Actor) 
 	var cfg Config
 	_ = json.Unmarshal(fo.Config, &cfg)
 	p := &Plan{Operation: "commit", ContextID: vm.ContextID, VMName: vm.VMName, Config: &cfg, FailoverJobID: fo.JobID,
-		Steps: e.planSteps(JobCommit, PlanInput{Config: &cfg})}
+		Steps: e.planSteps(JobCommit, PlanInput{Config: &cfg}), contextStatus: vm.CurrentStatus}
 	p.setApproval(commitEffects())
 	if req.DryRun {
 		return &Started{Plan: p}, nil
@@ -384,7 +390,7 @@ func (e *Engine) StartCommit(ctx context.Context, req CommitRequest, who Actor) 
 	}
 	job, err := e.cfg.Runner.Start(ctx, store.NewJob{Type: JobCommit, ExternalID: fmt.Sprintf("commit-%s-%d", vm.VMName,
 		e.cfg.Now().UnixNano()), FailoverType: fo.FailoverType, ContextID: vm.ContextID, ParentID: fo.JobID,
-		Queue: queue.QueueCritical, Actor: actor, Steps: p.Steps},
+		Queue: queue.QueueCritical, Actor: actor, Steps: p.Steps, ContextStatus: p.contextStatus},
 		func(tx pgx.Tx, job *store.Job) error {
 			return e.recordDecisions(ctx, tx, actor, job, map[string]map[string]any{"commit": {"failover_job_id": fo.JobID},
 				"approval": approvalDecision(p, req.Confirm)})
