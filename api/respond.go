@@ -49,6 +49,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			body.Plan = planOut(p)
 			delete(body.Details, "plan")
 		}
+		if rep, ok := e.Details["preflight"].(*failover.Report); ok {
+			body.Details["preflight"] = reportOut(rep)
+		}
 	}
 	status := code.HTTPStatus()
 	if status >= 500 {
