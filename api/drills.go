@@ -122,28 +122,25 @@ func (s *Server) deleteDrill(w http.ResponseWriter, r *http.Request) error {
 
 // runDrill runs a schedule now. A schedule whose previous run has not
 // ended gets Conflict naming that run.
-func (s *Server) runDrill(w http.ResponseWriter, r *http.Request) {
+func (s *Server) runDrill(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.store.GetDrillSchedule(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if active, err := s.store.ActiveDrillRun(r.Context(), d.ID); err == nil {
-		s.writeError(w, r, errs.New(errs.Conflict, "drill %s has a run that has not ended: %s", d.Name, active.ID).
-			WithDetails("active_run_id", active.ID))
-		return
+		return errs.New(errs.Conflict, "drill %s has a run that has not ended: %s", d.Name, active.ID).
+			WithDetails("active_run_id", active.ID)
 	} else if !errs.Is(err, errs.NotFound) {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	run, _, err := drill.StartRun(r.Context(), s.store, s.runner, d, time.Now().UTC().Truncate(time.Millisecond),
 		drill.TriggerManual, actorOf(r))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	s.log.InfoContext(r.Context(), "drill run started", "schedule_id", d.ID, "run_id", run.ID, "job_id", run.JobID, "actor", actorOf(r))
 	writeJSON(w, http.StatusAccepted, drillRunOut(run, nil))
+	return nil
 }
 
 func (s *Server) listDrillRuns(w http.ResponseWriter, r *http.Request) error {

@@ -32,61 +32,64 @@ func withActor(ctx context.Context, actor string) context.Context {
 	return context.WithValue(ctx, actorKey{}, actor)
 }
 
-func (s *Server) writeStarted(w http.ResponseWriter, r *http.Request, st *failover.Started, err error, dryRun bool) {
-	switch {
-	case err != nil:
-		s.writeError(w, r, err)
-	case dryRun || st.Job == nil:
+// writeStarted answers a started job (202) with its plan, or the plan of
+// a dry run (200).
+func writeStarted(w http.ResponseWriter, st *failover.Started, dryRun bool) {
+	if dryRun || st.Job == nil {
 		writeJSON(w, http.StatusOK, apiv1.DryRun{DryRun: true, Plan: planOut(st.Plan)})
-	default:
-		writeJSON(w, http.StatusAccepted, apiv1.Started{JobID: st.Job.ID, ExternalJobID: st.Job.ExternalID,
-			Status: st.Job.Status, Plan: planOut(st.Plan)})
+		return
 	}
+	writeJSON(w, http.StatusAccepted, apiv1.Started{JobID: st.Job.ID, ExternalJobID: st.Job.ExternalID,
+		Status: st.Job.Status, Plan: planOut(st.Plan)})
 }
 
-func (s *Server) startFailover(w http.ResponseWriter, r *http.Request) {
+func (s *Server) startFailover(w http.ResponseWriter, r *http.Request) error {
 	req, err := decodeFailoverRequest(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	st, err := s.engine.StartFailover(r.Context(), req, actorFor(r))
-	s.writeStarted(w, r, st, err, req.DryRun)
+	if err != nil {
+		return err
+	}
+	writeStarted(w, st, req.DryRun)
+	return nil
 }
 
-func (s *Server) startRollback(w http.ResponseWriter, r *http.Request) {
+func (s *Server) startRollback(w http.ResponseWriter, r *http.Request) error {
 	var req apiv1.RollbackRequest
 	if err := decodeJSON(r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := checkRollbackRequest(&req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	st, err := s.engine.StartRollback(r.Context(), req, actorFor(r))
-	s.writeStarted(w, r, st, err, req.DryRun)
+	if err != nil {
+		return err
+	}
+	writeStarted(w, st, req.DryRun)
+	return nil
 }
 
-func (s *Server) commitFailover(w http.ResponseWriter, r *http.Request) {
+func (s *Server) commitFailover(w http.ResponseWriter, r *http.Request) error {
 	var req apiv1.CommitRequest
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &req); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	req.FailoverJobID = chi.URLParam(r, "job_id")
 	st, err := s.engine.StartCommit(r.Context(), req, actorFor(r))
-	s.writeStarted(w, r, st, err, req.DryRun)
-}
-
-func (s *Server) retryJob(w http.ResponseWriter, r *http.Request) error {
-	j, err := s.store.GetJob(r.Context(), chi.URLParam(r, "job_id"))
 	if err != nil {
 		return err
 	}
-	job, err := s.engine.Retry(r.Context(), j.ID, actorFor(r))
+	writeStarted(w, st, req.DryRun)
+	return nil
+}
+
+func (s *Server) retryJob(w http.ResponseWriter, r *http.Request) error {
+	job, err := s.engine.Retry(r.Context(), chi.URLParam(r, "job_id"), actorFor(r))
 	if err != nil {
 		return err
 	}

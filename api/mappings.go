@@ -129,31 +129,29 @@ func (s *Server) listAllMappings(w http.ResponseWriter, r *http.Request) error {
 
 // contextMappings answers the mappings of the context named by the path
 // parameter key.
-func (s *Server) contextMappings(w http.ResponseWriter, r *http.Request, key string) {
+func (s *Server) contextMappings(w http.ResponseWriter, r *http.Request, key string) error {
 	typ, err := mappingTypeParam(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	vm, err := s.vmParam(r, key)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	ms, err := s.store.ListMappings(r.Context(), vm.ContextID, typ)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, apiv1.Mappings{ContextID: vm.ContextID, VMName: vm.VMName, Mappings: mappingsOut(ms)})
+	return nil
 }
 
-func (s *Server) listVMMappings(w http.ResponseWriter, r *http.Request) {
-	s.contextMappings(w, r, "vm")
+func (s *Server) listVMMappings(w http.ResponseWriter, r *http.Request) error {
+	return s.contextMappings(w, r, "vm")
 }
 
-func (s *Server) listContextMappings(w http.ResponseWriter, r *http.Request) {
-	s.contextMappings(w, r, "context_id")
+func (s *Server) listContextMappings(w http.ResponseWriter, r *http.Request) error {
+	return s.contextMappings(w, r, "context_id")
 }
 
 func (s *Server) getSourceMappings(w http.ResponseWriter, r *http.Request) error {
@@ -251,8 +249,7 @@ func (s *Server) createLegacyMapping(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	s.upsertOne(w, r, vm.ContextID, mappingOf(req.MappingInput), http.StatusCreated)
-	return nil
+	return s.upsertOne(w, r, vm.ContextID, mappingOf(req.MappingInput), http.StatusCreated)
 }
 
 func (s *Server) mappingDecision(r *http.Request, kind string, ms []store.NetworkMapping) store.Decision {
@@ -264,32 +261,27 @@ func (s *Server) mappingDecision(r *http.Request, kind string, ms []store.Networ
 	return store.Decision{Decision: kind, Actor: actorOf(r), Choice: map[string]any{"mappings": list}}
 }
 
-func (s *Server) saveBulk(w http.ResponseWriter, r *http.Request, replace bool) {
+func (s *Server) saveBulk(w http.ResponseWriter, r *http.Request, replace bool) error {
 	vm, err := s.vmParam(r, "context_id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var req apiv1.BulkMappings
 	if err := decodeJSON(r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := checkBulk(&req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if !replace && len(req.Mappings) == 0 {
-		s.writeError(w, r, errs.Field("mappings", "at least one mapping is required"))
-		return
+		return errs.Field("mappings", "at least one mapping is required")
 	}
 	ms := make([]store.NetworkMapping, 0, len(req.Mappings))
 	for _, m := range req.Mappings {
 		ms = append(ms, mappingOf(m))
 	}
 	if err := s.checkDestinations(r, func(i int) string { return fmt.Sprintf("mappings[%d].", i) }, ms); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	kind := "network-mapping-upsert"
 	if replace {
@@ -297,18 +289,18 @@ func (s *Server) saveBulk(w http.ResponseWriter, r *http.Request, replace bool) 
 	}
 	saved, err := s.store.SaveMappings(r.Context(), vm.ContextID, replace, ms, s.mappingDecision(r, kind, ms))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, apiv1.Mappings{ContextID: vm.ContextID, VMName: vm.VMName, Mappings: mappingsOut(saved)})
+	return nil
 }
 
-func (s *Server) upsertContextMappings(w http.ResponseWriter, r *http.Request) {
-	s.saveBulk(w, r, false)
+func (s *Server) upsertContextMappings(w http.ResponseWriter, r *http.Request) error {
+	return s.saveBulk(w, r, false)
 }
 
-func (s *Server) replaceContextMappings(w http.ResponseWriter, r *http.Request) {
-	s.saveBulk(w, r, true)
+func (s *Server) replaceContextMappings(w http.ResponseWriter, r *http.Request) error {
+	return s.saveBulk(w, r, true)
 }
 
 func (s *Server) putSourceMapping(w http.ResponseWriter, r *http.Request) error {
@@ -329,63 +321,58 @@ func (s *Server) putSourceMapping(w http.ResponseWriter, r *http.Request) error 
 	if err := checkMapping(&in, "", false); err != nil {
 		return err
 	}
-	s.upsertOne(w, r, vm.ContextID, mappingOf(in), http.StatusOK)
-	return nil
+	return s.upsertOne(w, r, vm.ContextID, mappingOf(in), http.StatusOK)
 }
 
 // upsertOne checks one mapping's destination network, saves it (audited as
 // network-mapping-upsert) and answers it with status.
-func (s *Server) upsertOne(w http.ResponseWriter, r *http.Request, contextID string, m store.NetworkMapping, status int) {
+func (s *Server) upsertOne(w http.ResponseWriter, r *http.Request, contextID string, m store.NetworkMapping, status int) error {
 	ms := []store.NetworkMapping{m}
 	if err := s.checkDestinations(r, func(int) string { return "" }, ms); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	saved, err := s.store.SaveMappings(r.Context(), contextID, false, ms, s.mappingDecision(r, "network-mapping-upsert", ms))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, status, mappingOut(saved[0]))
+	return nil
 }
 
 // deleteMappings deletes the mappings the path and query select.
-func (s *Server) deleteMappings(w http.ResponseWriter, r *http.Request, ctxKey, srcKey string) {
+func (s *Server) deleteMappings(w http.ResponseWriter, r *http.Request, ctxKey, srcKey string) error {
 	typ, err := mappingTypeParam(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	vm, err := s.vmParam(r, ctxKey)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	src := ""
 	if srcKey != "" {
 		if src, err = pathName(r, srcKey); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	d := store.Decision{Decision: "network-mapping-delete", Actor: actorOf(r),
 		Choice: map[string]any{"source_network_name": src, "mapping_type": typ}}
 	n, err := s.store.RemoveMappings(r.Context(), vm.ContextID, src, typ, d)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, apiv1.MappingsDeleted{ContextID: vm.ContextID, Deleted: n})
+	return nil
 }
 
-func (s *Server) deleteVMMapping(w http.ResponseWriter, r *http.Request) {
-	s.deleteMappings(w, r, "vm", "source_network")
+func (s *Server) deleteVMMapping(w http.ResponseWriter, r *http.Request) error {
+	return s.deleteMappings(w, r, "vm", "source_network")
 }
 
-func (s *Server) deleteContextMappings(w http.ResponseWriter, r *http.Request) {
-	s.deleteMappings(w, r, "context_id", "")
+func (s *Server) deleteContextMappings(w http.ResponseWriter, r *http.Request) error {
+	return s.deleteMappings(w, r, "context_id", "")
 }
 
-func (s *Server) deleteSourceMapping(w http.ResponseWriter, r *http.Request) {
-	s.deleteMappings(w, r, "context_id", "source_network")
+func (s *Server) deleteSourceMapping(w http.ResponseWriter, r *http.Request) error {
+	return s.deleteMappings(w, r, "context_id", "source_network")
 }

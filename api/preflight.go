@@ -135,11 +135,10 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) rollbackDecision(w http.ResponseWriter, r *http.Request) {
+func (s *Server) rollbackDecision(w http.ResponseWriter, r *http.Request) error {
 	typ, vm, err := s.typeAndVM(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out := apiv1.RollbackDecision{ContextID: vm.ContextID, VMName: vm.VMName, FailoverType: typ,
 		ContextStatus: vm.CurrentStatus, Options: failover.RollbackOptionInfos(typ), Steps: []apiv1.PlannedStep{}}
@@ -148,16 +147,15 @@ func (s *Server) rollbackDecision(w http.ResponseWriter, r *http.Request) {
 	case errs.Is(err, errs.NotFound):
 		out.Reason = "the VM has no failover"
 		writeJSON(w, http.StatusOK, out)
-		return
+		return nil
 	case err != nil:
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out.Failover = failoverJobOut(fo)
 	if fo.FailoverType != string(typ) {
 		out.Reason = "the VM's latest failover " + fo.ExternalJobID + " is a " + fo.FailoverType + " failover"
 		writeJSON(w, http.StatusOK, out)
-		return
+		return nil
 	}
 	out.CanRetry = fo.Status == store.FailoverFailed
 	out.CanCommit = typ == failover.Live && fo.Status == store.FailoverCompleted
@@ -170,10 +168,10 @@ func (s *Server) rollbackDecision(w http.ResponseWriter, r *http.Request) {
 	case c == errs.FailedPrecondition || c == errs.Conflict:
 		out.Reason = err.Error()
 	default:
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // checkRollbackRequest checks a rollback request's shape.
