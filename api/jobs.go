@@ -29,7 +29,7 @@ func (s *Server) startProbe(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, apiv1.Started{JobID: job.ID, ExternalJobID: job.ExternalID, Status: job.Status})
+	writeJSON(w, http.StatusAccepted, apiv1.ProbeStarted{ExternalJobID: job.ExternalID, JobID: job.ID, Status: job.Status})
 	return nil
 }
 

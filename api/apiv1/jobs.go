@@ -145,6 +145,14 @@ type Started struct {
 	Plan          *Plan     `json:"plan,omitempty"`
 }
 
+// ProbeStarted is the answer to POST /probe: Started without a plan, its
+// members in the order the probe has always given them (alphabetical).
+type ProbeStarted struct {
+	ExternalJobID string    `json:"external_job_id"`
+	JobID         string    `json:"job_id"`
+	Status        JobStatus `json:"status"`
+}
+
 // DryRun is the answer to a dry run: the plan, nothing started.
 type DryRun struct {
 	DryRun bool  `json:"dry_run"`
