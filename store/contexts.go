@@ -64,7 +64,7 @@ type Disk struct {
 	ApplianceDeviceID *int `json:"appliance_device_id,omitempty"`
 }
 
-// SourceNIC is one NIC of the source VM.
+// SourceNIC is one NIC of the source VM (json tags: see Disk).
 type SourceNIC struct {
 	NICKey      int32  `json:"nic_key"`
 	Order       int    `json:"nic_order"`

@@ -10,7 +10,8 @@ import (
 
 // Decision is one operator decision kept in the audit: the options chosen
 // for a failover, an approval, a rollback choice, a skipped validation, a
-// commit or a retry.
+// commit or a retry. Choice is the choice jsonb column; the API shows
+// decisions as apiv1.Decision.
 type Decision struct {
 	ID            int64
 	Decision      string

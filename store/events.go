@@ -9,7 +9,8 @@ import (
 )
 
 // Event is one structured event of a job. Every event carries the job's
-// external id so either id finds it with one indexed look-up.
+// external id so either id finds it with one indexed look-up. Attrs is
+// the attrs jsonb column; the API shows events as apiv1.Event.
 type Event struct {
 	ID            int64
 	JobID         string
