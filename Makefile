@@ -6,7 +6,7 @@ GO ?= go
 BIN := bin
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all help services build check staticcheck tidy-check test test-short test-tools vet demo clean
+.PHONY: all help services build check cli-cgo-free staticcheck tidy-check test test-short test-tools vet demo clean
 
 -include mk/*.mk
 
@@ -24,7 +24,16 @@ help: ## list the targets
 
 STATICCHECK_VERSION ?= v0.8.2
 
-check: services vet tidy-check staticcheck ## gofmt, go vet, staticcheck and a tidy go.mod (installs what cgo needs first)
+check: services vet tidy-check staticcheck cli-cgo-free ## gofmt, go vet, staticcheck, a tidy go.mod and a cgo-free failoverctl (installs what cgo needs first)
+
+# The client and failoverctl speak only the wire types (api/apiv1): they
+# build without cgo and pull in none of the server's packages.
+CLIENT_FORBIDDEN := cloudstack|govmomi|pgx|asynq|/nbd|ossea/unifiedfailover/(errs|store|failover|drill)
+
+cli-cgo-free: ## failoverctl builds with CGO_ENABLED=0, and package client imports only api/apiv1 and the standard library
+	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/failoverctl
+	@bad="$$($(GO) list -deps ./client | grep -E '$(CLIENT_FORBIDDEN)')"; \
+	  test -z "$$bad" || { echo "package client depends on:"; echo "$$bad"; exit 1; }
 
 tidy-check: ## go.mod and go.sum are what go mod tidy makes
 	$(GO) mod tidy -diff

@@ -4,20 +4,13 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/store"
 )
 
-// listBody is a page of a listing.
-type listBody struct {
-	Limit  int `json:"limit"`
-	Offset int `json:"offset"`
-	// NextOffset is where the next page starts; absent on the last page.
-	NextOffset *int `json:"next_offset,omitempty"`
-}
-
-func page(limit, offset, got int) listBody {
-	b := listBody{Limit: limit, Offset: offset}
+func page(limit, offset, got int) apiv1.Page {
+	b := apiv1.Page{Limit: limit, Offset: offset}
 	if got == limit {
 		n := offset + limit
 		b.NextOffset = &n
@@ -36,12 +29,6 @@ func (s *Server) contextFilter(r *http.Request, q query, key string) (string, er
 		return "", err
 	}
 	return vm.ContextID, nil
-}
-
-// jobList is a page of jobs.
-type jobList struct {
-	Jobs []jobView `json:"jobs"`
-	listBody
 }
 
 func (s *Server) listFailoverJobs(w http.ResponseWriter, r *http.Request) error {
@@ -74,18 +61,8 @@ func (s *Server) listFailoverJobs(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	out := jobList{Jobs: make([]jobView, 0, len(jobs)), listBody: page(f.Limit, f.Offset, len(jobs))}
-	for _, j := range jobs {
-		out.Jobs = append(out.Jobs, viewJob(j))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, apiv1.JobList{Jobs: jobsOut(jobs), Page: page(f.Limit, f.Offset, len(jobs))})
 	return nil
-}
-
-// auditList is a page of the decision audit.
-type auditList struct {
-	Decisions []store.Decision `json:"decisions"`
-	listBody
 }
 
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
@@ -120,9 +97,10 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if ds == nil {
-		ds = []store.Decision{}
+	out := apiv1.AuditList{Decisions: each(ds, decisionOut), Page: page(f.Limit, f.Offset, len(ds))}
+	if out.Decisions == nil {
+		out.Decisions = []apiv1.Decision{}
 	}
-	writeJSON(w, http.StatusOK, auditList{Decisions: ds, listBody: page(f.Limit, f.Offset, len(ds))})
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

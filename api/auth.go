@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/auth"
 	"github.com/ossea/unifiedfailover/errs"
 )
@@ -73,7 +74,7 @@ func (s *Server) require(role auth.Role) func(http.Handler) http.Handler {
 // connection cannot be taken over (HTTP/2), it answers as writeError.
 func (s *Server) refuseAndClose(w http.ResponseWriter, err error) {
 	code := errs.CodeOf(err)
-	body, _ := json.Marshal(errorBody{Error: err.Error(), Code: code})
+	body, _ := json.Marshal(apiv1.Error{Error: err.Error(), Code: apiv1.ErrorCode(code)})
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(len(body)))

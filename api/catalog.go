@@ -5,29 +5,19 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/failover"
 )
 
-// networkView is a CloudStack network as the API shows it.
-type networkView struct {
-	ID           string `json:"id"`
-	Name         string `json:"name"`
-	Type         string `json:"type"`
-	ZoneID       string `json:"zone_id"`
-	CIDR         string `json:"cidr,omitempty"`
-	State        string `json:"state,omitempty"`
-	ProposedTest bool   `json:"proposed_test"`
-}
-
-func (s *Server) networkViews(r *http.Request) ([]networkView, error) {
+func (s *Server) networkViews(r *http.Request) ([]apiv1.Network, error) {
 	nets, err := s.engine.Networks(r.Context())
 	if err != nil {
 		return nil, err
 	}
-	out := make([]networkView, 0, len(nets))
+	out := make([]apiv1.Network, 0, len(nets))
 	for _, n := range nets {
-		out = append(out, networkView{ID: n.ID, Name: n.Name, Type: n.Type, ZoneID: n.ZoneID, CIDR: n.CIDR, State: n.State,
+		out = append(out, apiv1.Network{ID: n.ID, Name: n.Name, Type: n.Type, ZoneID: n.ZoneID, CIDR: n.CIDR, State: n.State,
 			ProposedTest: failover.ProposedTestNetwork(n)})
 	}
 	return out, nil
@@ -50,24 +40,19 @@ func (s *Server) availableNetworks(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	out := []networkView{}
+	out := apiv1.NetworkList{Networks: []apiv1.Network{}}
 	for _, n := range nets {
 		if (onlyTest && !n.ProposedTest) || (typ != "" && !strings.EqualFold(n.Type, typ)) {
 			continue
 		}
-		out = append(out, n)
+		out.Networks = append(out.Networks, n)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"networks": out})
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
-// resolveRequest names CloudStack networks to find.
-type resolveRequest struct {
-	Name  string   `json:"name,omitempty"`
-	Names []string `json:"names,omitempty"`
-}
-
-func (req *resolveRequest) check() ([]string, error) {
+// resolveNames checks a resolve request and returns the names it gives.
+func resolveNames(req *apiv1.ResolveRequest) ([]string, error) {
 	names := req.Names
 	if req.Name != "" {
 		if err := checkName("name", req.Name); err != nil {
@@ -89,21 +74,12 @@ func (req *resolveRequest) check() ([]string, error) {
 	return names, nil
 }
 
-// resolvedNetwork is a name and the network(s) it names.
-type resolvedNetwork struct {
-	Name     string        `json:"name"`
-	Found    bool          `json:"found"`
-	ID       string        `json:"id,omitempty"`
-	Matches  []networkView `json:"matches"`
-	Warnings []string      `json:"warnings,omitempty"`
-}
-
 func (s *Server) resolveNetworks(w http.ResponseWriter, r *http.Request) error {
-	var req resolveRequest
+	var req apiv1.ResolveRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	names, err := req.check()
+	names, err := resolveNames(&req)
 	if err != nil {
 		return err
 	}
@@ -111,10 +87,10 @@ func (s *Server) resolveNetworks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]resolvedNetwork, 0, len(names))
+	out := make([]apiv1.ResolvedNetwork, 0, len(names))
 	unresolved := []string{}
 	for _, name := range names {
-		rn := resolvedNetwork{Name: name, Matches: []networkView{}}
+		rn := apiv1.ResolvedNetwork{Name: name, Matches: []apiv1.Network{}}
 		for _, n := range nets {
 			if n.Name == name {
 				rn.Matches = append(rn.Matches, n)
@@ -130,18 +106,8 @@ func (s *Server) resolveNetworks(w http.ResponseWriter, r *http.Request) error {
 		}
 		out = append(out, rn)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"networks": out, "unresolved": unresolved})
+	writeJSON(w, http.StatusOK, apiv1.ResolvedNetworks{Networks: out, Unresolved: unresolved})
 	return nil
-}
-
-// offeringView is a CloudStack compute offering as the API shows it.
-type offeringView struct {
-	ID          string `json:"id"`
-	Name        string `json:"name"`
-	CPUCount    int    `json:"cpu_count"`
-	MemoryMB    int    `json:"memory_mb"`
-	Fits        bool   `json:"fits"`
-	Recommended bool   `json:"recommended"`
 }
 
 func (s *Server) availableOfferings(w http.ResponseWriter, r *http.Request) error {
@@ -173,11 +139,11 @@ func (s *Server) availableOfferings(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	best := failover.PickOffering(offs, cpus, mem)
-	out := make([]offeringView, 0, len(offs))
+	out := apiv1.ServiceOfferingList{Offerings: make([]apiv1.ServiceOffering, 0, len(offs))}
 	for _, o := range offs {
-		out = append(out, offeringView{ID: o.ID, Name: o.Name, CPUCount: o.CPUs, MemoryMB: o.MemoryMB,
+		out.Offerings = append(out.Offerings, apiv1.ServiceOffering{ID: o.ID, Name: o.Name, CPUCount: o.CPUs, MemoryMB: o.MemoryMB,
 			Fits: o.CPUs >= cpus && o.MemoryMB >= mem, Recommended: best != nil && best.ID == o.ID && (cpus > 0 || mem > 0)})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"service_offerings": out})
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

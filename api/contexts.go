@@ -5,16 +5,17 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/store"
 )
 
 func (s *Server) registerContext(w http.ResponseWriter, r *http.Request) error {
-	var req failover.RegisterRequest
+	var req apiv1.RegisterRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	c, err := s.engine.Register(r.Context(), req)
+	c, err := s.engine.Register(r.Context(), failover.RegisterRequest(req))
 	if err != nil {
 		return err
 	}
@@ -23,7 +24,7 @@ func (s *Server) registerContext(w http.ResponseWriter, r *http.Request) error {
 			"network_mappings": len(req.NetworkMappings)}}); err != nil {
 		s.log.WarnContext(r.Context(), "could not record the registration in the audit", "error", err, "context_id", c.ContextID)
 	}
-	writeJSON(w, http.StatusCreated, c)
+	writeJSON(w, http.StatusCreated, contextOut(c))
 	return nil
 }
 
@@ -32,18 +33,12 @@ func (s *Server) listContexts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if cs == nil {
-		cs = []*store.VMContext{}
+	out := apiv1.ContextList{Contexts: make([]apiv1.VMContext, 0, len(cs))}
+	for _, c := range cs {
+		out.Contexts = append(out.Contexts, contextOut(c))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"contexts": cs})
+	writeJSON(w, http.StatusOK, out)
 	return nil
-}
-
-// contextDetail is a context with its mappings and latest jobs.
-type contextDetail struct {
-	*store.VMContext
-	Mappings []store.NetworkMapping `json:"network_mappings"`
-	Jobs     []jobView              `json:"jobs"`
 }
 
 func (s *Server) getContext(w http.ResponseWriter, r *http.Request) error {
@@ -59,14 +54,7 @@ func (s *Server) getContext(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := contextDetail{VMContext: c, Mappings: ms, Jobs: []jobView{}}
-	if out.Mappings == nil {
-		out.Mappings = []store.NetworkMapping{}
-	}
-	for _, j := range jobs {
-		out.Jobs = append(out.Jobs, viewJob(j))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, apiv1.ContextDetail{VMContext: contextOut(c), Mappings: mappingsOut(ms), Jobs: jobsOut(jobs)})
 	return nil
 }
 
@@ -75,12 +63,12 @@ func (s *Server) refreshContext(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, rep)
+	writeJSON(w, http.StatusOK, refreshOut(rep))
 	return nil
 }
 
 func (s *Server) updateContext(w http.ResponseWriter, r *http.Request) error {
-	var u failover.ContextUpdate
+	var u apiv1.ContextUpdate
 	if err := decodeJSON(r, &u); err != nil {
 		return err
 	}
@@ -88,7 +76,7 @@ func (s *Server) updateContext(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, contextOut(c))
 	return nil
 }
 

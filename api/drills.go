@@ -6,53 +6,30 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/drill"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/store"
 )
 
-// drillView is a schedule as the API shows it.
-type drillView struct {
-	*store.DrillSchedule
-	Hold      string        `json:"hold"`
-	NextRunAt *time.Time    `json:"next_run_at,omitempty"`
-	LastRun   *drillRunInfo `json:"last_run,omitempty"`
-}
-
-// drillRunInfo is a run without its VMs.
-type drillRunInfo struct {
-	ID           string               `json:"id"`
-	ScheduleID   string               `json:"schedule_id,omitempty"`
-	ScheduleName string               `json:"schedule_name"`
-	Tick         time.Time            `json:"tick"`
-	Status       store.DrillRunStatus `json:"status"`
-	Trigger      string               `json:"trigger"`
-	JobID        string               `json:"job_id,omitempty"`
-	Error        string               `json:"error,omitempty"`
-	StartedAt    *time.Time           `json:"started_at,omitempty"`
-	EndedAt      *time.Time           `json:"ended_at,omitempty"`
-}
-
-func runInfo(r *store.DrillRun) *drillRunInfo {
-	return &drillRunInfo{ID: r.ID, ScheduleID: r.ScheduleID, ScheduleName: r.ScheduleName, Tick: r.Tick, Status: r.Status,
-		Trigger: r.Trigger, JobID: r.JobID, Error: r.Error, StartedAt: r.StartedAt, EndedAt: r.EndedAt}
-}
-
-func (s *Server) viewDrill(r *http.Request, d *store.DrillSchedule) (drillView, error) {
-	v := drillView{DrillSchedule: d, Hold: (time.Duration(d.HoldSeconds) * time.Second).String()}
+// viewDrill is a schedule as the API shows it, with its next tick and
+// last run.
+func (s *Server) viewDrill(r *http.Request, d *store.DrillSchedule) (apiv1.Drill, error) {
+	var next *time.Time
 	if d.Enabled {
 		if t := drill.NextTick(d, time.Now()); !t.IsZero() {
-			v.NextRunAt = &t
+			next = &t
 		}
 	}
 	runs, err := s.store.ListDrillRuns(r.Context(), d.ID, 1)
 	if err != nil {
-		return v, err
+		return apiv1.Drill{}, err
 	}
+	var last *store.DrillRun
 	if len(runs) > 0 {
-		v.LastRun = runInfo(runs[0])
+		last = runs[0]
 	}
-	return v, nil
+	return drillOut(d, next, last), nil
 }
 
 func (s *Server) listDrills(w http.ResponseWriter, r *http.Request) error {
@@ -60,15 +37,15 @@ func (s *Server) listDrills(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]drillView, 0, len(ds))
+	out := apiv1.DrillList{Drills: make([]apiv1.Drill, 0, len(ds))}
 	for _, d := range ds {
 		v, err := s.viewDrill(r, d)
 		if err != nil {
 			return err
 		}
-		out = append(out, v)
+		out.Drills = append(out.Drills, v)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"drills": out})
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -86,7 +63,7 @@ func (s *Server) getDrill(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createDrill(w http.ResponseWriter, r *http.Request) error {
-	var sp drill.Spec
+	var sp apiv1.DrillSpec
 	if err := decodeJSON(r, &sp); err != nil {
 		return err
 	}
@@ -112,7 +89,7 @@ func (s *Server) updateDrill(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var sp drill.Spec
+	var sp apiv1.DrillSpec
 	if err := decodeJSON(r, &sp); err != nil {
 		return err
 	}
@@ -145,28 +122,25 @@ func (s *Server) deleteDrill(w http.ResponseWriter, r *http.Request) error {
 
 // runDrill runs a schedule now. A schedule whose previous run has not
 // ended gets Conflict naming that run.
-func (s *Server) runDrill(w http.ResponseWriter, r *http.Request) {
+func (s *Server) runDrill(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.store.GetDrillSchedule(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if active, err := s.store.ActiveDrillRun(r.Context(), d.ID); err == nil {
-		s.writeError(w, r, errs.New(errs.Conflict, "drill %s has a run that has not ended: %s", d.Name, active.ID).
-			WithDetails("active_run_id", active.ID))
-		return
+		return errs.New(errs.Conflict, "drill %s has a run that has not ended: %s", d.Name, active.ID).
+			WithDetails("active_run_id", active.ID)
 	} else if !errs.Is(err, errs.NotFound) {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	run, _, err := drill.StartRun(r.Context(), s.store, s.runner, d, time.Now().UTC().Truncate(time.Millisecond),
 		drill.TriggerManual, actorOf(r))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	s.log.InfoContext(r.Context(), "drill run started", "schedule_id", d.ID, "run_id", run.ID, "job_id", run.JobID, "actor", actorOf(r))
-	writeJSON(w, http.StatusAccepted, run)
+	writeJSON(w, http.StatusAccepted, drillRunOut(run, nil))
+	return nil
 }
 
 func (s *Server) listDrillRuns(w http.ResponseWriter, r *http.Request) error {
@@ -182,19 +156,12 @@ func (s *Server) listDrillRuns(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]*drillRunInfo, 0, len(runs))
+	out := apiv1.DrillRunList{Runs: make([]apiv1.DrillRunInfo, 0, len(runs))}
 	for _, run := range runs {
-		out = append(out, runInfo(run))
+		out.Runs = append(out.Runs, runInfoOut(run))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"runs": out})
+	writeJSON(w, http.StatusOK, out)
 	return nil
-}
-
-// drillRunBody is a run with its VMs and its report (as written when it
-// ended, or as it stands while it runs).
-type drillRunBody struct {
-	*store.DrillRun
-	Report *drill.Report `json:"report"`
 }
 
 func (s *Server) drillRun(r *http.Request) (*store.DrillRun, *drill.Report, error) {
@@ -214,8 +181,7 @@ func (s *Server) getDrillRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	run.Report = nil
-	writeJSON(w, http.StatusOK, drillRunBody{DrillRun: run, Report: rep})
+	writeJSON(w, http.StatusOK, drillRunOut(run, rep))
 	return nil
 }
 

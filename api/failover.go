@@ -6,9 +6,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/failover"
-	"github.com/ossea/unifiedfailover/store"
 )
 
 type actorKey struct{}
@@ -32,83 +32,73 @@ func withActor(ctx context.Context, actor string) context.Context {
 	return context.WithValue(ctx, actorKey{}, actor)
 }
 
-// startedBody is the answer to a request that started a job.
-type startedBody struct {
-	JobID         string          `json:"job_id"`
-	ExternalJobID string          `json:"external_job_id"`
-	Status        store.JobStatus `json:"status"`
-	Plan          *failover.Plan  `json:"plan,omitempty"`
-}
-
-func (s *Server) writeStarted(w http.ResponseWriter, r *http.Request, st *failover.Started, err error, dryRun bool) {
-	switch {
-	case err != nil:
-		s.writeError(w, r, err)
-	case dryRun || st.Job == nil:
-		writeJSON(w, http.StatusOK, map[string]any{"dry_run": true, "plan": st.Plan})
-	default:
-		writeJSON(w, http.StatusAccepted, startedBody{JobID: st.Job.ID, ExternalJobID: st.Job.ExternalID,
-			Status: st.Job.Status, Plan: st.Plan})
+// writeStarted answers a started job (202) with its plan, or the plan of
+// a dry run (200).
+func writeStarted(w http.ResponseWriter, st *failover.Started, dryRun bool) {
+	if dryRun || st.Job == nil {
+		writeJSON(w, http.StatusOK, apiv1.DryRun{DryRun: true, Plan: planOut(st.Plan)})
+		return
 	}
+	writeJSON(w, http.StatusAccepted, apiv1.Started{JobID: st.Job.ID, ExternalJobID: st.Job.ExternalID,
+		Status: st.Job.Status, Plan: planOut(st.Plan)})
 }
 
-func (s *Server) startFailover(w http.ResponseWriter, r *http.Request) {
+func (s *Server) startFailover(w http.ResponseWriter, r *http.Request) error {
 	req, err := decodeFailoverRequest(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	st, err := s.engine.StartFailover(r.Context(), req, actorFor(r))
-	s.writeStarted(w, r, st, err, req.DryRun)
+	if err != nil {
+		return err
+	}
+	writeStarted(w, st, req.DryRun)
+	return nil
 }
 
-func (s *Server) startRollback(w http.ResponseWriter, r *http.Request) {
-	var req failover.RollbackRequest
+func (s *Server) startRollback(w http.ResponseWriter, r *http.Request) error {
+	var req apiv1.RollbackRequest
 	if err := decodeJSON(r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := checkRollbackRequest(&req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	st, err := s.engine.StartRollback(r.Context(), req, actorFor(r))
-	s.writeStarted(w, r, st, err, req.DryRun)
+	if err != nil {
+		return err
+	}
+	writeStarted(w, st, req.DryRun)
+	return nil
 }
 
-func (s *Server) commitFailover(w http.ResponseWriter, r *http.Request) {
-	var req failover.CommitRequest
+func (s *Server) commitFailover(w http.ResponseWriter, r *http.Request) error {
+	var req apiv1.CommitRequest
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &req); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	req.FailoverJobID = chi.URLParam(r, "job_id")
 	st, err := s.engine.StartCommit(r.Context(), req, actorFor(r))
-	s.writeStarted(w, r, st, err, req.DryRun)
-}
-
-func (s *Server) retryJob(w http.ResponseWriter, r *http.Request) error {
-	j, err := s.store.GetJob(r.Context(), chi.URLParam(r, "job_id"))
 	if err != nil {
 		return err
 	}
-	job, err := s.engine.Retry(r.Context(), j.ID, actorFor(r))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusAccepted, startedBody{JobID: job.ID, ExternalJobID: job.ExternalID, Status: job.Status})
+	writeStarted(w, st, req.DryRun)
 	return nil
 }
 
-// cancelBody is the optional body of a cancel.
-type cancelBody struct {
-	Reason string `json:"reason,omitempty"`
+func (s *Server) retryJob(w http.ResponseWriter, r *http.Request) error {
+	job, err := s.engine.Retry(r.Context(), chi.URLParam(r, "job_id"), actorFor(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, apiv1.Started{JobID: job.ID, ExternalJobID: job.ExternalID, Status: job.Status})
+	return nil
 }
 
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) error {
-	var req cancelBody
+	var req apiv1.CancelRequest
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &req); err != nil {
 			return err
@@ -121,14 +111,8 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, viewJob(job))
+	writeJSON(w, http.StatusOK, jobOut(job))
 	return nil
-}
-
-// failoverStatus is a job with, for a failover, what it made.
-type failoverStatus struct {
-	jobView
-	Failover *store.FailoverJob `json:"failover,omitempty"`
 }
 
 func (s *Server) failoverJobStatus(w http.ResponseWriter, r *http.Request) error {
@@ -139,6 +123,6 @@ func (s *Server) failoverJobStatus(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, failoverStatus{jobView: viewJob(job), Failover: fo})
+	writeJSON(w, http.StatusOK, apiv1.FailoverStatus{Job: jobOut(job), Failover: failoverJobOut(fo)})
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/failover"
 )
@@ -70,18 +71,18 @@ func FuzzDecodeMappings(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var bulk bulkMappingRequest
-		decodeFuzz(t, body, &bulk, bulk.check)
-		var legacy legacyMappingRequest
-		decodeFuzz(t, body, &legacy, func() error { return legacy.mappingInput.check("", true) })
-		var one sourceMappingRequest
+		var bulk apiv1.BulkMappings
+		decodeFuzz(t, body, &bulk, func() error { return checkBulk(&bulk) })
+		var legacy apiv1.LegacyMapping
+		decodeFuzz(t, body, &legacy, func() error { return checkMapping(&legacy.MappingInput, "", true) })
+		var one apiv1.SourceMapping
 		decodeFuzz(t, body, &one, func() error {
-			in := mappingInput{SourceNetworkName: "s", DestinationNetworkID: one.DestinationNetworkID,
+			in := apiv1.MappingInput{SourceNetworkName: "s", DestinationNetworkID: one.DestinationNetworkID,
 				DestinationNetworkName: one.DestinationNetworkName, MappingType: one.MappingType}
-			return in.check("", false)
+			return checkMapping(&in, "", false)
 		})
-		var res resolveRequest
-		decodeFuzz(t, body, &res, func() error { _, err := res.check(); return err })
+		var res apiv1.ResolveRequest
+		decodeFuzz(t, body, &res, func() error { _, err := resolveNames(&res); return err })
 	})
 }
 

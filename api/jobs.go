@@ -8,28 +8,17 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/queue"
 	"github.com/ossea/unifiedfailover/store"
 	"github.com/ossea/unifiedfailover/tasks"
 )
 
-// jobView is a job as the API shows it: the job, its steps and progress.
-type jobView struct {
-	*store.Job
-	ProgressPercent float64 `json:"progress_percent"`
-}
-
-func viewJob(j *store.Job) jobView { return jobView{Job: j, ProgressPercent: j.Percent()} }
-
-type probeRequest struct {
-	ContextID string `json:"context_id"`
-}
-
 // startProbe pushes the three-step probe chain through api → Redis →
 // worker → Postgres: an end-to-end check of the pipeline.
 func (s *Server) startProbe(w http.ResponseWriter, r *http.Request) error {
-	var req probeRequest
+	var req apiv1.ProbeRequest
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &req); err != nil {
 			return err
@@ -40,7 +29,7 @@ func (s *Server) startProbe(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"job_id": job.ID, "external_job_id": job.ExternalID, "status": job.Status})
+	writeJSON(w, http.StatusAccepted, apiv1.ProbeStarted{ExternalJobID: job.ExternalID, JobID: job.ID, Status: job.Status})
 	return nil
 }
 
@@ -52,7 +41,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, viewJob(job))
+	writeJSON(w, http.StatusOK, jobOut(job))
 	return nil
 }
 
@@ -69,10 +58,11 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if events == nil {
-		events = []store.Event{}
+	out := apiv1.EventList{Events: each(events, eventOut)}
+	if out.Events == nil {
+		out.Events = []apiv1.Event{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": events})
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

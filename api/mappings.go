@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/cloudstack"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/store"
@@ -16,19 +17,10 @@ func indexed(list string, i int, field string) string {
 	return fmt.Sprintf("%s[%d].%s", list, i, field)
 }
 
-// mappingInput is one network mapping in a request.
-type mappingInput struct {
-	SourceNetworkName      string            `json:"source_network_name"`
-	DestinationNetworkID   string            `json:"destination_network_id"`
-	DestinationNetworkName string            `json:"destination_network_name,omitempty"`
-	MappingType            store.MappingType `json:"mapping_type,omitempty"`
-	// IsTestNetwork is the legacy way to say the mapping type.
-	IsTestNetwork *bool `json:"is_test_network,omitempty"`
-}
-
-// check validates the input's shape; prefix names its fields ("" or
+// checkMapping validates a mapping input's shape (and sets its mapping
+// type from the legacy is_test_network); prefix names its fields ("" or
 // "mappings[3].").
-func (m *mappingInput) check(prefix string, needSource bool) error {
+func checkMapping(m *apiv1.MappingInput, prefix string, needSource bool) error {
 	if needSource {
 		if err := checkName(prefix+"source_network_name", m.SourceNetworkName); err != nil {
 			return err
@@ -57,26 +49,13 @@ func (m *mappingInput) check(prefix string, needSource bool) error {
 	return nil
 }
 
-func (m mappingInput) mapping() store.NetworkMapping {
+func mappingOf(m apiv1.MappingInput) store.NetworkMapping {
 	return store.NetworkMapping{SourceNetworkName: m.SourceNetworkName, DestinationNetworkID: m.DestinationNetworkID,
 		DestinationNetworkName: m.DestinationNetworkName, MappingType: m.MappingType}
 }
 
-// legacyMappingRequest creates one mapping of a VM named by name (or
-// context id).
-type legacyMappingRequest struct {
-	VMName    string `json:"vm_name,omitempty"`
-	VMID      string `json:"vm_id,omitempty"`
-	ContextID string `json:"context_id,omitempty"`
-	mappingInput
-}
-
-// bulkMappingRequest is a set of mappings of one context.
-type bulkMappingRequest struct {
-	Mappings []mappingInput `json:"mappings"`
-}
-
-func (b *bulkMappingRequest) check() error {
+// checkBulk validates a bulk mapping request.
+func checkBulk(b *apiv1.BulkMappings) error {
 	if b.Mappings == nil {
 		return errs.Field("mappings", "is required (an array; empty only to replace with nothing)")
 	}
@@ -85,7 +64,7 @@ func (b *bulkMappingRequest) check() error {
 	}
 	seen := map[string]int{}
 	for i := range b.Mappings {
-		if err := b.Mappings[i].check(fmt.Sprintf("mappings[%d].", i), true); err != nil {
+		if err := checkMapping(&b.Mappings[i], fmt.Sprintf("mappings[%d].", i), true); err != nil {
 			return err
 		}
 		key := string(b.Mappings[i].MappingType) + "\x00" + b.Mappings[i].SourceNetworkName
@@ -96,13 +75,6 @@ func (b *bulkMappingRequest) check() error {
 		seen[key] = i
 	}
 	return nil
-}
-
-// sourceMappingRequest sets the mapping of the source network in the path.
-type sourceMappingRequest struct {
-	DestinationNetworkID   string            `json:"destination_network_id"`
-	DestinationNetworkName string            `json:"destination_network_name,omitempty"`
-	MappingType            store.MappingType `json:"mapping_type"`
 }
 
 // checkDestinations checks every mapping's destination network exists in
@@ -131,20 +103,6 @@ func (s *Server) checkDestinations(r *http.Request, prefix func(i int) string, m
 	return nil
 }
 
-// mappingsBody is a list of mappings, of one context when it is named.
-type mappingsBody struct {
-	ContextID string                 `json:"context_id,omitempty"`
-	VMName    string                 `json:"vm_name,omitempty"`
-	Mappings  []store.NetworkMapping `json:"mappings"`
-}
-
-func nonNil(ms []store.NetworkMapping) []store.NetworkMapping {
-	if ms == nil {
-		return []store.NetworkMapping{}
-	}
-	return ms
-}
-
 // mappingTypeParam reads the optional mapping_type query parameter (the
 // only one mapping reads and deletes take).
 func mappingTypeParam(r *http.Request) (store.MappingType, error) {
@@ -165,37 +123,35 @@ func (s *Server) listAllMappings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, mappingsBody{Mappings: nonNil(ms)})
+	writeJSON(w, http.StatusOK, apiv1.Mappings{Mappings: mappingsOut(ms)})
 	return nil
 }
 
 // contextMappings answers the mappings of the context named by the path
 // parameter key.
-func (s *Server) contextMappings(w http.ResponseWriter, r *http.Request, key string) {
+func (s *Server) contextMappings(w http.ResponseWriter, r *http.Request, key string) error {
 	typ, err := mappingTypeParam(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	vm, err := s.vmParam(r, key)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	ms, err := s.store.ListMappings(r.Context(), vm.ContextID, typ)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, mappingsBody{ContextID: vm.ContextID, VMName: vm.VMName, Mappings: nonNil(ms)})
+	writeJSON(w, http.StatusOK, apiv1.Mappings{ContextID: vm.ContextID, VMName: vm.VMName, Mappings: mappingsOut(ms)})
+	return nil
 }
 
-func (s *Server) listVMMappings(w http.ResponseWriter, r *http.Request) {
-	s.contextMappings(w, r, "vm")
+func (s *Server) listVMMappings(w http.ResponseWriter, r *http.Request) error {
+	return s.contextMappings(w, r, "vm")
 }
 
-func (s *Server) listContextMappings(w http.ResponseWriter, r *http.Request) {
-	s.contextMappings(w, r, "context_id")
+func (s *Server) listContextMappings(w http.ResponseWriter, r *http.Request) error {
+	return s.contextMappings(w, r, "context_id")
 }
 
 func (s *Server) getSourceMappings(w http.ResponseWriter, r *http.Request) error {
@@ -220,27 +176,8 @@ func (s *Server) getSourceMappings(w http.ResponseWriter, r *http.Request) error
 	if len(out) == 0 {
 		return errs.New(errs.NotFound, "context %s has no mapping for source network %q", vm.ContextID, src)
 	}
-	writeJSON(w, http.StatusOK, mappingsBody{ContextID: vm.ContextID, VMName: vm.VMName, Mappings: out})
+	writeJSON(w, http.StatusOK, apiv1.Mappings{ContextID: vm.ContextID, VMName: vm.VMName, Mappings: mappingsOut(out)})
 	return nil
-}
-
-// sourceNetworkStatus is one source network of a VM with its mappings.
-type sourceNetworkStatus struct {
-	SourceNetworkName string                `json:"source_network_name"`
-	Test              *store.NetworkMapping `json:"test"`
-	Live              *store.NetworkMapping `json:"live"`
-}
-
-// mappingStatusBody says which of a VM's source networks lack a mapping.
-type mappingStatusBody struct {
-	ContextID      string                 `json:"context_id"`
-	VMName         string                 `json:"vm_name"`
-	SourceNetworks []sourceNetworkStatus  `json:"source_networks"`
-	MissingTest    []string               `json:"missing_test"`
-	MissingLive    []string               `json:"missing_live"`
-	TestComplete   bool                   `json:"test_complete"`
-	LiveComplete   bool                   `json:"live_complete"`
-	Unused         []store.NetworkMapping `json:"unused_mappings"`
 }
 
 func (s *Server) mappingStatus(w http.ResponseWriter, r *http.Request) error {
@@ -252,23 +189,24 @@ func (s *Server) mappingStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := mappingStatusBody{ContextID: vm.ContextID, VMName: vm.VMName, SourceNetworks: []sourceNetworkStatus{},
-		MissingTest: []string{}, MissingLive: []string{}, Unused: []store.NetworkMapping{}}
+	out := apiv1.MappingStatus{ContextID: vm.ContextID, VMName: vm.VMName, SourceNetworks: []apiv1.SourceNetworkStatus{},
+		MissingTest: []string{}, MissingLive: []string{}, Unused: []apiv1.NetworkMapping{}}
 	onVM := map[string]bool{}
 	for _, n := range vm.NICs {
 		if onVM[n.NetworkName] {
 			continue
 		}
 		onVM[n.NetworkName] = true
-		st := sourceNetworkStatus{SourceNetworkName: n.NetworkName}
+		st := apiv1.SourceNetworkStatus{SourceNetworkName: n.NetworkName}
 		for i := range ms {
 			if ms[i].SourceNetworkName != n.NetworkName {
 				continue
 			}
+			m := mappingOut(ms[i])
 			if ms[i].MappingType == store.MappingTest {
-				st.Test = &ms[i]
+				st.Test = &m
 			} else {
-				st.Live = &ms[i]
+				st.Live = &m
 			}
 		}
 		if st.Test == nil {
@@ -281,7 +219,7 @@ func (s *Server) mappingStatus(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, m := range ms {
 		if !onVM[m.SourceNetworkName] {
-			out.Unused = append(out.Unused, m)
+			out.Unused = append(out.Unused, mappingOut(m))
 		}
 	}
 	out.TestComplete, out.LiveComplete = len(out.MissingTest) == 0, len(out.MissingLive) == 0
@@ -290,7 +228,7 @@ func (s *Server) mappingStatus(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createLegacyMapping(w http.ResponseWriter, r *http.Request) error {
-	var req legacyMappingRequest
+	var req apiv1.LegacyMapping
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
@@ -304,15 +242,14 @@ func (s *Server) createLegacyMapping(w http.ResponseWriter, r *http.Request) err
 	if err := checkName(field, name); err != nil {
 		return err
 	}
-	if err := req.mappingInput.check("", true); err != nil {
+	if err := checkMapping(&req.MappingInput, "", true); err != nil {
 		return err
 	}
 	vm, err := s.store.ResolveContext(r.Context(), name)
 	if err != nil {
 		return err
 	}
-	s.upsertOne(w, r, vm.ContextID, req.mapping(), http.StatusCreated)
-	return nil
+	return s.upsertOne(w, r, vm.ContextID, mappingOf(req.MappingInput), http.StatusCreated)
 }
 
 func (s *Server) mappingDecision(r *http.Request, kind string, ms []store.NetworkMapping) store.Decision {
@@ -324,32 +261,27 @@ func (s *Server) mappingDecision(r *http.Request, kind string, ms []store.Networ
 	return store.Decision{Decision: kind, Actor: actorOf(r), Choice: map[string]any{"mappings": list}}
 }
 
-func (s *Server) saveBulk(w http.ResponseWriter, r *http.Request, replace bool) {
+func (s *Server) saveBulk(w http.ResponseWriter, r *http.Request, replace bool) error {
 	vm, err := s.vmParam(r, "context_id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	var req bulkMappingRequest
+	var req apiv1.BulkMappings
 	if err := decodeJSON(r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	if err := req.check(); err != nil {
-		s.writeError(w, r, err)
-		return
+	if err := checkBulk(&req); err != nil {
+		return err
 	}
 	if !replace && len(req.Mappings) == 0 {
-		s.writeError(w, r, errs.Field("mappings", "at least one mapping is required"))
-		return
+		return errs.Field("mappings", "at least one mapping is required")
 	}
 	ms := make([]store.NetworkMapping, 0, len(req.Mappings))
 	for _, m := range req.Mappings {
-		ms = append(ms, m.mapping())
+		ms = append(ms, mappingOf(m))
 	}
 	if err := s.checkDestinations(r, func(i int) string { return fmt.Sprintf("mappings[%d].", i) }, ms); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	kind := "network-mapping-upsert"
 	if replace {
@@ -357,18 +289,18 @@ func (s *Server) saveBulk(w http.ResponseWriter, r *http.Request, replace bool) 
 	}
 	saved, err := s.store.SaveMappings(r.Context(), vm.ContextID, replace, ms, s.mappingDecision(r, kind, ms))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, mappingsBody{ContextID: vm.ContextID, VMName: vm.VMName, Mappings: nonNil(saved)})
+	writeJSON(w, http.StatusOK, apiv1.Mappings{ContextID: vm.ContextID, VMName: vm.VMName, Mappings: mappingsOut(saved)})
+	return nil
 }
 
-func (s *Server) upsertContextMappings(w http.ResponseWriter, r *http.Request) {
-	s.saveBulk(w, r, false)
+func (s *Server) upsertContextMappings(w http.ResponseWriter, r *http.Request) error {
+	return s.saveBulk(w, r, false)
 }
 
-func (s *Server) replaceContextMappings(w http.ResponseWriter, r *http.Request) {
-	s.saveBulk(w, r, true)
+func (s *Server) replaceContextMappings(w http.ResponseWriter, r *http.Request) error {
+	return s.saveBulk(w, r, true)
 }
 
 func (s *Server) putSourceMapping(w http.ResponseWriter, r *http.Request) error {
@@ -380,72 +312,67 @@ func (s *Server) putSourceMapping(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	var req sourceMappingRequest
+	var req apiv1.SourceMapping
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	in := mappingInput{SourceNetworkName: src, DestinationNetworkID: req.DestinationNetworkID,
+	in := apiv1.MappingInput{SourceNetworkName: src, DestinationNetworkID: req.DestinationNetworkID,
 		DestinationNetworkName: req.DestinationNetworkName, MappingType: req.MappingType}
-	if err := in.check("", false); err != nil {
+	if err := checkMapping(&in, "", false); err != nil {
 		return err
 	}
-	s.upsertOne(w, r, vm.ContextID, in.mapping(), http.StatusOK)
-	return nil
+	return s.upsertOne(w, r, vm.ContextID, mappingOf(in), http.StatusOK)
 }
 
 // upsertOne checks one mapping's destination network, saves it (audited as
 // network-mapping-upsert) and answers it with status.
-func (s *Server) upsertOne(w http.ResponseWriter, r *http.Request, contextID string, m store.NetworkMapping, status int) {
+func (s *Server) upsertOne(w http.ResponseWriter, r *http.Request, contextID string, m store.NetworkMapping, status int) error {
 	ms := []store.NetworkMapping{m}
 	if err := s.checkDestinations(r, func(int) string { return "" }, ms); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	saved, err := s.store.SaveMappings(r.Context(), contextID, false, ms, s.mappingDecision(r, "network-mapping-upsert", ms))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, status, saved[0])
+	writeJSON(w, status, mappingOut(saved[0]))
+	return nil
 }
 
 // deleteMappings deletes the mappings the path and query select.
-func (s *Server) deleteMappings(w http.ResponseWriter, r *http.Request, ctxKey, srcKey string) {
+func (s *Server) deleteMappings(w http.ResponseWriter, r *http.Request, ctxKey, srcKey string) error {
 	typ, err := mappingTypeParam(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	vm, err := s.vmParam(r, ctxKey)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	src := ""
 	if srcKey != "" {
 		if src, err = pathName(r, srcKey); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	d := store.Decision{Decision: "network-mapping-delete", Actor: actorOf(r),
 		Choice: map[string]any{"source_network_name": src, "mapping_type": typ}}
 	n, err := s.store.RemoveMappings(r.Context(), vm.ContextID, src, typ, d)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"context_id": vm.ContextID, "deleted": n})
+	writeJSON(w, http.StatusOK, apiv1.MappingsDeleted{ContextID: vm.ContextID, Deleted: n})
+	return nil
 }
 
-func (s *Server) deleteVMMapping(w http.ResponseWriter, r *http.Request) {
-	s.deleteMappings(w, r, "vm", "source_network")
+func (s *Server) deleteVMMapping(w http.ResponseWriter, r *http.Request) error {
+	return s.deleteMappings(w, r, "vm", "source_network")
 }
 
-func (s *Server) deleteContextMappings(w http.ResponseWriter, r *http.Request) {
-	s.deleteMappings(w, r, "context_id", "")
+func (s *Server) deleteContextMappings(w http.ResponseWriter, r *http.Request) error {
+	return s.deleteMappings(w, r, "context_id", "")
 }
 
-func (s *Server) deleteSourceMapping(w http.ResponseWriter, r *http.Request) {
-	s.deleteMappings(w, r, "context_id", "source_network")
+func (s *Server) deleteSourceMapping(w http.ResponseWriter, r *http.Request) error {
+	return s.deleteMappings(w, r, "context_id", "source_network")
 }

@@ -5,24 +5,11 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/store"
 )
-
-// stepView is a planned step as the operator's routes show it.
-type stepView struct {
-	Name       string `json:"name"`
-	SkipReason string `json:"skip_reason,omitempty"`
-}
-
-func viewSteps(ps []store.PlannedStep) []stepView {
-	out := make([]stepView, 0, len(ps))
-	for _, p := range ps {
-		out = append(out, stepView{Name: p.Name, SkipReason: p.SkipReason})
-	}
-	return out
-}
 
 // failoverTypeParam reads the {failover_type} path parameter.
 func failoverTypeParam(r *http.Request) (failover.Type, error) {
@@ -52,20 +39,6 @@ func (s *Server) vmParam(r *http.Request, key string) (*store.VMContext, error) 
 	return s.store.ResolveContext(r.Context(), name)
 }
 
-// preflightConfigBody is what a failover of a VM would use by default.
-type preflightConfigBody struct {
-	ContextID        string                `json:"context_id"`
-	VMName           string                `json:"vm_name"`
-	FailoverType     failover.Type         `json:"failover_type"`
-	ContextStatus    store.ContextStatus   `json:"context_status"`
-	Defaults         *failover.Config      `json:"defaults"`
-	Options          []failover.OptionInfo `json:"options"`
-	Networks         []failover.NICPlan    `json:"networks"`
-	Steps            []stepView            `json:"steps"`
-	Preflight        *failover.Report      `json:"preflight"`
-	ApprovalRequired bool                  `json:"approval_required"`
-}
-
 func (s *Server) preflightConfig(w http.ResponseWriter, r *http.Request) error {
 	typ, vm, err := s.typeAndVM(r)
 	if err != nil {
@@ -79,28 +52,16 @@ func (s *Server) preflightConfig(w http.ResponseWriter, r *http.Request) error {
 	if nics == nil {
 		nics = []failover.NICPlan{}
 	}
-	writeJSON(w, http.StatusOK, preflightConfigBody{ContextID: vm.ContextID, VMName: vm.VMName, FailoverType: typ,
-		ContextStatus: vm.CurrentStatus, Defaults: p.Config, Options: failover.FailoverOptions(p.Config),
-		Networks: nics, Steps: viewSteps(p.Steps), Preflight: p.Preflight, ApprovalRequired: p.ApprovalRequired})
+	writeJSON(w, http.StatusOK, apiv1.PreflightConfig{ContextID: vm.ContextID, VMName: vm.VMName, FailoverType: typ,
+		ContextStatus: vm.CurrentStatus, Defaults: configOut(p.Config), Options: failover.FailoverOptions(p.Config),
+		Networks: nics, Steps: plannedSteps(p.Steps), Preflight: reportOut(p.Preflight), ApprovalRequired: p.ApprovalRequired})
 	return nil
-}
-
-// validateBody is the verdict on a proposed failover.
-type validateBody struct {
-	Valid            bool             `json:"valid"`
-	ContextID        string           `json:"context_id"`
-	VMName           string           `json:"vm_name"`
-	Config           *failover.Config `json:"config"`
-	Preflight        *failover.Report `json:"preflight"`
-	Steps            []stepView       `json:"steps"`
-	ApprovalRequired bool             `json:"approval_required"`
-	Approval         string           `json:"approval,omitempty"`
 }
 
 // decodeFailoverRequest reads a failover request's body and checks its
 // shape.
-func decodeFailoverRequest(r *http.Request) (failover.FailoverRequest, error) {
-	var req failover.FailoverRequest
+func decodeFailoverRequest(r *http.Request) (apiv1.FailoverRequest, error) {
+	var req apiv1.FailoverRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return req, err
 	}
@@ -109,7 +70,7 @@ func decodeFailoverRequest(r *http.Request) (failover.FailoverRequest, error) {
 
 // checkFailoverRequest checks a failover request's shape before anything
 // is read.
-func checkFailoverRequest(req *failover.FailoverRequest) error {
+func checkFailoverRequest(req *apiv1.FailoverRequest) error {
 	if req.FailoverType != failover.Test && req.FailoverType != failover.Live {
 		return errs.Field("failover_type", "must be test or live")
 	}
@@ -142,20 +103,10 @@ func (s *Server) preflightValidate(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, validateBody{Valid: p.Preflight.Gate(p.Config.SkipValidation) == nil, ContextID: p.ContextID,
-		VMName: p.VMName, Config: p.Config, Preflight: p.Preflight, Steps: viewSteps(p.Steps),
+	writeJSON(w, http.StatusOK, apiv1.Validation{Valid: p.Preflight.Gate(p.Config.SkipValidation) == nil, ContextID: p.ContextID,
+		VMName: p.VMName, Config: configOut(p.Config), Preflight: reportOut(p.Preflight), Steps: plannedSteps(p.Steps),
 		ApprovalRequired: p.ApprovalRequired, Approval: p.Approval})
 	return nil
-}
-
-// readinessBody is a VM's pre-flight report.
-type readinessBody struct {
-	ContextID     string              `json:"context_id"`
-	VMName        string              `json:"vm_name"`
-	FailoverType  failover.Type       `json:"failover_type"`
-	ContextStatus store.ContextStatus `json:"context_status"`
-	Ready         bool                `json:"ready"`
-	Preflight     *failover.Report    `json:"preflight"`
 }
 
 func (s *Server) readiness(w http.ResponseWriter, r *http.Request) error {
@@ -179,52 +130,32 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, readinessBody{ContextID: vm.ContextID, VMName: vm.VMName, FailoverType: typ,
-		ContextStatus: vm.CurrentStatus, Ready: p.Preflight.Passed, Preflight: p.Preflight})
+	writeJSON(w, http.StatusOK, apiv1.ReadinessReport{ContextID: vm.ContextID, VMName: vm.VMName, FailoverType: typ,
+		ContextStatus: vm.CurrentStatus, Ready: p.Preflight.Passed, Preflight: reportOut(p.Preflight)})
 	return nil
 }
 
-// rollbackDecisionBody explains what the operator may decide about a VM's
-// latest failover of one type.
-type rollbackDecisionBody struct {
-	ContextID        string                `json:"context_id"`
-	VMName           string                `json:"vm_name"`
-	FailoverType     failover.Type         `json:"failover_type"`
-	ContextStatus    store.ContextStatus   `json:"context_status"`
-	Failover         *store.FailoverJob    `json:"failover,omitempty"`
-	CanRollback      bool                  `json:"can_rollback"`
-	CanRetry         bool                  `json:"can_retry"`
-	CanCommit        bool                  `json:"can_commit"`
-	Reason           string                `json:"reason,omitempty"`
-	ApprovalRequired bool                  `json:"approval_required"`
-	Approval         string                `json:"approval,omitempty"`
-	Options          []failover.OptionInfo `json:"options"`
-	Steps            []stepView            `json:"steps"`
-}
-
-func (s *Server) rollbackDecision(w http.ResponseWriter, r *http.Request) {
+func (s *Server) rollbackDecision(w http.ResponseWriter, r *http.Request) error {
 	typ, vm, err := s.typeAndVM(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	out := rollbackDecisionBody{ContextID: vm.ContextID, VMName: vm.VMName, FailoverType: typ,
-		ContextStatus: vm.CurrentStatus, Options: failover.RollbackOptionInfos(typ), Steps: []stepView{}}
+	out := apiv1.RollbackDecision{ContextID: vm.ContextID, VMName: vm.VMName, FailoverType: typ,
+		ContextStatus: vm.CurrentStatus, Options: failover.RollbackOptionInfos(typ), Steps: []apiv1.PlannedStep{}}
 	fo, err := s.store.LatestFailover(r.Context(), vm.ContextID)
 	switch {
 	case errs.Is(err, errs.NotFound):
 		out.Reason = "the VM has no failover"
 		writeJSON(w, http.StatusOK, out)
-		return
+		return nil
 	case err != nil:
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	out.Failover = fo
+	out.Failover = failoverJobOut(fo)
 	if fo.FailoverType != string(typ) {
 		out.Reason = "the VM's latest failover " + fo.ExternalJobID + " is a " + fo.FailoverType + " failover"
 		writeJSON(w, http.StatusOK, out)
-		return
+		return nil
 	}
 	out.CanRetry = fo.Status == store.FailoverFailed
 	out.CanCommit = typ == failover.Live && fo.Status == store.FailoverCompleted
@@ -232,19 +163,19 @@ func (s *Server) rollbackDecision(w http.ResponseWriter, r *http.Request) {
 	switch c := errs.CodeOf(err); {
 	case err == nil:
 		out.CanRollback = true
-		out.Steps = viewSteps(p.Steps)
+		out.Steps = plannedSteps(p.Steps)
 		out.ApprovalRequired, out.Approval = p.ApprovalRequired, p.Approval
 	case c == errs.FailedPrecondition || c == errs.Conflict:
 		out.Reason = err.Error()
 	default:
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // checkRollbackRequest checks a rollback request's shape.
-func checkRollbackRequest(req *failover.RollbackRequest) error {
+func checkRollbackRequest(req *apiv1.RollbackRequest) error {
 	if req.ContextID == "" && req.VMName == "" && req.VMID == "" && req.VMwareVMID == "" {
 		return errs.Field("context_id", "context_id, vm_name, vm_id or vmware_vm_id is required")
 	}

@@ -10,18 +10,10 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/errs"
+	"github.com/ossea/unifiedfailover/failover"
 )
-
-// errorBody is the JSON body of every error answer.
-type errorBody struct {
-	Error   string         `json:"error"`
-	Code    errs.Code      `json:"code"`
-	Field   string         `json:"field,omitempty"`
-	Details map[string]any `json:"details,omitempty"`
-	// Plan is what would run, on a 428 approval answer.
-	Plan any `json:"plan,omitempty"`
-}
 
 // writeJSON writes v as JSON with status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -46,16 +38,19 @@ func (s *Server) handle(h func(http.ResponseWriter, *http.Request) error) http.H
 // errors are answered with a generic message (the cause goes to the log).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := errs.CodeOf(err)
-	body := errorBody{Error: err.Error(), Code: code}
+	body := apiv1.Error{Error: err.Error(), Code: apiv1.ErrorCode(code)}
 	var e *errs.Error
 	if errors.As(err, &e) {
 		body.Details = e.Details
 		if f, ok := e.Details["field"].(string); ok {
 			body.Field = f
 		}
-		if p, ok := e.Details["plan"]; ok {
-			body.Plan = p
+		if p, ok := e.Details["plan"].(*failover.Plan); ok {
+			body.Plan = planOut(p)
 			delete(body.Details, "plan")
+		}
+		if rep, ok := e.Details["preflight"].(*failover.Report); ok {
+			body.Details["preflight"] = reportOut(rep)
 		}
 	}
 	status := code.HTTPStatus()

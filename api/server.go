@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/auth"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/failover"
@@ -105,7 +106,7 @@ func (s *Server) Handler() http.Handler {
 		s.writeError(w, r, errs.New(errs.NotFound, "no route %s %s", r.Method, r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method " + r.Method + " not allowed on " + r.URL.Path, Code: "method_not_allowed"})
+		writeJSON(w, http.StatusMethodNotAllowed, apiv1.Error{Error: "method " + r.Method + " not allowed on " + r.URL.Path, Code: apiv1.CodeMethodNotAllowed})
 	})
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
@@ -118,7 +119,7 @@ func (s *Server) Handler() http.Handler {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, apiv1.Health{Status: "ok"})
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
@@ -134,7 +135,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		checks["redis"] = err.Error()
 		status = http.StatusServiceUnavailable
 	}
-	writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
+	writeJSON(w, status, apiv1.Readiness{Ready: status == http.StatusOK, Checks: checks})
 }
 
 // needEngine answers 503 when the failover engine is not configured.

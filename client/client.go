@@ -1,11 +1,14 @@
 // Package client is a Go client of the product's REST API, used by
-// failoverctl, the demo and end-to-end tests.
+// failoverctl, the demo and end-to-end tests. It speaks the wire types of
+// package apiv1 and imports nothing else of the product, so that
+// failoverctl builds without cgo and without the server's dependencies.
 package client
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,8 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ossea/unifiedfailover/errs"
-	"github.com/ossea/unifiedfailover/store"
+	"github.com/ossea/unifiedfailover/api/apiv1"
 )
 
 // Client talks to one API.
@@ -30,19 +32,55 @@ func New(baseURL, token string) *Client {
 	return &Client{base: strings.TrimRight(baseURL, "/"), token: token, http: &http.Client{Timeout: 60 * time.Second}}
 }
 
-// APIError is an error answer of the API.
+// APIError is an error answer of the API: its status and its body
+// (apiv1.Error).
 type APIError struct {
-	Status  int            `json:"-"`
-	Message string         `json:"error"`
-	Code    string         `json:"code"`
-	Field   string         `json:"field,omitempty"`
-	Details map[string]any `json:"details,omitempty"`
+	Status  int             `json:"-"`
+	Message string          `json:"error"`
+	Code    apiv1.ErrorCode `json:"code"`
+	Field   string          `json:"field,omitempty"`
+	Details map[string]any  `json:"details,omitempty"`
 	// Body is the raw answer, for answers such as 428 that carry a plan.
 	Body json.RawMessage `json:"-"`
 }
 
 // Error implements error.
 func (e *APIError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+
+// apiError decodes an error answer; a body that is not an error body
+// becomes the message.
+func apiError(status int, raw []byte) *APIError {
+	ae := &APIError{Status: status, Body: raw}
+	if json.Unmarshal(raw, ae) != nil || ae.Message == "" {
+		ae.Message = strings.TrimSpace(string(raw))
+	}
+	return ae
+}
+
+// TransportError is a request that got no answer, or whose answer could
+// not be read: the API could not be reached, or the connection broke.
+// Retrying may help (IsTransient).
+type TransportError struct {
+	// Op is the request, for example "GET /api/v1/jobs/…".
+	Op  string
+	Err error
+}
+
+// Error implements error.
+func (e *TransportError) Error() string { return e.Op + ": " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// Transient says retrying may help (package errs reads it).
+func (e *TransportError) Transient() bool { return true }
+
+// IsTransient reports whether err is a TransportError: the request may
+// succeed if retried. An answer of the API (APIError) is not transient.
+func IsTransient(err error) bool {
+	var te *TransportError
+	return errors.As(err, &te)
+}
 
 // Do sends a request with a JSON body (when in is not nil) and decodes a
 // 2xx JSON answer into out (when not nil). Other answers are *APIError.
@@ -67,19 +105,15 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return errs.Transient(err, "%s %s", method, path)
+		return &TransportError{Op: method + " " + path, Err: err}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 	if err != nil {
-		return errs.Transient(err, "reading answer of %s %s", method, path)
+		return &TransportError{Op: "reading answer of " + method + " " + path, Err: err}
 	}
 	if resp.StatusCode/100 != 2 {
-		ae := &APIError{Status: resp.StatusCode, Body: raw}
-		if json.Unmarshal(raw, ae) != nil || ae.Message == "" {
-			ae.Message = strings.TrimSpace(string(raw))
-		}
-		return ae
+		return apiError(resp.StatusCode, raw)
 	}
 	if out != nil && len(raw) > 0 {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -90,24 +124,17 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 }
 
 // Job is a job as the API shows it.
-type Job struct {
-	store.Job
-	ProgressPercent float64 `json:"progress_percent"`
-}
+type Job = apiv1.Job
 
 // Started is the answer to a request that started a job.
-type Started struct {
-	JobID         string `json:"job_id"`
-	ExternalJobID string `json:"external_job_id"`
-	Status        string `json:"status"`
-}
+type Started = apiv1.Started
 
 // StartProbe starts the probe chain, on a VM context when contextID is set.
 func (c *Client) StartProbe(ctx context.Context, contextID string) (*Started, error) {
 	var out Started
 	var in any
 	if contextID != "" {
-		in = map[string]string{"context_id": contextID}
+		in = apiv1.ProbeRequest{ContextID: contextID}
 	}
 	return &out, c.Do(ctx, http.MethodPost, "/api/v1/probe", in, &out)
 }
@@ -133,7 +160,7 @@ func (c *Client) WaitJob(ctx context.Context, id string, every time.Duration, on
 	}
 	for {
 		j, err := read(ctx, id)
-		if err != nil && !errs.IsTransient(err) {
+		if err != nil && !IsTransient(err) {
 			return nil, err
 		}
 		if err == nil {
@@ -155,9 +182,7 @@ func (c *Client) WaitJob(ctx context.Context, id string, every time.Duration, on
 }
 
 // Events returns a job's structured events.
-func (c *Client) Events(ctx context.Context, id string) ([]store.Event, error) {
-	var out struct {
-		Events []store.Event `json:"events"`
-	}
+func (c *Client) Events(ctx context.Context, id string) ([]apiv1.Event, error) {
+	var out apiv1.EventList
 	return out.Events, c.Do(ctx, http.MethodGet, "/api/v1/jobs/"+url.PathEscape(id)+"/events?limit=1000", nil, &out)
 }

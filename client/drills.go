@@ -2,38 +2,24 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
-	"github.com/ossea/unifiedfailover/drill"
-	"github.com/ossea/unifiedfailover/errs"
-	"github.com/ossea/unifiedfailover/store"
+	"github.com/ossea/unifiedfailover/api/apiv1"
 )
 
 // Drill is a drill schedule as the API shows it.
-type Drill struct {
-	store.DrillSchedule
-	Hold      string     `json:"hold"`
-	NextRunAt *time.Time `json:"next_run_at,omitempty"`
-	LastRun   *DrillRun  `json:"last_run,omitempty"`
-}
+type Drill = apiv1.Drill
 
 // DrillRun is a drill run: its VMs (with their RTO) and its report.
-type DrillRun struct {
-	store.DrillRun
-	Report *drill.Report `json:"report,omitempty"`
-}
+type DrillRun = apiv1.DrillRun
 
 // Drills lists the drill schedules with their last runs.
 func (c *Client) Drills(ctx context.Context) ([]Drill, error) {
-	var out struct {
-		Drills []Drill `json:"drills"`
-	}
+	var out apiv1.DrillList
 	return out.Drills, c.Do(ctx, http.MethodGet, "/api/v1/drills", nil, &out)
 }
 
@@ -44,13 +30,13 @@ func (c *Client) Drill(ctx context.Context, id string) (*Drill, error) {
 }
 
 // CreateDrill creates a drill schedule (admin).
-func (c *Client) CreateDrill(ctx context.Context, sp drill.Spec) (*Drill, error) {
+func (c *Client) CreateDrill(ctx context.Context, sp apiv1.DrillSpec) (*Drill, error) {
 	var out Drill
 	return &out, c.Do(ctx, http.MethodPost, "/api/v1/drills", sp, &out)
 }
 
 // UpdateDrill replaces a drill schedule's settings (admin).
-func (c *Client) UpdateDrill(ctx context.Context, id string, sp drill.Spec) (*Drill, error) {
+func (c *Client) UpdateDrill(ctx context.Context, id string, sp apiv1.DrillSpec) (*Drill, error) {
 	var out Drill
 	return &out, c.Do(ctx, http.MethodPut, "/api/v1/drills/"+url.PathEscape(id), sp, &out)
 }
@@ -66,7 +52,8 @@ func (c *Client) RunDrill(ctx context.Context, id string) (*DrillRun, error) {
 	return &out, c.Do(ctx, http.MethodPost, "/api/v1/drills/"+url.PathEscape(id)+"/run", nil, &out)
 }
 
-// DrillRuns lists a schedule's runs, newest first (without VMs).
+// DrillRuns lists a schedule's runs, newest first (without VMs, hold,
+// actor and report: an apiv1.DrillRunInfo each, decoded as a DrillRun).
 func (c *Client) DrillRuns(ctx context.Context, id string) ([]DrillRun, error) {
 	var out struct {
 		Runs []DrillRun `json:"runs"`
@@ -84,7 +71,7 @@ func (c *Client) DrillRun(ctx context.Context, runID string) (*DrillRun, error) 
 func (c *Client) WaitDrillRun(ctx context.Context, runID string, every time.Duration) (*DrillRun, error) {
 	for {
 		r, err := c.DrillRun(ctx, runID)
-		if err != nil && !errs.IsTransient(err) {
+		if err != nil && !IsTransient(err) {
 			return nil, err
 		}
 		if err == nil && !r.Status.Active() {
@@ -109,19 +96,15 @@ func (c *Client) DrillReportHTML(ctx context.Context, runID string) (string, err
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return "", errs.Transient(err, "fetching the report of drill run %s", runID)
+		return "", &TransportError{Op: "fetching the report of drill run " + runID, Err: err}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 	if err != nil {
-		return "", errs.Transient(err, "reading the report of drill run %s", runID)
+		return "", &TransportError{Op: "reading the report of drill run " + runID, Err: err}
 	}
 	if resp.StatusCode != http.StatusOK {
-		ae := &APIError{Status: resp.StatusCode, Body: raw}
-		if json.Unmarshal(raw, ae) != nil || ae.Message == "" {
-			ae.Message = strings.TrimSpace(string(raw))
-		}
-		return "", ae
+		return "", apiError(resp.StatusCode, raw)
 	}
 	return string(raw), nil
 }

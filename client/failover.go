@@ -6,28 +6,21 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/ossea/unifiedfailover/failover"
-	"github.com/ossea/unifiedfailover/store"
+	"github.com/ossea/unifiedfailover/api/apiv1"
 )
 
 // StartedJob is the answer to a request that started a job, with its plan.
-type StartedJob struct {
-	Started
-	Plan *failover.Plan `json:"plan,omitempty"`
-}
+type StartedJob = apiv1.Started
 
-// Register registers a protected VM (the body labsim's manifest gives).
-func (c *Client) Register(ctx context.Context, body any) (*store.VMContext, error) {
-	var out store.VMContext
+// Register registers a protected VM: body is an apiv1.RegisterRequest, or
+// any value that encodes as one (the body labsim's manifest gives).
+func (c *Client) Register(ctx context.Context, body any) (*apiv1.VMContext, error) {
+	var out apiv1.VMContext
 	return &out, c.Do(ctx, http.MethodPost, "/api/v1/contexts", body, &out)
 }
 
 // ContextDetail is a VM context with its mappings and latest jobs.
-type ContextDetail struct {
-	store.VMContext
-	Mappings []store.NetworkMapping `json:"network_mappings"`
-	Jobs     []Job                  `json:"jobs"`
-}
+type ContextDetail = apiv1.ContextDetail
 
 // Context returns a VM context by id or VM name.
 func (c *Client) Context(ctx context.Context, idOrName string) (*ContextDetail, error) {
@@ -36,21 +29,19 @@ func (c *Client) Context(ctx context.Context, idOrName string) (*ContextDetail, 
 }
 
 // Contexts lists the VM contexts.
-func (c *Client) Contexts(ctx context.Context) ([]store.VMContext, error) {
-	var out struct {
-		Contexts []store.VMContext `json:"contexts"`
-	}
+func (c *Client) Contexts(ctx context.Context) ([]apiv1.VMContext, error) {
+	var out apiv1.ContextList
 	return out.Contexts, c.Do(ctx, http.MethodGet, "/api/v1/contexts", nil, &out)
 }
 
 // Failover starts a failover (or, with DryRun, returns its plan).
-func (c *Client) Failover(ctx context.Context, req failover.FailoverRequest) (*StartedJob, error) {
+func (c *Client) Failover(ctx context.Context, req apiv1.FailoverRequest) (*StartedJob, error) {
 	var out StartedJob
 	return &out, c.Do(ctx, http.MethodPost, "/api/v1/failover/unified", req, &out)
 }
 
 // Rollback starts the rollback of a VM's latest failover.
-func (c *Client) Rollback(ctx context.Context, req failover.RollbackRequest) (*StartedJob, error) {
+func (c *Client) Rollback(ctx context.Context, req apiv1.RollbackRequest) (*StartedJob, error) {
 	var out StartedJob
 	return &out, c.Do(ctx, http.MethodPost, "/api/v1/failover/rollback", req, &out)
 }
@@ -61,7 +52,7 @@ func (c *Client) Rollback(ctx context.Context, req failover.RollbackRequest) (*S
 func (c *Client) Commit(ctx context.Context, jobID, confirm string) (*StartedJob, error) {
 	var out StartedJob
 	return &out, c.Do(ctx, http.MethodPost, "/api/v1/failover/"+url.PathEscape(jobID)+"/commit",
-		map[string]any{"confirm": confirm}, &out)
+		apiv1.CommitRequest{Confirm: confirm}, &out)
 }
 
 // Cancel stops a pending or running failover (the job answers cancelled;
@@ -69,7 +60,7 @@ func (c *Client) Commit(ctx context.Context, jobID, confirm string) (*StartedJob
 func (c *Client) Cancel(ctx context.Context, jobID, reason string) (*Job, error) {
 	var out Job
 	return &out, c.Do(ctx, http.MethodPost, "/api/v1/failover/"+url.PathEscape(jobID)+"/cancel",
-		map[string]any{"reason": reason}, &out)
+		apiv1.CancelRequest{Reason: reason}, &out)
 }
 
 // Retry resumes a failed job at its failed step.
@@ -79,10 +70,7 @@ func (c *Client) Retry(ctx context.Context, jobID string) (*StartedJob, error) {
 }
 
 // FailoverStatus is a job with, for a failover, what it made.
-type FailoverStatus struct {
-	Job
-	Failover *store.FailoverJob `json:"failover,omitempty"`
-}
+type FailoverStatus = apiv1.FailoverStatus
 
 // Status returns the status of a failover, rollback or commit job.
 func (c *Client) Status(ctx context.Context, jobID string) (*FailoverStatus, error) {
@@ -91,14 +79,12 @@ func (c *Client) Status(ctx context.Context, jobID string) (*FailoverStatus, err
 }
 
 // PlanOf decodes the plan carried by a 428 answer.
-func PlanOf(err error) *failover.Plan {
+func PlanOf(err error) *apiv1.Plan {
 	ae, ok := err.(*APIError)
 	if !ok {
 		return nil
 	}
-	var body struct {
-		Plan *failover.Plan `json:"plan"`
-	}
+	var body apiv1.Error
 	if json.Unmarshal(ae.Body, &body) != nil {
 		return nil
 	}
@@ -107,14 +93,14 @@ func PlanOf(err error) *failover.Plan {
 
 // Refresh re-reads a VM (name or context id) from vCenter and reports what
 // changed in its record.
-func (c *Client) Refresh(ctx context.Context, vm string) (*failover.RefreshReport, error) {
-	var out failover.RefreshReport
+func (c *Client) Refresh(ctx context.Context, vm string) (*apiv1.RefreshReport, error) {
+	var out apiv1.RefreshReport
 	return &out, c.Do(ctx, http.MethodPost, "/api/v1/contexts/"+url.PathEscape(vm)+"/refresh", nil, &out)
 }
 
 // UpdateContext sets a VM's replicas and replication status.
-func (c *Client) UpdateContext(ctx context.Context, vm string, u failover.ContextUpdate) (*store.VMContext, error) {
-	var out store.VMContext
+func (c *Client) UpdateContext(ctx context.Context, vm string, u apiv1.ContextUpdate) (*apiv1.VMContext, error) {
+	var out apiv1.VMContext
 	return &out, c.Do(ctx, http.MethodPatch, "/api/v1/contexts/"+url.PathEscape(vm), u, &out)
 }
 

@@ -6,8 +6,7 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/ossea/unifiedfailover/failover"
-	"github.com/ossea/unifiedfailover/store"
+	"github.com/ossea/unifiedfailover/api/apiv1"
 )
 
 // JobFilter selects jobs to list. Zero fields do not filter.
@@ -56,9 +55,7 @@ func encode(q url.Values) string {
 
 // Jobs lists jobs, newest first.
 func (c *Client) Jobs(ctx context.Context, f JobFilter) ([]Job, error) {
-	var out struct {
-		Jobs []Job `json:"jobs"`
-	}
+	var out apiv1.JobList
 	return out.Jobs, c.Do(ctx, http.MethodGet, "/api/v1/failover/jobs"+f.query(), nil, &out)
 }
 
@@ -74,7 +71,7 @@ type AuditFilter struct {
 }
 
 // Audit lists operator decisions, newest first.
-func (c *Client) Audit(ctx context.Context, f AuditFilter) ([]store.Decision, error) {
+func (c *Client) Audit(ctx context.Context, f AuditFilter) ([]apiv1.Decision, error) {
 	q := url.Values{}
 	set(q, "vm", f.VM)
 	set(q, "job_id", f.JobID)
@@ -82,18 +79,12 @@ func (c *Client) Audit(ctx context.Context, f AuditFilter) ([]store.Decision, er
 	set(q, "decision", f.Decision)
 	setInt(q, "limit", f.Limit)
 	setInt(q, "offset", f.Offset)
-	var out struct {
-		Decisions []store.Decision `json:"decisions"`
-	}
+	var out apiv1.AuditList
 	return out.Decisions, c.Do(ctx, http.MethodGet, "/api/v1/audit"+encode(q), nil, &out)
 }
 
 // Mappings is a list of network mappings, of one context when named.
-type Mappings struct {
-	ContextID string                 `json:"context_id,omitempty"`
-	VMName    string                 `json:"vm_name,omitempty"`
-	Mappings  []store.NetworkMapping `json:"mappings"`
-}
+type Mappings = apiv1.Mappings
 
 // AllMappings lists every network mapping.
 func (c *Client) AllMappings(ctx context.Context) (*Mappings, error) {
@@ -108,23 +99,10 @@ func (c *Client) VMMappings(ctx context.Context, vm string) (*Mappings, error) {
 }
 
 // SourceNetworkStatus is one source network of a VM with its mappings.
-type SourceNetworkStatus struct {
-	SourceNetworkName string                `json:"source_network_name"`
-	Test              *store.NetworkMapping `json:"test"`
-	Live              *store.NetworkMapping `json:"live"`
-}
+type SourceNetworkStatus = apiv1.SourceNetworkStatus
 
 // MappingStatus says which of a VM's source networks lack a mapping.
-type MappingStatus struct {
-	ContextID      string                 `json:"context_id"`
-	VMName         string                 `json:"vm_name"`
-	SourceNetworks []SourceNetworkStatus  `json:"source_networks"`
-	MissingTest    []string               `json:"missing_test"`
-	MissingLive    []string               `json:"missing_live"`
-	TestComplete   bool                   `json:"test_complete"`
-	LiveComplete   bool                   `json:"live_complete"`
-	Unused         []store.NetworkMapping `json:"unused_mappings"`
-}
+type MappingStatus = apiv1.MappingStatus
 
 // MappingStatus returns the mapping completeness of a VM.
 func (c *Client) MappingStatus(ctx context.Context, vm string) (*MappingStatus, error) {
@@ -133,12 +111,7 @@ func (c *Client) MappingStatus(ctx context.Context, vm string) (*MappingStatus, 
 }
 
 // MappingInput is one mapping to store.
-type MappingInput struct {
-	SourceNetworkName      string `json:"source_network_name"`
-	DestinationNetworkID   string `json:"destination_network_id"`
-	DestinationNetworkName string `json:"destination_network_name,omitempty"`
-	MappingType            string `json:"mapping_type"`
-}
+type MappingInput = apiv1.MappingInput
 
 // SaveMappings stores mappings of a context in one transaction; with
 // replace, the context's other mappings are deleted.
@@ -152,16 +125,16 @@ func (c *Client) SaveMappings(ctx context.Context, contextID string, ms []Mappin
 	}
 	var out Mappings
 	return &out, c.Do(ctx, method, "/api/v1/network-mappings/context/"+url.PathEscape(contextID),
-		map[string]any{"mappings": ms}, &out)
+		apiv1.BulkMappings{Mappings: ms}, &out)
 }
 
 // SetMapping creates or replaces the mapping of one source network of a
 // context.
-func (c *Client) SetMapping(ctx context.Context, contextID string, m MappingInput) (*store.NetworkMapping, error) {
-	var out store.NetworkMapping
+func (c *Client) SetMapping(ctx context.Context, contextID string, m MappingInput) (*apiv1.NetworkMapping, error) {
+	var out apiv1.NetworkMapping
 	return &out, c.Do(ctx, http.MethodPut, "/api/v1/network-mappings/context/"+url.PathEscape(contextID)+"/"+
-		url.PathEscape(m.SourceNetworkName), map[string]any{"destination_network_id": m.DestinationNetworkID,
-		"destination_network_name": m.DestinationNetworkName, "mapping_type": m.MappingType}, &out)
+		url.PathEscape(m.SourceNetworkName), apiv1.SourceMapping{DestinationNetworkID: m.DestinationNetworkID,
+		DestinationNetworkName: m.DestinationNetworkName, MappingType: m.MappingType}, &out)
 }
 
 // DeleteMappings deletes the mappings of one source network of a VM (name
@@ -170,32 +143,16 @@ func (c *Client) SetMapping(ctx context.Context, contextID string, m MappingInpu
 func (c *Client) DeleteMappings(ctx context.Context, vm, sourceNetwork, typ string) (int, error) {
 	q := url.Values{}
 	set(q, "mapping_type", typ)
-	var out struct {
-		Deleted int `json:"deleted"`
-	}
-	return out.Deleted, c.Do(ctx, http.MethodDelete, "/api/v1/network-mappings/"+url.PathEscape(vm)+"/"+
+	var out apiv1.MappingsDeleted
+	return int(out.Deleted), c.Do(ctx, http.MethodDelete, "/api/v1/network-mappings/"+url.PathEscape(vm)+"/"+
 		url.PathEscape(sourceNetwork)+encode(q), nil, &out)
 }
 
 // PlannedStep is a step a failover or rollback would run.
-type PlannedStep struct {
-	Name       string `json:"name"`
-	SkipReason string `json:"skip_reason,omitempty"`
-}
+type PlannedStep = apiv1.PlannedStep
 
 // PreflightConfig is what a failover of a VM would use by default.
-type PreflightConfig struct {
-	ContextID        string                `json:"context_id"`
-	VMName           string                `json:"vm_name"`
-	FailoverType     string                `json:"failover_type"`
-	ContextStatus    string                `json:"context_status"`
-	Defaults         *failover.Config      `json:"defaults"`
-	Options          []failover.OptionInfo `json:"options"`
-	Networks         []failover.NICPlan    `json:"networks"`
-	Steps            []PlannedStep         `json:"steps"`
-	Preflight        *failover.Report      `json:"preflight"`
-	ApprovalRequired bool                  `json:"approval_required"`
-}
+type PreflightConfig = apiv1.PreflightConfig
 
 // PreflightConfig returns the defaults, options, networks and pre-flight
 // report of a failover of type typ (test or live) of a VM.
@@ -205,32 +162,16 @@ func (c *Client) PreflightConfig(ctx context.Context, typ, vm string) (*Prefligh
 }
 
 // Validation is the verdict on a proposed failover.
-type Validation struct {
-	Valid            bool             `json:"valid"`
-	ContextID        string           `json:"context_id"`
-	VMName           string           `json:"vm_name"`
-	Config           *failover.Config `json:"config"`
-	Preflight        *failover.Report `json:"preflight"`
-	Steps            []PlannedStep    `json:"steps"`
-	ApprovalRequired bool             `json:"approval_required"`
-	Approval         string           `json:"approval,omitempty"`
-}
+type Validation = apiv1.Validation
 
 // Validate validates a proposed failover request; it runs nothing.
-func (c *Client) Validate(ctx context.Context, req failover.FailoverRequest) (*Validation, error) {
+func (c *Client) Validate(ctx context.Context, req apiv1.FailoverRequest) (*Validation, error) {
 	var out Validation
 	return &out, c.Do(ctx, http.MethodPost, "/api/v1/failover/preflight/validate", req, &out)
 }
 
 // Readiness is a VM's pre-flight report.
-type Readiness struct {
-	ContextID     string           `json:"context_id"`
-	VMName        string           `json:"vm_name"`
-	FailoverType  string           `json:"failover_type"`
-	ContextStatus string           `json:"context_status"`
-	Ready         bool             `json:"ready"`
-	Preflight     *failover.Report `json:"preflight"`
-}
+type Readiness = apiv1.ReadinessReport
 
 // Readiness returns a VM's pre-flight report for a failover of type typ.
 func (c *Client) Readiness(ctx context.Context, vm, typ string) (*Readiness, error) {
@@ -242,21 +183,7 @@ func (c *Client) Readiness(ctx context.Context, vm, typ string) (*Readiness, err
 
 // RollbackDecision is what the operator may decide about a VM's latest
 // failover of one type.
-type RollbackDecision struct {
-	ContextID        string                `json:"context_id"`
-	VMName           string                `json:"vm_name"`
-	FailoverType     string                `json:"failover_type"`
-	ContextStatus    string                `json:"context_status"`
-	Failover         *store.FailoverJob    `json:"failover,omitempty"`
-	CanRollback      bool                  `json:"can_rollback"`
-	CanRetry         bool                  `json:"can_retry"`
-	CanCommit        bool                  `json:"can_commit"`
-	Reason           string                `json:"reason,omitempty"`
-	ApprovalRequired bool                  `json:"approval_required"`
-	Approval         string                `json:"approval,omitempty"`
-	Options          []failover.OptionInfo `json:"options"`
-	Steps            []PlannedStep         `json:"steps"`
-}
+type RollbackDecision = apiv1.RollbackDecision
 
 // RollbackDecision returns the rollback options of a VM's latest failover
 // of type typ.
@@ -266,15 +193,7 @@ func (c *Client) RollbackDecision(ctx context.Context, typ, vm string) (*Rollbac
 }
 
 // Network is a CloudStack network.
-type Network struct {
-	ID           string `json:"id"`
-	Name         string `json:"name"`
-	Type         string `json:"type"`
-	ZoneID       string `json:"zone_id"`
-	CIDR         string `json:"cidr,omitempty"`
-	State        string `json:"state,omitempty"`
-	ProposedTest bool   `json:"proposed_test"`
-}
+type Network = apiv1.Network
 
 // Networks lists the CloudStack networks (only the proposed test networks
 // with proposedTest).
@@ -283,29 +202,18 @@ func (c *Client) Networks(ctx context.Context, proposedTest bool) ([]Network, er
 	if proposedTest {
 		path += "?proposed_test=true"
 	}
-	var out struct {
-		Networks []Network `json:"networks"`
-	}
+	var out apiv1.NetworkList
 	return out.Networks, c.Do(ctx, http.MethodGet, path, nil, &out)
 }
 
 // ServiceOffering is a CloudStack compute offering.
-type ServiceOffering struct {
-	ID          string `json:"id"`
-	Name        string `json:"name"`
-	CPUCount    int    `json:"cpu_count"`
-	MemoryMB    int    `json:"memory_mb"`
-	Fits        bool   `json:"fits"`
-	Recommended bool   `json:"recommended"`
-}
+type ServiceOffering = apiv1.ServiceOffering
 
 // ServiceOfferings lists the compute offerings, marking those that fit a
 // VM (name or context id) when vm is not empty.
 func (c *Client) ServiceOfferings(ctx context.Context, vm string) ([]ServiceOffering, error) {
 	q := url.Values{}
 	set(q, "vm", vm)
-	var out struct {
-		Offerings []ServiceOffering `json:"service_offerings"`
-	}
+	var out apiv1.ServiceOfferingList
 	return out.Offerings, c.Do(ctx, http.MethodGet, "/api/v1/service-offerings/available"+encode(q), nil, &out)
 }

@@ -9,67 +9,25 @@ import (
 	"math"
 	"time"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
+
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/store"
 )
 
 // Report is a drill run's report: per VM each step's duration, the RTO,
 // outcome and errors; per run pass/fail and totals.
-type Report struct {
-	RunID        string               `json:"run_id"`
-	ScheduleID   string               `json:"schedule_id,omitempty"`
-	ScheduleName string               `json:"schedule_name"`
-	Tick         time.Time            `json:"tick"`
-	Trigger      string               `json:"trigger"`
-	Status       store.DrillRunStatus `json:"status"`
-	Error        string               `json:"error,omitempty"`
-	StartedAt    *time.Time           `json:"started_at,omitempty"`
-	EndedAt      *time.Time           `json:"ended_at,omitempty"`
-	HoldSeconds  int                  `json:"hold_seconds"`
-	MaxParallel  int                  `json:"max_parallel"`
-	Totals       Totals               `json:"totals"`
-	VMs          []VMReport           `json:"vms"`
-}
+type Report = apiv1.DrillReport
 
 // Totals sums a run up.
-type Totals struct {
-	VMs           int      `json:"vms"`
-	Passed        int      `json:"passed"`
-	Failed        int      `json:"failed"`
-	Skipped       int      `json:"skipped"`
-	RTOAvgSeconds *float64 `json:"rto_avg_seconds,omitempty"`
-	RTOMaxSeconds *float64 `json:"rto_max_seconds,omitempty"`
-}
+type Totals = apiv1.DrillTotals
 
 // VMReport is one VM of a run.
-type VMReport struct {
-	ContextID             string       `json:"context_id"`
-	VMName                string       `json:"vm_name"`
-	State                 string       `json:"state"`
-	Outcome               string       `json:"outcome"`
-	SkipReason            string       `json:"skip_reason,omitempty"`
-	Error                 string       `json:"error,omitempty"`
-	RTOSeconds            *float64     `json:"rto_seconds,omitempty"`
-	DestinationVMID       string       `json:"destination_vm_id,omitempty"`
-	FailoverJobID         string       `json:"failover_job_id,omitempty"`
-	FailoverExternalJobID string       `json:"failover_external_job_id,omitempty"`
-	RollbackJobID         string       `json:"rollback_job_id,omitempty"`
-	RollbackExternalJobID string       `json:"rollback_external_job_id,omitempty"`
-	Steps                 []StepReport `json:"steps"`
-}
+type VMReport = apiv1.DrillVMReport
 
 // StepReport is one step of a VM's failover or rollback (or the drill's
 // hold between them).
-type StepReport struct {
-	Job             string     `json:"job"`
-	Name            string     `json:"name"`
-	Status          string     `json:"status"`
-	StartedAt       *time.Time `json:"started_at,omitempty"`
-	EndedAt         *time.Time `json:"ended_at,omitempty"`
-	DurationSeconds float64    `json:"duration_seconds"`
-	Error           string     `json:"error,omitempty"`
-	SkipReason      string     `json:"skip_reason,omitempty"`
-}
+type StepReport = apiv1.DrillStepReport
 
 // BuildReport builds a run's report from its VMs and their jobs as they
 // are now. A run passes when no VM failed and at least one VM passed

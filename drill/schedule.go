@@ -18,6 +18,8 @@ import (
 	"time"
 	_ "time/tzdata" // time zones without the system's tzdata
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
+
 	"github.com/robfig/cron/v3"
 
 	"github.com/ossea/unifiedfailover/errs"
@@ -32,23 +34,7 @@ const (
 )
 
 // Spec is a schedule as the API takes it.
-type Spec struct {
-	Name       string   `json:"name"`
-	ContextIDs []string `json:"context_ids"`
-	// Cron is a 5-field cron expression (minute hour day-of-month month
-	// day-of-week), read in Timezone.
-	Cron string `json:"cron"`
-	// Timezone is an IANA time zone name. Defaults to UTC.
-	Timezone string `json:"timezone,omitempty"`
-	// Hold is how long the test copies run before the rollback, for
-	// example "10m". Defaults to 0.
-	Hold string `json:"hold,omitempty"`
-	// MaxParallel is how many VMs fail over (and roll back) at once.
-	// Defaults to 1.
-	MaxParallel int `json:"max_parallel,omitempty"`
-	// Enabled defaults to true.
-	Enabled *bool `json:"enabled,omitempty"`
-}
+type Spec = apiv1.DrillSpec
 
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow)
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/testsvc"
 
 	"github.com/hibiken/asynq"
@@ -233,7 +234,7 @@ func TestDrillSkipsBusyVM(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.lab.CloudStack.SetLatency("startVirtualMachine", 0)
-	byName := map[string]store.DrillRunVM{}
+	byName := map[string]apiv1.DrillRunVM{}
 	for _, v := range got.VMs {
 		byName[v.VMName] = v
 	}

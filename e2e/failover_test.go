@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/store"
 )
@@ -128,7 +129,7 @@ func TestLiveFailoverNeedsApprovalThenRollsBackAndCommits(t *testing.T) {
 	}
 	// The rollback of a live failover waits for VMware Tools in the source.
 	if events, err := b.api.Events(b.ctx, rb.ID); err != nil ||
-		!slices.ContainsFunc(events, func(e store.Event) bool { return e.Message == "source VM powered on; VMware Tools run in it" }) {
+		!slices.ContainsFunc(events, func(e apiv1.Event) bool { return e.Message == "source VM powered on; VMware Tools run in it" }) {
 		t.Fatalf("the rollback did not wait for VMware Tools: %v", err)
 	}
 

@@ -1,12 +1,12 @@
 package e2e
 
 import (
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/client"
-	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/nbd"
 )
 
-func planOf(err error) *failover.Plan { return client.PlanOf(err) }
+func planOf(err error) *apiv1.Plan { return client.PlanOf(err) }
 
 // writeReplica writes through a replica's export, as the destination VM
 // would.

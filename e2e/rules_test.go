@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/client"
 	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/store"
@@ -187,5 +188,5 @@ func TestLiveFailoverRefusedWhenCBTWasReset(t *testing.T) {
 
 // clientMapping is a network mapping of one source network.
 func clientMapping(source, destinationID, typ string) client.MappingInput {
-	return client.MappingInput{SourceNetworkName: source, DestinationNetworkID: destinationID, MappingType: typ}
+	return client.MappingInput{SourceNetworkName: source, DestinationNetworkID: destinationID, MappingType: apiv1.MappingType(typ)}
 }

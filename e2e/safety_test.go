@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/client"
 	"github.com/ossea/unifiedfailover/failover"
 	cssim "github.com/ossea/unifiedfailover/sim/cloudstack"
@@ -310,7 +311,7 @@ func TestLivingRecord(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.ContainsFunc(audit, func(d store.Decision) bool { return d.ContextID == ctxID }) {
+		if !slices.ContainsFunc(audit, func(d apiv1.Decision) bool { return d.ContextID == ctxID }) {
 			t.Errorf("no %s decision on %s in the audit: %+v", k, ctxID, audit)
 		}
 	}
@@ -358,7 +359,7 @@ func TestForcedCleanupForces(t *testing.T) {
 		t.Fatalf("the snapshot whose revert is a leftover was deleted")
 	}
 	events, err := b.api.Events(b.ctx, rb.ID)
-	if err != nil || !slices.ContainsFunc(events, func(e store.Event) bool { return strings.HasPrefix(e.Message, "left behind (force_cleanup)") }) {
+	if err != nil || !slices.ContainsFunc(events, func(e apiv1.Event) bool { return strings.HasPrefix(e.Message, "left behind (force_cleanup)") }) {
 		t.Fatalf("the rollback's events do not list the leftover: %v", err)
 	}
 	if audit, err := b.api.Audit(b.ctx, client.AuditFilter{JobID: rb.ID, Decision: "cleanup-leftovers"}); err != nil || len(audit) != 1 {

@@ -14,39 +14,42 @@ import (
 	"net"
 	"net/http"
 	"syscall"
+
+	"github.com/ossea/unifiedfailover/api/apiv1"
 )
 
 // Code is a machine-readable error code, stable across versions.
 type Code string
 
-// The error codes. Each maps to exactly one HTTP status (see HTTPStatus).
+// The error codes: the error body's (apiv1.ErrorCode). Each maps to
+// exactly one HTTP status (see HTTPStatus).
 const (
 	// Inherit, given to Wrap, keeps the code of the error wrapped (as
 	// asynq's CanonicalCode does for an unset code); Internal when none.
 	Inherit Code = ""
 	// Internal is an unexpected failure; the default for uncoded errors.
-	Internal Code = "internal"
+	Internal Code = Code(apiv1.CodeInternal)
 	// InvalidArgument is bad input from the caller.
-	InvalidArgument Code = "invalid_argument"
+	InvalidArgument Code = Code(apiv1.CodeInvalidArgument)
 	// NotFound is a missing object.
-	NotFound Code = "not_found"
+	NotFound Code = Code(apiv1.CodeNotFound)
 	// AlreadyExists is a create of something that exists.
-	AlreadyExists Code = "already_exists"
+	AlreadyExists Code = Code(apiv1.CodeAlreadyExists)
 	// Conflict is a request that collides with other work, such as an
 	// active job on the same VM.
-	Conflict Code = "conflict"
+	Conflict Code = Code(apiv1.CodeConflict)
 	// FailedPrecondition is a request the current state does not allow.
-	FailedPrecondition Code = "failed_precondition"
+	FailedPrecondition Code = Code(apiv1.CodeFailedPrecondition)
 	// ApprovalRequired is a request that needs an explicit operator approval.
-	ApprovalRequired Code = "approval_required"
+	ApprovalRequired Code = Code(apiv1.CodeApprovalRequired)
 	// Unauthenticated is a missing or wrong credential.
-	Unauthenticated Code = "unauthenticated"
+	Unauthenticated Code = Code(apiv1.CodeUnauthenticated)
 	// PermissionDenied is a credential without the needed role.
-	PermissionDenied Code = "permission_denied"
+	PermissionDenied Code = Code(apiv1.CodePermissionDenied)
 	// TooLarge is a request body over the limit.
-	TooLarge Code = "too_large"
+	TooLarge Code = Code(apiv1.CodeTooLarge)
 	// Unavailable is a dependency that cannot be reached right now.
-	Unavailable Code = "unavailable"
+	Unavailable Code = Code(apiv1.CodeUnavailable)
 )
 
 // HTTPStatus is the HTTP status a code maps to.
@@ -214,6 +217,12 @@ func IsTransient(err error) bool {
 	}
 	if coded {
 		return false
+	}
+	// An error of another package that says it is transient (for example
+	// client.TransportError).
+	var t interface{ Transient() bool }
+	if errors.As(err, &t) && t.Transient() {
+		return true
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return true

@@ -58,6 +58,9 @@ func TestClassIsInheritedThroughWraps(t *testing.T) {
 		{"a refused connection", fmt.Errorf("x: %w", refused), true},
 		{"deadline", context.DeadlineExceeded, true},
 		{"cancelled", context.Canceled, false},
+		{"says it is transient", fmt.Errorf("x: %w", saysTransient(true)), true},
+		{"says it is not", saysTransient(false), false},
+		{"NotFound over one that says it is transient", Wrap(NotFound, saysTransient(true), "x"), false},
 		{"plain", errors.New("boom"), false},
 		{"nil", nil, false},
 	} {
@@ -69,6 +72,13 @@ func TestClassIsInheritedThroughWraps(t *testing.T) {
 		t.Error("Class names the class")
 	}
 }
+
+// saysTransient is an error of another package with a Transient method
+// (as client.TransportError).
+type saysTransient bool
+
+func (s saysTransient) Error() string   { return "says" }
+func (s saysTransient) Transient() bool { return bool(s) }
 
 func TestField(t *testing.T) {
 	t.Parallel()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
+
 	"github.com/ossea/unifiedfailover/cloudstack"
 )
 
@@ -37,13 +39,7 @@ func ProposedTestNetwork(n cloudstack.Network) bool {
 
 // OptionInfo describes one operator option of a failover: its JSON name,
 // type, the default for a failover type, and what it does.
-type OptionInfo struct {
-	Name        string `json:"name"`
-	Type        string `json:"type"`
-	Default     any    `json:"default"`
-	Allowed     []any  `json:"allowed,omitempty"`
-	Description string `json:"description"`
-}
+type OptionInfo = apiv1.OptionInfo
 
 // FailoverOptions describes the options of a failover of type typ, with
 // the defaults of cfg (the config resolved without options).

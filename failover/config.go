@@ -1,19 +1,18 @@
 package failover
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
+
+	"github.com/ossea/unifiedfailover/api/apiv1"
 
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/store"
 )
 
-// Type is the kind of failover.
-type Type string
+// Type is the kind of failover (the API's type, apiv1.FailoverType).
+type Type = apiv1.FailoverType
 
 // Failover types.
 const (
@@ -34,65 +33,16 @@ const (
 	NetworkCustom     = "custom"
 )
 
-// Options are the operator's choices for one failover. Nil pointers take
-// the failover type's defaults.
-type Options struct {
-	PowerOffSource   *bool `json:"power_off_source,omitempty"`
-	PerformFinalSync *bool `json:"perform_final_sync,omitempty"`
-	SkipValidation   bool  `json:"skip_validation,omitempty"`
-	SkipVirtio       bool  `json:"skip_virtio,omitempty"`
-	// AllowNonIsolatedNetwork lets a failover that leaves the source
-	// running put its VM on a network that is not isolated from
-	// production (audited; needs keep_macs false, and the admin role).
-	AllowNonIsolatedNetwork bool `json:"allow_non_isolated_network,omitempty"`
-	// NetworkStrategy is production, isolated or custom; custom needs
-	// NetworkMappings.
-	NetworkStrategy string `json:"network_strategy,omitempty"`
-	// NetworkMappings are the request's own mappings (custom strategy).
-	// A list of choices, or (the existing dashboard's form) an object
-	// {source network name: destination network id}.
-	NetworkMappings NetworkChoices `json:"network_mappings,omitempty"`
-	// KeepMACs keeps the source NICs' MAC addresses. Defaults to true.
-	KeepMACs *bool `json:"keep_macs,omitempty"`
-	// ShutdownTimeout is how long a graceful guest shutdown may take before
-	// a hard power-off. Defaults to 5m.
-	ShutdownTimeout string `json:"shutdown_timeout,omitempty"`
-}
+// Options are the operator's choices for one failover (the API's
+// apiv1.Options). Nil pointers take the failover type's defaults.
+type Options = apiv1.Options
 
 // NetworkChoice maps one source network to a CloudStack network.
-type NetworkChoice struct {
-	SourceNetworkName      string `json:"source_network_name"`
-	DestinationNetworkID   string `json:"destination_network_id"`
-	DestinationNetworkName string `json:"destination_network_name,omitempty"`
-}
+type NetworkChoice = apiv1.NetworkChoice
 
-// NetworkChoices are a request's network choices. In JSON, a list of
-// choices, or an object {source network name: destination network id},
-// sorted by source network name.
-type NetworkChoices []NetworkChoice
-
-// UnmarshalJSON reads either form.
-func (n *NetworkChoices) UnmarshalJSON(b []byte) error {
-	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
-		var m map[string]string
-		if err := json.Unmarshal(b, &m); err != nil {
-			return err
-		}
-		out := make(NetworkChoices, 0, len(m))
-		for src, dst := range m {
-			out = append(out, NetworkChoice{SourceNetworkName: src, DestinationNetworkID: dst})
-		}
-		slices.SortFunc(out, func(a, b NetworkChoice) int { return strings.Compare(a.SourceNetworkName, b.SourceNetworkName) })
-		*n = out
-		return nil
-	}
-	var l []NetworkChoice
-	if err := json.Unmarshal(b, &l); err != nil {
-		return err
-	}
-	*n = l
-	return nil
-}
+// NetworkChoices are a request's network choices (apiv1.NetworkChoices
+// reads either JSON form).
+type NetworkChoices = apiv1.NetworkChoices
 
 // applyNaming applies a request's vm_naming (exact or suffixed) to the
 // destination's name; "" keeps the type's default.
@@ -113,19 +63,13 @@ func (c *Config) applyNaming(naming string) error {
 }
 
 // NICPlan is one NIC of the destination VM.
-type NICPlan struct {
-	SourceNetworkName      string `json:"source_network_name"`
-	DestinationNetworkID   string `json:"destination_network_id"`
-	DestinationNetworkName string `json:"destination_network_name,omitempty"`
-	MAC                    string `json:"mac_address,omitempty"`
-	// Isolation is the pre-flight's verdict, for a failover that leaves
-	// the source running: "isolated", or why the network is not.
-	Isolation string `json:"isolation,omitempty"`
-}
+type NICPlan = apiv1.NICPlan
 
 // Config is the resolved configuration of one failover
 // (UnifiedFailoverConfig). It is stored on the failover job; every step
 // reads it from there.
+// Its json tags are the failover_jobs.config jsonb column's format; the
+// API shows it as apiv1.FailoverConfig (api/wire.go converts).
 type Config struct {
 	ContextID         string `json:"context_id"`
 	VMwareVMID        string `json:"vmware_vm_id"`
@@ -157,18 +101,9 @@ type Config struct {
 	RequestedAt             time.Time `json:"requested_at"`
 }
 
-// Duration is a time.Duration that reads and writes JSON as "5m0s".
-type Duration time.Duration
-
-// MarshalText implements encoding.TextMarshaler.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	*d = Duration(v)
-	return err
-}
+// Duration is a time.Duration that reads and writes JSON as "5m0s"
+// (apiv1.Duration).
+type Duration = apiv1.Duration
 
 // Resolve turns a context, a failover type and the operator's options into
 // a config: the type's defaults, overridden by the options, checked for

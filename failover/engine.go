@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
+
 	"github.com/hibiken/asynq"
 
 	"github.com/ossea/unifiedfailover/cloudstack"
@@ -154,20 +156,7 @@ func (e *Engine) Close(ctx context.Context) error {
 
 // RollbackOptions are a rollback's options, stored as the rollback job's
 // params.
-type RollbackOptions struct {
-	// PowerOnSource powers the source VM on at the end. Defaults to true
-	// for a live failover, false for a test failover.
-	PowerOnSource bool `json:"power_on_source"`
-	// ForceCleanup stops the destination VM forcibly and carries on past
-	// resources that are already gone.
-	ForceCleanup bool `json:"force_cleanup"`
-	// WaitForTools waits, after the source's power-on, until VMware Tools
-	// run in it (when it has them), up to toolsWait. Defaults to true for
-	// a live failover.
-	WaitForTools bool `json:"wait_for_tools"`
-	// Reason is the operator's free text.
-	Reason string `json:"reason,omitempty"`
-}
+type RollbackOptions = apiv1.RollbackOptions
 
 // Settings returns the engine's configuration, defaults filled: what the
 // step handlers (package tasks) deploy with and talk to.

@@ -6,13 +6,15 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
+
 	"github.com/ossea/unifiedfailover/cloudstack"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/store"
 )
 
 // CheckStatus is the outcome of one pre-flight check.
-type CheckStatus string
+type CheckStatus = apiv1.CheckStatus
 
 // Check outcomes.
 const (
@@ -22,14 +24,7 @@ const (
 )
 
 // Check is one pre-flight check with a human message.
-type Check struct {
-	Name    string      `json:"name"`
-	Status  CheckStatus `json:"status"`
-	Message string      `json:"message"`
-	// Hard: a guard that keeps the VM recoverable; skip_validation does
-	// not skip it.
-	Hard bool `json:"hard,omitempty"`
-}
+type Check = apiv1.Check
 
 // hardChecks are the guards skip_validation cannot skip: the context's
 // status allows the operation, no other job holds the VM, the destination

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
+
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/store"
 )
@@ -128,23 +130,11 @@ func (e *Engine) Refresh(ctx context.Context, contextID string, who Actor) (*Ref
 }
 
 // ContextUpdate is an update of a VM's record by the replication side.
-type ContextUpdate struct {
-	// Status is replicating, ready_for_failover or failed (replication
-	// failed); ready_for_failover needs every disk's replica set.
-	Status store.ContextStatus `json:"status,omitempty"`
-	// Disks set replicas, exports and change ids by disk key.
-	Disks []DiskUpdate `json:"disks,omitempty"`
-}
+type ContextUpdate = apiv1.ContextUpdate
 
 // DiskUpdate sets one disk's replica fields; an empty field is left as it
 // is.
-type DiskUpdate struct {
-	DiskKey       int32  `json:"disk_key"`
-	VolumeID      string `json:"volume_id,omitempty"`
-	SourceNBDURI  string `json:"source_nbd_uri,omitempty"`
-	ReplicaNBDURI string `json:"replica_nbd_uri,omitempty"`
-	ChangeID      string `json:"change_id,omitempty"`
-}
+type DiskUpdate = apiv1.DiskUpdate
 
 // updateStatuses are the statuses an update may set.
 var updateStatuses = map[store.ContextStatus]bool{store.StatusReplicating: true, store.StatusReadyForFailover: true,

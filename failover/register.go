@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
+
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/nbd"
 	"github.com/ossea/unifiedfailover/store"
@@ -27,28 +29,14 @@ type RegisterRequest struct {
 }
 
 // RegisterDisk is one disk of a RegisterRequest.
-type RegisterDisk struct {
-	DiskKey       int32  `json:"disk_key"`
-	VolumeID      string `json:"volume_id"`
-	SourceNBDURI  string `json:"source_nbd_uri,omitempty"`
-	ReplicaNBDURI string `json:"replica_nbd_uri,omitempty"`
-	ChangeID      string `json:"change_id,omitempty"`
-}
+type RegisterDisk = apiv1.RegisterDisk
 
 // RegisterNIC is one NIC of a RegisterRequest (informative: NICs are read
 // from vCenter).
-type RegisterNIC struct {
-	SourceNetworkName string `json:"source_network_name"`
-	MACAddress        string `json:"mac_address,omitempty"`
-}
+type RegisterNIC = apiv1.RegisterNIC
 
 // RegisterMapping is a network mapping given at registration.
-type RegisterMapping struct {
-	SourceNetworkName      string `json:"source_network_name"`
-	DestinationNetworkID   string `json:"destination_network_id"`
-	DestinationNetworkName string `json:"destination_network_name,omitempty"`
-	MappingType            string `json:"mapping_type"`
-}
+type RegisterMapping = apiv1.RegisterMapping
 
 func validNBDURI(s string) bool {
 	if s == "" {

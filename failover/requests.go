@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
@@ -15,27 +17,7 @@ import (
 )
 
 // FailoverRequest is a request to start a failover.
-type FailoverRequest struct {
-	ContextID string `json:"context_id,omitempty"`
-	VMName    string `json:"vm_name,omitempty"`
-	// VMwareVMID names the VM by its VMware instance UUID (the existing
-	// dashboard's form).
-	VMwareVMID   string `json:"vmware_vm_id,omitempty"`
-	FailoverType Type   `json:"failover_type"`
-	// VMNaming is the destination's naming: exact (the VM's name) or
-	// suffixed (name-<type>-<time>). Defaults to exact for a live
-	// failover, suffixed for a test one.
-	VMNaming string `json:"vm_naming,omitempty"`
-	Options
-	// DryRun returns the plan and runs nothing.
-	DryRun bool `json:"dry_run,omitempty"`
-	// Confirm approves a failover that changes production (a live one):
-	// it must be the VM's name.
-	Confirm string `json:"confirm,omitempty"`
-	// TestDuration time-boxes a test failover (for example "30m"): it is
-	// rolled back by itself that long after it completed (autorollback.go).
-	TestDuration string `json:"test_duration,omitempty"`
-}
+type FailoverRequest = apiv1.FailoverRequest
 
 // Plan is what a failover, rollback or commit would do: shown for a dry
 // run, and with a 428 when an approval is missing.
@@ -246,27 +228,7 @@ func (e *Engine) activeJobConflict(ctx context.Context, contextID string) error 
 }
 
 // RollbackRequest is a request to roll back the latest failover of a VM.
-type RollbackRequest struct {
-	ContextID string `json:"context_id,omitempty"`
-	VMName    string `json:"vm_name,omitempty"`
-	// VMID (a VM name or context id) and VMwareVMID (its VMware instance
-	// UUID) name the VM as the existing dashboard does.
-	VMID       string `json:"vm_id,omitempty"`
-	VMwareVMID string `json:"vmware_vm_id,omitempty"`
-	// FailoverType, when given, must be the type of the failover rolled
-	// back.
-	FailoverType  Type  `json:"failover_type,omitempty"`
-	PowerOnSource *bool `json:"power_on_source,omitempty"`
-	// WaitForTools: see RollbackOptions. Defaults to true for a live
-	// failover.
-	WaitForTools *bool  `json:"wait_for_tools,omitempty"`
-	ForceCleanup bool   `json:"force_cleanup,omitempty"`
-	Reason       string `json:"reason,omitempty"`
-	DryRun       bool   `json:"dry_run,omitempty"`
-	// Confirm approves a rollback that changes production (of a live
-	// failover) or forces a cleanup: the VM's name.
-	Confirm string `json:"confirm,omitempty"`
-}
+type RollbackRequest = apiv1.RollbackRequest
 
 // rollbackStatuses are the context statuses a rollback may start from.
 var rollbackStatuses = map[store.ContextStatus]bool{store.StatusFailedOverTest: true,
@@ -349,15 +311,7 @@ func (e *Engine) StartRollback(ctx context.Context, req RollbackRequest, who Act
 }
 
 // CommitRequest is a request to commit a completed live failover.
-type CommitRequest struct {
-	// FailoverJobID is the live failover's job (from the path).
-	FailoverJobID string `json:"-"`
-	// Confirm approves the commit, which destroys the rollback points:
-	// the VM's name.
-	Confirm string `json:"confirm,omitempty"`
-	// DryRun returns the plan and runs nothing.
-	DryRun bool `json:"dry_run,omitempty"`
-}
+type CommitRequest = apiv1.CommitRequest
 
 // StartCommit commits a completed live failover: its rollback snapshots
 // are deleted and the VM context is completed.

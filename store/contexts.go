@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ossea/unifiedfailover/errs"
 )
 
-// ContextStatus is the status of a VM context.
-type ContextStatus string
+// ContextStatus is the status of a VM context (the API's type, apiv1).
+type ContextStatus = apiv1.ContextStatus
 
 // VM context statuses (SPEC §2).
 const (
@@ -28,23 +30,25 @@ const (
 
 // VMContext is the master record of one protected VM.
 type VMContext struct {
-	ContextID        string        `json:"context_id"`
-	VMName           string        `json:"vm_name"`
-	VMwareVMID       string        `json:"vmware_vm_id"`
-	VCenterHost      string        `json:"vcenter_host"`
-	Datacenter       string        `json:"datacenter"`
-	CPUCount         int           `json:"cpu_count"`
-	MemoryMB         int           `json:"memory_mb"`
-	OSType           string        `json:"os_type"`
-	Firmware         string        `json:"firmware"`
-	CurrentStatus    ContextStatus `json:"current_status"`
-	LastStatusChange time.Time     `json:"last_status_change"`
-	CreatedAt        time.Time     `json:"created_at"`
-	Disks            []Disk        `json:"disks"`
-	NICs             []SourceNIC   `json:"networks"`
+	ContextID        string
+	VMName           string
+	VMwareVMID       string
+	VCenterHost      string
+	Datacenter       string
+	CPUCount         int
+	MemoryMB         int
+	OSType           string
+	Firmware         string
+	CurrentStatus    ContextStatus
+	LastStatusChange time.Time
+	CreatedAt        time.Time
+	Disks            []Disk
+	NICs             []SourceNIC
 }
 
-// Disk is one disk of a VM context and its replica.
+// Disk is one disk of a VM context and its replica. Its json tags (and
+// SourceNIC's) are the keys contextChildrenJSON aggregates the disks and
+// NICs with, not the API's format; the API's is apiv1.Disk.
 type Disk struct {
 	DiskKey       int32  `json:"disk_key"`
 	UnitOrder     int    `json:"unit_order"`
@@ -60,7 +64,7 @@ type Disk struct {
 	ApplianceDeviceID *int `json:"appliance_device_id,omitempty"`
 }
 
-// SourceNIC is one NIC of the source VM.
+// SourceNIC is one NIC of the source VM (json tags: see Disk).
 type SourceNIC struct {
 	NICKey      int32  `json:"nic_key"`
 	Order       int    `json:"nic_order"`

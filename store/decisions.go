@@ -10,16 +10,17 @@ import (
 
 // Decision is one operator decision kept in the audit: the options chosen
 // for a failover, an approval, a rollback choice, a skipped validation, a
-// commit or a retry.
+// commit or a retry. Choice is the choice jsonb column; the API shows
+// decisions as apiv1.Decision.
 type Decision struct {
-	ID            int64          `json:"id"`
-	Decision      string         `json:"decision"`
-	Actor         string         `json:"actor"`
-	ContextID     string         `json:"context_id,omitempty"`
-	JobID         string         `json:"job_id,omitempty"`
-	ExternalJobID string         `json:"external_job_id,omitempty"`
-	Choice        map[string]any `json:"choice"`
-	CreatedAt     time.Time      `json:"created_at"`
+	ID            int64
+	Decision      string
+	Actor         string
+	ContextID     string
+	JobID         string
+	ExternalJobID string
+	Choice        map[string]any
+	CreatedAt     time.Time
 }
 
 // RecordDecision appends a decision to the audit, in tx when not nil.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
@@ -15,17 +17,17 @@ import (
 // cron expression in a time zone), how long the test copies stay up, and
 // how many VMs are exercised at once.
 type DrillSchedule struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	ContextIDs  []string  `json:"context_ids"`
-	Cron        string    `json:"cron"`
-	Timezone    string    `json:"timezone"`
-	HoldSeconds int       `json:"hold_seconds"`
-	MaxParallel int       `json:"max_parallel"`
-	Enabled     bool      `json:"enabled"`
-	CreatedBy   string    `json:"created_by,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          string
+	Name        string
+	ContextIDs  []string
+	Cron        string
+	Timezone    string
+	HoldSeconds int
+	MaxParallel int
+	Enabled     bool
+	CreatedBy   string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 const scheduleColumns = `id::text, name, context_ids, cron, timezone, hold_seconds, max_parallel, enabled, created_by,
@@ -114,7 +116,7 @@ func (s *Store) DeleteDrillSchedule(ctx context.Context, id string) error {
 }
 
 // DrillRunStatus is the status of a drill run; it ends passed or failed.
-type DrillRunStatus string
+type DrillRunStatus = apiv1.DrillRunStatus
 
 // Drill run statuses.
 const (
@@ -124,32 +126,29 @@ const (
 	DrillFailed  DrillRunStatus = "failed"
 )
 
-// Active reports whether the run has not ended.
-func (s DrillRunStatus) Active() bool { return s == DrillPending || s == DrillRunning }
-
 // DrillRun is one run of a drill (one tick of a schedule, or a manual run).
 type DrillRun struct {
-	ID           string          `json:"id"`
-	ScheduleID   string          `json:"schedule_id,omitempty"`
-	ScheduleName string          `json:"schedule_name"`
-	Tick         time.Time       `json:"tick"`
-	Status       DrillRunStatus  `json:"status"`
-	JobID        string          `json:"job_id,omitempty"`
-	HoldSeconds  int             `json:"hold_seconds"`
-	MaxParallel  int             `json:"max_parallel"`
-	Trigger      string          `json:"trigger"`
-	Actor        string          `json:"actor,omitempty"`
-	Error        string          `json:"error,omitempty"`
-	StartedAt    *time.Time      `json:"started_at,omitempty"`
-	EndedAt      *time.Time      `json:"ended_at,omitempty"`
-	HoldUntil    *time.Time      `json:"hold_until,omitempty"`
-	CreatedAt    time.Time       `json:"created_at"`
-	Report       json.RawMessage `json:"report,omitempty"`
-	VMs          []DrillRunVM    `json:"vms"`
+	ID           string
+	ScheduleID   string
+	ScheduleName string
+	Tick         time.Time
+	Status       DrillRunStatus
+	JobID        string
+	HoldSeconds  int
+	MaxParallel  int
+	Trigger      string
+	Actor        string
+	Error        string
+	StartedAt    *time.Time
+	EndedAt      *time.Time
+	HoldUntil    *time.Time
+	CreatedAt    time.Time
+	Report       json.RawMessage
+	VMs          []DrillRunVM
 }
 
 // DrillVMState is where one VM of a drill run is.
-type DrillVMState string
+type DrillVMState = apiv1.DrillVMState
 
 // Drill VM states.
 const (
@@ -165,22 +164,22 @@ const (
 
 // DrillRunVM is one VM of a drill run.
 type DrillRunVM struct {
-	RunID            string       `json:"-"`
-	ContextID        string       `json:"context_id"`
-	Seq              int          `json:"seq"`
-	VMName           string       `json:"vm_name"`
-	State            DrillVMState `json:"state"`
-	Outcome          string       `json:"outcome,omitempty"`
-	SkipReason       string       `json:"skip_reason,omitempty"`
-	Error            string       `json:"error,omitempty"`
-	FailoverIntentAt *time.Time   `json:"failover_intent_at,omitempty"`
-	FailoverJobID    string       `json:"failover_job_id,omitempty"`
-	DestinationVMID  string       `json:"destination_vm_id,omitempty"`
-	DestinationState string       `json:"destination_state,omitempty"`
-	RTOSeconds       *float64     `json:"rto_seconds,omitempty"`
-	RollbackIntentAt *time.Time   `json:"rollback_intent_at,omitempty"`
-	RollbackJobID    string       `json:"rollback_job_id,omitempty"`
-	UpdatedAt        time.Time    `json:"updated_at"`
+	RunID            string
+	ContextID        string
+	Seq              int
+	VMName           string
+	State            DrillVMState
+	Outcome          string
+	SkipReason       string
+	Error            string
+	FailoverIntentAt *time.Time
+	FailoverJobID    string
+	DestinationVMID  string
+	DestinationState string
+	RTOSeconds       *float64
+	RollbackIntentAt *time.Time
+	RollbackJobID    string
+	UpdatedAt        time.Time
 }
 
 // NewDrillRun describes a run to create.

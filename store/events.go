@@ -9,16 +9,17 @@ import (
 )
 
 // Event is one structured event of a job. Every event carries the job's
-// external id so either id finds it with one indexed look-up.
+// external id so either id finds it with one indexed look-up. Attrs is
+// the attrs jsonb column; the API shows events as apiv1.Event.
 type Event struct {
-	ID            int64          `json:"id"`
-	JobID         string         `json:"job_id"`
-	ExternalJobID string         `json:"external_job_id"`
-	Step          string         `json:"step,omitempty"`
-	Level         string         `json:"level"`
-	Message       string         `json:"message"`
-	Attrs         map[string]any `json:"attrs,omitempty"`
-	CreatedAt     time.Time      `json:"created_at"`
+	ID            int64
+	JobID         string
+	ExternalJobID string
+	Step          string
+	Level         string
+	Message       string
+	Attrs         map[string]any
+	CreatedAt     time.Time
 }
 
 // AddEvent appends an event to a job's log.

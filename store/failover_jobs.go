@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -14,7 +16,7 @@ import (
 
 // FailoverStatus is the lifecycle status of a failover: its job's outcome,
 // then what the operator decided (rolled back or committed).
-type FailoverStatus string
+type FailoverStatus = apiv1.FailoverState
 
 // Failover statuses.
 const (
@@ -28,24 +30,24 @@ const (
 
 // FailoverJob is one failover: its resolved config and what it made.
 type FailoverJob struct {
-	JobID           string            `json:"job_id"`
-	ExternalJobID   string            `json:"external_job_id"`
-	ContextID       string            `json:"vm_context_id"`
-	VMID            string            `json:"vm_id"`
-	FailoverType    string            `json:"job_type"`
-	Status          FailoverStatus    `json:"status"`
-	Config          json.RawMessage   `json:"config"`
-	DestinationVMID string            `json:"destination_vm_id,omitempty"`
-	SnapshotIDs     map[string]string `json:"snapshot_ids"`
+	JobID           string
+	ExternalJobID   string
+	ContextID       string
+	VMID            string
+	FailoverType    string
+	Status          FailoverStatus
+	Config          json.RawMessage
+	DestinationVMID string
+	SnapshotIDs     map[string]string
 	// TemplateVolumeID is the ROOT volume CloudStack made from the template
 	// for the destination VM, recorded before it is detached and deleted.
-	TemplateVolumeID string          `json:"template_volume_id,omitempty"`
-	SourceVMSpec     json.RawMessage `json:"source_vm_spec,omitempty"`
+	TemplateVolumeID string
+	SourceVMSpec     json.RawMessage
 	// Leftovers are what the last (forced) rollback could not clean.
-	Leftovers   []Leftover `json:"leftovers,omitempty"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
-	CompletedAt *time.Time `json:"completed_at,omitempty"`
+	Leftovers   []Leftover
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	CompletedAt *time.Time
 }
 
 // InsertFailoverJob inserts the failover row of a job inside the job's

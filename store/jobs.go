@@ -7,14 +7,17 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ossea/unifiedfailover/errs"
 )
 
-// JobStatus is the execution status of a job.
-type JobStatus string
+// JobStatus is the execution status of a job: the API's type (apiv1),
+// with its Active method.
+type JobStatus = apiv1.JobStatus
 
 // Job statuses. Pending and Running are active: at most one active job per
 // VM context exists, enforced by a unique index.
@@ -26,11 +29,9 @@ const (
 	JobCancelled JobStatus = "cancelled"
 )
 
-// Active reports whether a job in this status holds its VM's lock.
-func (s JobStatus) Active() bool { return s == JobPending || s == JobRunning }
-
-// StepStatus is the status of one planned step.
-type StepStatus string
+// StepStatus is the status of one planned step: the API's type (apiv1),
+// with its Done method.
+type StepStatus = apiv1.StepStatus
 
 // Step statuses.
 const (
@@ -42,34 +43,33 @@ const (
 	StepSkipped   StepStatus = "skipped"
 )
 
-// Done reports whether the step needs no more work.
-func (s StepStatus) Done() bool { return s == StepCompleted || s == StepSkipped }
-
 // Job is one row of the job log with its steps.
 type Job struct {
-	ID           string     `json:"job_id"`
-	ExternalID   string     `json:"external_job_id"`
-	Type         string     `json:"job_type"`
-	FailoverType string     `json:"failover_type,omitempty"`
-	ContextID    string     `json:"context_id,omitempty"`
-	ParentID     string     `json:"parent_job_id,omitempty"`
-	Queue        string     `json:"queue"`
-	Status       JobStatus  `json:"status"`
-	RunNo        int        `json:"run_no"`
-	CurrentStep  string     `json:"current_step,omitempty"`
-	Error        string     `json:"error,omitempty"`
-	Actor        string     `json:"actor,omitempty"`
-	CreatedAt    time.Time  `json:"created_at"`
-	StartedAt    *time.Time `json:"started_at,omitempty"`
-	EndedAt      *time.Time `json:"ended_at,omitempty"`
-	UpdatedAt    time.Time  `json:"updated_at"`
+	ID           string
+	ExternalID   string
+	Type         string
+	FailoverType string
+	ContextID    string
+	ParentID     string
+	Queue        string
+	Status       JobStatus
+	RunNo        int
+	CurrentStep  string
+	Error        string
+	Actor        string
+	CreatedAt    time.Time
+	StartedAt    *time.Time
+	EndedAt      *time.Time
+	UpdatedAt    time.Time
 	// Params are the job's own parameters (for example a rollback's
 	// options).
-	Params json.RawMessage `json:"params,omitempty"`
-	Steps  []Step          `json:"steps"`
+	Params json.RawMessage
+	Steps  []Step
 }
 
-// Step is one planned step of a job.
+// Step is one planned step of a job. Its json tags (and Progress's) are
+// the format of the steps the job queries aggregate (stepsJSON) and of the
+// progress jsonb column, not the API's; the API's is apiv1.Step.
 type Step struct {
 	Seq        int        `json:"seq"`
 	Name       string     `json:"name"`
@@ -86,7 +86,8 @@ type Step struct {
 	ExternalMS float64 `json:"external_ms"`
 }
 
-// Progress is the byte progress of a long step such as final sync.
+// Progress is the byte progress of a long step such as final sync (its
+// json tags are the progress jsonb column's format; the API's is apiv1).
 type Progress struct {
 	BytesDone  int64     `json:"bytes_done"`
 	BytesTotal int64     `json:"bytes_total"`

@@ -7,7 +7,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Leftover is one resource a forced cleanup could not clean.
+// Leftover is one resource a forced cleanup could not clean. Its json tags
+// are the leftovers jsonb column's format, not the API's; the API's is
+// apiv1.Leftover.
 type Leftover struct {
 	// Kind is vm, volume, snapshot, template-volume or source-vm.
 	Kind string `json:"kind"`

@@ -4,13 +4,16 @@ import (
 	"context"
 	"time"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ossea/unifiedfailover/errs"
 )
 
-// MappingType says which failover a network mapping is for.
-type MappingType string
+// MappingType says which failover a network mapping is for (the API's
+// type, apiv1).
+type MappingType = apiv1.MappingType
 
 // Mapping types.
 const (
@@ -21,14 +24,14 @@ const (
 // NetworkMapping maps one source network of a VM context to a CloudStack
 // network for one kind of failover.
 type NetworkMapping struct {
-	ID                     int64       `json:"id"`
-	ContextID              string      `json:"context_id"`
-	SourceNetworkName      string      `json:"source_network_name"`
-	DestinationNetworkID   string      `json:"destination_network_id"`
-	DestinationNetworkName string      `json:"destination_network_name"`
-	MappingType            MappingType `json:"mapping_type"`
-	CreatedAt              time.Time   `json:"created_at"`
-	UpdatedAt              time.Time   `json:"updated_at"`
+	ID                     int64
+	ContextID              string
+	SourceNetworkName      string
+	DestinationNetworkID   string
+	DestinationNetworkName string
+	MappingType            MappingType
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
 }
 
 const mappingColumns = `id, context_id, source_network_name, destination_network_id, destination_network_name,

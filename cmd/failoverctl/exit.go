@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/ossea/unifiedfailover/client"
-	"github.com/ossea/unifiedfailover/errs"
 )
 
 // Exit codes (see the package documentation).
@@ -68,7 +67,7 @@ func exitCode(err error) int {
 		}
 		return exitFailed
 	}
-	if errs.IsTransient(err) {
+	if client.IsTransient(err) {
 		return exitUnavailable
 	}
 	return exitFailed

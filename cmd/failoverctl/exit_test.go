@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/ossea/unifiedfailover/client"
-	"github.com/ossea/unifiedfailover/errs"
 )
 
 func TestExitCodes(t *testing.T) {
@@ -29,7 +28,7 @@ func TestExitCodes(t *testing.T) {
 		{&client.APIError{Status: 404}, exitNotFound},
 		{&client.APIError{Status: 503}, exitUnavailable},
 		{&client.APIError{Status: 500}, exitFailed},
-		{errs.Transient(errors.New("connection refused"), "GET /"), exitUnavailable},
+		{&client.TransportError{Op: "GET /", Err: errors.New("connection refused")}, exitUnavailable},
 	}
 	for _, c := range cases {
 		if got := exitCode(c.err); got != c.want {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/client"
-	"github.com/ossea/unifiedfailover/failover"
 )
 
 // watchJob follows a job with a progress display until it ends. A job
@@ -59,7 +59,7 @@ func (a *app) approvalNeeded(err error) error {
 	return quiet{exitApproval}
 }
 
-func printPlan(a *app, p *failover.Plan) {
+func printPlan(a *app, p *apiv1.Plan) {
 	if a.json {
 		_ = a.printJSON(p)
 		return
@@ -93,7 +93,7 @@ func (a *app) failoverCmd() *cobra.Command {
 			if err := oneOf("type", typ, "test", "live"); err != nil {
 				return err
 			}
-			req := failover.FailoverRequest{FailoverType: failover.Type(typ), DryRun: dryRun}
+			req := apiv1.FailoverRequest{FailoverType: apiv1.FailoverType(typ), DryRun: dryRun}
 			req.VMName = args[0]
 			req.SkipValidation, req.SkipVirtio, req.NetworkStrategy, req.ShutdownTimeout = skipValidation, skipVirtio, strategy, timeout
 			f := cmd.Flags()
@@ -154,7 +154,7 @@ func (a *app) rollbackCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			req := failover.RollbackRequest{ContextID: ctxd.ContextID, ForceCleanup: force, Reason: reason, DryRun: dryRun}
+			req := apiv1.RollbackRequest{ContextID: ctxd.ContextID, ForceCleanup: force, Reason: reason, DryRun: dryRun}
 			if cmd.Flags().Changed("power-on-source") {
 				req.PowerOnSource = &powerOn
 			}

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/client"
-	"github.com/ossea/unifiedfailover/store"
 )
 
 // progress draws a job's steps as they end and a progress bar: redrawn in
@@ -55,14 +55,14 @@ func (p *progress) update(j *client.Job) {
 		}
 		var line string
 		switch s.Status {
-		case store.StepCompleted:
+		case apiv1.StepCompleted:
 			line = fmt.Sprintf("  ✓ [%d/%d] %-20s %s", s.Seq+1, n, s.Name, stepDuration(s))
 			if s.Progress != nil && s.Progress.BytesTotal > 0 {
 				line += "  " + bytesText(s.Progress)
 			}
-		case store.StepSkipped:
+		case apiv1.StepSkipped:
 			line = fmt.Sprintf("  - [%d/%d] %-20s skipped: %s", s.Seq+1, n, s.Name, s.SkipReason)
-		case store.StepFailed:
+		case apiv1.StepFailed:
 			line = fmt.Sprintf("  ✗ [%d/%d] %-20s failed after %d attempt(s): %s", s.Seq+1, n, s.Name, s.Attempts, s.Error)
 		default:
 			continue
@@ -105,9 +105,9 @@ func (p *progress) bar(j *client.Job) string {
 		return ""
 	}
 	pct := j.ProgressPercent
-	var cur *store.Step
+	var cur *apiv1.Step
 	for i := range j.Steps {
-		if s := j.Steps[i].Status; s == store.StepRunning || s == store.StepRetrying {
+		if s := j.Steps[i].Status; s == apiv1.StepRunning || s == apiv1.StepRetrying {
 			cur = &j.Steps[i]
 			break
 		}
@@ -115,7 +115,7 @@ func (p *progress) bar(j *client.Job) string {
 	what := string(j.Status)
 	if cur != nil {
 		what = cur.Name
-		if cur.Status == store.StepRetrying {
+		if cur.Status == apiv1.StepRetrying {
 			what += fmt.Sprintf(" (retrying, attempt %d: %s)", cur.Attempts, cur.Error)
 		}
 		if pr := cur.Progress; pr != nil && pr.BytesTotal > 0 {
@@ -137,7 +137,7 @@ func (p *progress) finish(j *client.Job) {
 		took = " in " + j.EndedAt.Sub(j.CreatedAt).Round(10*time.Millisecond).String()
 	}
 	switch j.Status {
-	case store.JobCompleted:
+	case apiv1.JobCompleted:
 		fmt.Fprintf(p.w, "job %s completed%s\n", j.ExternalID, took)
 	default:
 		fmt.Fprintf(p.w, "job %s %s%s at step %s: %s\n", j.ExternalID, j.Status, took, j.CurrentStep, j.Error)
@@ -147,14 +147,14 @@ func (p *progress) finish(j *client.Job) {
 	}
 }
 
-func stepDuration(s store.Step) string {
+func stepDuration(s apiv1.Step) string {
 	if s.StartedAt == nil || s.EndedAt == nil {
 		return ""
 	}
 	return s.EndedAt.Sub(*s.StartedAt).Round(time.Millisecond).String()
 }
 
-func bytesText(p *store.Progress) string {
+func bytesText(p *apiv1.Progress) string {
 	t := fmt.Sprintf("%s / %s", mib(p.BytesDone), mib(p.BytesTotal))
 	if p.RateBps > 0 {
 		t += fmt.Sprintf(" at %s/s", mib(int64(p.RateBps)))

@@ -7,8 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ossea/unifiedfailover/failover"
-	"github.com/ossea/unifiedfailover/store"
+	"github.com/ossea/unifiedfailover/api/apiv1"
 )
 
 func (a *app) refreshCmd() *cobra.Command {
@@ -46,7 +45,7 @@ func (a *app) updateCmd() *cobra.Command {
 		Short: "Set a VM's replicas and replication status (replicating, ready_for_failover, failed)",
 		Args:  nArgs(1, "one VM"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			u := failover.ContextUpdate{Status: store.ContextStatus(status)}
+			u := apiv1.ContextUpdate{Status: apiv1.ContextStatus(status)}
 			for _, r := range replicas {
 				key, rest, ok := strings.Cut(r, "=")
 				k, err := strconv.ParseInt(key, 10, 32)
@@ -54,7 +53,7 @@ func (a *app) updateCmd() *cobra.Command {
 					return usageError{fmt.Errorf("--replica %q: want KEY=VOLUME[,SOURCE_URI,REPLICA_URI]", r)}
 				}
 				f := strings.Split(rest, ",")
-				du := failover.DiskUpdate{DiskKey: int32(k), VolumeID: f[0]}
+				du := apiv1.DiskUpdate{DiskKey: int32(k), VolumeID: f[0]}
 				if len(f) == 3 {
 					du.SourceNBDURI, du.ReplicaNBDURI = f[1], f[2]
 				} else if len(f) != 1 {

@@ -11,9 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/auth"
 	"github.com/ossea/unifiedfailover/client"
-	"github.com/ossea/unifiedfailover/failover"
 )
 
 // app is the state shared by the commands.
@@ -227,7 +227,7 @@ func (a *app) mappingsCmd() *cobra.Command {
 				return err
 			}
 			m, err := c.SetMapping(cmd.Context(), d.ContextID, client.MappingInput{SourceNetworkName: args[1],
-				DestinationNetworkID: args[2], DestinationNetworkName: name, MappingType: typ})
+				DestinationNetworkID: args[2], DestinationNetworkName: name, MappingType: apiv1.MappingType(typ)})
 			if err != nil {
 				return err
 			}
@@ -323,7 +323,7 @@ func printPreflight(w io.Writer, p *client.PreflightConfig) {
 	printReport(w, p.Preflight)
 }
 
-func printReport(w io.Writer, r *failover.Report) {
+func printReport(w io.Writer, r *apiv1.PreflightReport) {
 	verdict := "PASSED"
 	if !r.Passed {
 		verdict = "FAILED"
