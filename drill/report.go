@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ossea/unifiedfailover/api/apiv1"
-
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/store"
 )

@@ -18,10 +18,9 @@ import (
 	"time"
 	_ "time/tzdata" // time zones without the system's tzdata
 
-	"github.com/ossea/unifiedfailover/api/apiv1"
-
 	"github.com/robfig/cron/v3"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/store"
 )

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/testsvc"
-
-	"github.com/hibiken/asynq"
 
 	"github.com/ossea/unifiedfailover/drill"
 	"github.com/ossea/unifiedfailover/failover"

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/ossea/unifiedfailover/api/apiv1"
-
 	"github.com/ossea/unifiedfailover/cloudstack"
 )
 

@@ -12,10 +12,9 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ossea/unifiedfailover/api/apiv1"
-
 	"github.com/hibiken/asynq"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/cloudstack"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/metrics"

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/ossea/unifiedfailover/api/apiv1"
-
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/store"
 )

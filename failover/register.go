@@ -9,7 +9,6 @@ import (
 	"unicode"
 
 	"github.com/ossea/unifiedfailover/api/apiv1"
-
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/nbd"
 	"github.com/ossea/unifiedfailover/store"

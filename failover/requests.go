@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ossea/unifiedfailover/api/apiv1"
-
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/queue"
 	"github.com/ossea/unifiedfailover/store"

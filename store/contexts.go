@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ossea/unifiedfailover/api/apiv1"
-
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/errs"
 )
 

@@ -5,12 +5,11 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/ossea/unifiedfailover/api/apiv1"
-
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/errs"
 )
 

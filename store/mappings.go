@@ -4,10 +4,9 @@ import (
 	"context"
 	"time"
 
-	"github.com/ossea/unifiedfailover/api/apiv1"
-
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/errs"
 )
 
