@@ -127,20 +127,13 @@ func (s *Server) availableOfferings(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	if vmName != "" {
-		vm, err := s.store.ResolveContext(r.Context(), vmName)
-		if err != nil {
-			return err
-		}
-		cpus, mem = vm.CPUCount, vm.MemoryMB
-	}
-	offs, err := s.engine.ServiceOfferings(r.Context())
+	oc, err := s.engine.OfferingsFor(r.Context(), vmName, cpus, mem)
 	if err != nil {
 		return err
 	}
-	best := failover.PickOffering(offs, cpus, mem)
-	out := apiv1.ServiceOfferingList{Offerings: make([]apiv1.ServiceOffering, 0, len(offs))}
-	for _, o := range offs {
+	cpus, mem, best := oc.CPUs, oc.MemoryMB, oc.Best
+	out := apiv1.ServiceOfferingList{Offerings: make([]apiv1.ServiceOffering, 0, len(oc.Offerings))}
+	for _, o := range oc.Offerings {
 		out.Offerings = append(out.Offerings, apiv1.ServiceOffering{ID: o.ID, Name: o.Name, CPUCount: o.CPUs, MemoryMB: o.MemoryMB,
 			Fits: o.CPUs >= cpus && o.MemoryMB >= mem, Recommended: best != nil && best.ID == o.ID && (cpus > 0 || mem > 0)})
 	}

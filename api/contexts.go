@@ -15,14 +15,9 @@ func (s *Server) registerContext(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	c, err := s.engine.Register(r.Context(), failover.RegisterRequest(req))
+	c, err := s.engine.Register(r.Context(), failover.RegisterRequest(req), actorFor(r))
 	if err != nil {
 		return err
-	}
-	if err := s.store.RecordDecision(r.Context(), nil, store.Decision{Decision: "register", Actor: actorOf(r),
-		ContextID: c.ContextID, Choice: map[string]any{"vmware_vm_id": c.VMwareVMID, "vm_name": c.VMName,
-			"network_mappings": len(req.NetworkMappings)}}); err != nil {
-		s.log.WarnContext(r.Context(), "could not record the registration in the audit", "error", err, "context_id", c.ContextID)
 	}
 	writeJSON(w, http.StatusCreated, contextOut(c))
 	return nil

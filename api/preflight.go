@@ -20,14 +20,15 @@ func failoverTypeParam(r *http.Request) (failover.Type, error) {
 	return t, nil
 }
 
-// typeAndVM reads the {failover_type} and {vm} path parameters.
-func (s *Server) typeAndVM(r *http.Request) (failover.Type, *store.VMContext, error) {
+// typeAndVM reads the {failover_type} and {vm} path parameters; the
+// engine resolves the VM (a name or a context id).
+func typeAndVM(r *http.Request) (failover.Type, string, error) {
 	typ, err := failoverTypeParam(r)
 	if err != nil {
-		return "", nil, err
+		return "", "", err
 	}
-	vm, err := s.vmParam(r, "vm")
-	return typ, vm, err
+	name, err := pathName(r, "vm")
+	return typ, name, err
 }
 
 // vmParam resolves the {vm} path parameter (a VM name or a context id).
@@ -40,11 +41,11 @@ func (s *Server) vmParam(r *http.Request, key string) (*store.VMContext, error) 
 }
 
 func (s *Server) preflightConfig(w http.ResponseWriter, r *http.Request) error {
-	typ, vm, err := s.typeAndVM(r)
+	typ, name, err := typeAndVM(r)
 	if err != nil {
 		return err
 	}
-	p, err := s.engine.PlanFailover(r.Context(), failover.FailoverRequest{ContextID: vm.ContextID, FailoverType: typ})
+	p, err := s.engine.PlanFailover(r.Context(), failover.FailoverRequest{VMName: name, FailoverType: typ})
 	if err != nil {
 		return err
 	}
@@ -52,8 +53,8 @@ func (s *Server) preflightConfig(w http.ResponseWriter, r *http.Request) error {
 	if nics == nil {
 		nics = []failover.NICPlan{}
 	}
-	writeJSON(w, http.StatusOK, apiv1.PreflightConfig{ContextID: vm.ContextID, VMName: vm.VMName, FailoverType: typ,
-		ContextStatus: vm.CurrentStatus, Defaults: configOut(p.Config), Options: failover.FailoverOptions(p.Config),
+	writeJSON(w, http.StatusOK, apiv1.PreflightConfig{ContextID: p.ContextID, VMName: p.VMName, FailoverType: typ,
+		ContextStatus: p.ContextStatus(), Defaults: configOut(p.Config), Options: failover.FailoverOptions(p.Config),
 		Networks: nics, Steps: plannedSteps(p.Steps), Preflight: reportOut(p.Preflight), ApprovalRequired: p.ApprovalRequired})
 	return nil
 }
@@ -122,53 +123,37 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) error {
 	if t != "" {
 		typ = failover.Type(t)
 	}
-	vm, err := s.vmParam(r, "vm")
+	name, err := pathName(r, "vm")
 	if err != nil {
 		return err
 	}
-	p, err := s.engine.PlanFailover(r.Context(), failover.FailoverRequest{ContextID: vm.ContextID, FailoverType: typ})
+	p, err := s.engine.PlanFailover(r.Context(), failover.FailoverRequest{VMName: name, FailoverType: typ})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, apiv1.ReadinessReport{ContextID: vm.ContextID, VMName: vm.VMName, FailoverType: typ,
-		ContextStatus: vm.CurrentStatus, Ready: p.Preflight.Passed, Preflight: reportOut(p.Preflight)})
+	writeJSON(w, http.StatusOK, apiv1.ReadinessReport{ContextID: p.ContextID, VMName: p.VMName, FailoverType: typ,
+		ContextStatus: p.ContextStatus(), Ready: p.Preflight.Passed, Preflight: reportOut(p.Preflight)})
 	return nil
 }
 
 func (s *Server) rollbackDecision(w http.ResponseWriter, r *http.Request) error {
-	typ, vm, err := s.typeAndVM(r)
+	typ, name, err := typeAndVM(r)
 	if err != nil {
 		return err
 	}
-	out := apiv1.RollbackDecision{ContextID: vm.ContextID, VMName: vm.VMName, FailoverType: typ,
-		ContextStatus: vm.CurrentStatus, Options: failover.RollbackOptionInfos(typ), Steps: []apiv1.PlannedStep{}}
-	fo, err := s.store.LatestFailover(r.Context(), vm.ContextID)
-	switch {
-	case errs.Is(err, errs.NotFound):
-		out.Reason = "the VM has no failover"
-		writeJSON(w, http.StatusOK, out)
-		return nil
-	case err != nil:
+	d, err := s.engine.DecideRollback(r.Context(), typ, name)
+	if err != nil {
 		return err
 	}
-	out.Failover = failoverJobOut(fo)
-	if fo.FailoverType != string(typ) {
-		out.Reason = "the VM's latest failover " + fo.ExternalJobID + " is a " + fo.FailoverType + " failover"
-		writeJSON(w, http.StatusOK, out)
-		return nil
+	out := apiv1.RollbackDecision{ContextID: d.VM.ContextID, VMName: d.VM.VMName, FailoverType: typ,
+		ContextStatus: d.VM.CurrentStatus, Options: failover.RollbackOptionInfos(typ), Steps: []apiv1.PlannedStep{},
+		CanRollback: d.CanRollback, CanRetry: d.CanRetry, CanCommit: d.CanCommit, Reason: d.Reason}
+	if d.Failover != nil {
+		out.Failover = failoverJobOut(d.Failover)
 	}
-	out.CanRetry = fo.Status == store.FailoverFailed
-	out.CanCommit = typ == failover.Live && fo.Status == store.FailoverCompleted
-	p, _, err := s.engine.PlanRollback(r.Context(), failover.RollbackRequest{ContextID: vm.ContextID})
-	switch c := errs.CodeOf(err); {
-	case err == nil:
-		out.CanRollback = true
-		out.Steps = plannedSteps(p.Steps)
-		out.ApprovalRequired, out.Approval = p.ApprovalRequired, p.Approval
-	case c == errs.FailedPrecondition || c == errs.Conflict:
-		out.Reason = err.Error()
-	default:
-		return err
+	if d.Plan != nil {
+		out.Steps = plannedSteps(d.Plan.Steps)
+		out.ApprovalRequired, out.Approval = d.Plan.ApprovalRequired, d.Plan.Approval
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

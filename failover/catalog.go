@@ -13,9 +13,31 @@ func (e *Engine) Networks(ctx context.Context) ([]cloudstack.Network, error) {
 	return e.cs.ListNetworks(ctx)
 }
 
-// ServiceOfferings returns the CloudStack compute offerings.
-func (e *Engine) ServiceOfferings(ctx context.Context) ([]cloudstack.ServiceOffering, error) {
-	return e.cs.ListServiceOfferings(ctx)
+// OfferingChoice is the compute offerings, and which one a VM of CPUs and
+// MemoryMB would be deployed with (Best, nil when none fits).
+type OfferingChoice struct {
+	Offerings []cloudstack.ServiceOffering
+	Best      *cloudstack.ServiceOffering
+	CPUs      int
+	MemoryMB  int
+}
+
+// OfferingsFor returns the compute offerings and the one a failover would
+// pick for a VM: the protected VM vm (name or context id) when given, else
+// one of cpus CPUs and memMB memory.
+func (e *Engine) OfferingsFor(ctx context.Context, vm string, cpus, memMB int) (*OfferingChoice, error) {
+	if vm != "" {
+		c, err := e.store.ResolveContext(ctx, vm)
+		if err != nil {
+			return nil, err
+		}
+		cpus, memMB = c.CPUCount, c.MemoryMB
+	}
+	offs, err := e.cs.ListServiceOfferings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &OfferingChoice{Offerings: offs, Best: pickOffering(offs, cpus, memMB), CPUs: cpus, MemoryMB: memMB}, nil
 }
 
 // PickOffering returns the offering a failover of a VM with cpus CPUs and

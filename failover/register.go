@@ -84,9 +84,10 @@ func (r *RegisterRequest) validate() error {
 
 // Register reads the VM's spec from vCenter by UUID, checks each replica
 // volume exists in CloudStack, and stores the context (ready for
-// failover) with its disks, NICs and mappings. A VM registered before
-// gives AlreadyExists with the existing context id.
-func (e *Engine) Register(ctx context.Context, req RegisterRequest) (*store.VMContext, error) {
+// failover) with its disks, NICs and mappings, and records the
+// registration in the decision audit. A VM registered before gives
+// AlreadyExists with the existing context id.
+func (e *Engine) Register(ctx context.Context, req RegisterRequest, who Actor) (*store.VMContext, error) {
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
@@ -161,6 +162,11 @@ func (e *Engine) Register(ctx context.Context, req RegisterRequest) (*store.VMCo
 			_ = e.store.DeleteContext(context.WithoutCancel(ctx), c.ContextID)
 			return nil, err
 		}
+	}
+	if err := e.store.RecordDecision(ctx, nil, store.Decision{Decision: "register", Actor: who.Name,
+		ContextID: c.ContextID, Choice: map[string]any{"vmware_vm_id": c.VMwareVMID, "vm_name": c.VMName,
+			"network_mappings": len(req.NetworkMappings)}}); err != nil {
+		e.log.WarnContext(ctx, "could not record the registration in the audit", "error", err, "context_id", c.ContextID)
 	}
 	return e.store.GetContext(ctx, c.ContextID)
 }

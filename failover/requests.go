@@ -46,6 +46,60 @@ type Plan struct {
 	contextStatus store.ContextStatus
 }
 
+// ContextStatus is the VM context's status the plan was made under.
+func (p *Plan) ContextStatus() store.ContextStatus { return p.contextStatus }
+
+// RollbackDecision is what an operator decides a rollback from: the VM,
+// its latest failover, and whether it can be rolled back, retried or
+// committed, with the rollback's plan or the reason it cannot run.
+type RollbackDecision struct {
+	VM *store.VMContext
+	// Failover is the VM's latest failover; nil when it has none.
+	Failover    *store.FailoverJob
+	CanRollback bool
+	CanRetry    bool
+	CanCommit   bool
+	// Plan is the rollback's plan when CanRollback.
+	Plan *Plan
+	// Reason says why the VM cannot be rolled back now.
+	Reason string
+}
+
+// DecideRollback reads what a rollback of vm (a VM name or context id)
+// after a failover of type typ would do, changing nothing.
+func (e *Engine) DecideRollback(ctx context.Context, typ Type, vm string) (*RollbackDecision, error) {
+	c, err := e.store.ResolveContext(ctx, vm)
+	if err != nil {
+		return nil, err
+	}
+	d := &RollbackDecision{VM: c}
+	fo, err := e.store.LatestFailover(ctx, c.ContextID)
+	switch {
+	case errs.Is(err, errs.NotFound):
+		d.Reason = "the VM has no failover"
+		return d, nil
+	case err != nil:
+		return nil, err
+	}
+	d.Failover = fo
+	if fo.FailoverType != string(typ) {
+		d.Reason = "the VM's latest failover " + fo.ExternalJobID + " is a " + fo.FailoverType + " failover"
+		return d, nil
+	}
+	d.CanRetry = fo.Status == store.FailoverFailed
+	d.CanCommit = typ == Live && fo.Status == store.FailoverCompleted
+	p, _, err := e.PlanRollback(ctx, RollbackRequest{ContextID: c.ContextID})
+	switch code := errs.CodeOf(err); {
+	case err == nil:
+		d.CanRollback, d.Plan = true, p
+	case code == errs.FailedPrecondition || code == errs.Conflict:
+		d.Reason = err.Error()
+	default:
+		return nil, err
+	}
+	return d, nil
+}
+
 // Started is a job that was started, with its plan.
 type Started struct {
 	Job  *store.Job

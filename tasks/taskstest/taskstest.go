@@ -18,6 +18,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/ossea/unifiedfailover/auth"
 	"github.com/ossea/unifiedfailover/cloudstack"
 	"github.com/ossea/unifiedfailover/drill"
 	"github.com/ossea/unifiedfailover/failover"
@@ -123,7 +124,7 @@ func Start(t testing.TB, cfg lab.Config) *Env {
 		if err := json.Unmarshal(raw, &req); err != nil {
 			t.Fatal(err)
 		}
-		c, err := eng.Register(ctx, req)
+		c, err := eng.Register(ctx, req, failover.Actor{Name: "taskstest", Role: auth.Admin})
 		if err != nil {
 			t.Fatalf("registering %s: %v", vm.Name, err)
 		}
