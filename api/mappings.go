@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/ossea/unifiedfailover/api/apiv1"
-	"github.com/ossea/unifiedfailover/cloudstack"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/store"
 )
@@ -73,32 +72,6 @@ func checkBulk(b *apiv1.BulkMappings) error {
 				b.Mappings[i].MappingType, b.Mappings[i].SourceNetworkName, j)
 		}
 		seen[key] = i
-	}
-	return nil
-}
-
-// checkDestinations checks every mapping's destination network exists in
-// CloudStack (when the engine is configured) and fills in missing names.
-func (s *Server) checkDestinations(r *http.Request, prefix func(i int) string, ms []store.NetworkMapping) error {
-	if s.engine == nil || len(ms) == 0 {
-		return nil
-	}
-	nets, err := s.engine.Networks(r.Context())
-	if err != nil {
-		return err
-	}
-	byID := map[string]cloudstack.Network{}
-	for _, n := range nets {
-		byID[n.ID] = n
-	}
-	for i := range ms {
-		n, ok := byID[ms[i].DestinationNetworkID]
-		if !ok {
-			return errs.Field(prefix(i)+"destination_network_id", "no CloudStack network has id %q", ms[i].DestinationNetworkID)
-		}
-		if ms[i].DestinationNetworkName == "" {
-			ms[i].DestinationNetworkName = n.Name
-		}
 	}
 	return nil
 }
@@ -245,11 +218,7 @@ func (s *Server) createLegacyMapping(w http.ResponseWriter, r *http.Request) err
 	if err := checkMapping(&req.MappingInput, "", true); err != nil {
 		return err
 	}
-	vm, err := s.store.ResolveContext(r.Context(), name)
-	if err != nil {
-		return err
-	}
-	return s.upsertOne(w, r, vm.ContextID, mappingOf(req.MappingInput), http.StatusCreated)
+	return s.upsertOne(w, r, name, mappingOf(req.MappingInput), http.StatusCreated)
 }
 
 func (s *Server) mappingDecision(r *http.Request, kind string, ms []store.NetworkMapping) store.Decision {
@@ -262,7 +231,7 @@ func (s *Server) mappingDecision(r *http.Request, kind string, ms []store.Networ
 }
 
 func (s *Server) saveBulk(w http.ResponseWriter, r *http.Request, replace bool) error {
-	vm, err := s.vmParam(r, "context_id")
+	name, err := pathName(r, "context_id")
 	if err != nil {
 		return err
 	}
@@ -280,14 +249,12 @@ func (s *Server) saveBulk(w http.ResponseWriter, r *http.Request, replace bool) 
 	for _, m := range req.Mappings {
 		ms = append(ms, mappingOf(m))
 	}
-	if err := s.checkDestinations(r, func(i int) string { return fmt.Sprintf("mappings[%d].", i) }, ms); err != nil {
-		return err
-	}
 	kind := "network-mapping-upsert"
 	if replace {
 		kind = "network-mapping-replace"
 	}
-	saved, err := s.store.SaveMappings(r.Context(), vm.ContextID, replace, ms, s.mappingDecision(r, kind, ms))
+	vm, saved, err := s.engine.SaveMappings(r.Context(), name, replace, ms, s.mappingDecision(r, kind, ms),
+		func(i int) string { return fmt.Sprintf("mappings[%d].", i) })
 	if err != nil {
 		return err
 	}
@@ -304,7 +271,7 @@ func (s *Server) replaceContextMappings(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *Server) putSourceMapping(w http.ResponseWriter, r *http.Request) error {
-	vm, err := s.vmParam(r, "context_id")
+	name, err := pathName(r, "context_id")
 	if err != nil {
 		return err
 	}
@@ -321,17 +288,16 @@ func (s *Server) putSourceMapping(w http.ResponseWriter, r *http.Request) error 
 	if err := checkMapping(&in, "", false); err != nil {
 		return err
 	}
-	return s.upsertOne(w, r, vm.ContextID, mappingOf(in), http.StatusOK)
+	return s.upsertOne(w, r, name, mappingOf(in), http.StatusOK)
 }
 
-// upsertOne checks one mapping's destination network, saves it (audited as
-// network-mapping-upsert) and answers it with status.
-func (s *Server) upsertOne(w http.ResponseWriter, r *http.Request, contextID string, m store.NetworkMapping, status int) error {
+// upsertOne saves one mapping of the VM vm (name or context id) through
+// the engine, which checks its destination network (audited as
+// network-mapping-upsert), and answers it with status.
+func (s *Server) upsertOne(w http.ResponseWriter, r *http.Request, vm string, m store.NetworkMapping, status int) error {
 	ms := []store.NetworkMapping{m}
-	if err := s.checkDestinations(r, func(int) string { return "" }, ms); err != nil {
-		return err
-	}
-	saved, err := s.store.SaveMappings(r.Context(), contextID, false, ms, s.mappingDecision(r, "network-mapping-upsert", ms))
+	_, saved, err := s.engine.SaveMappings(r.Context(), vm, false, ms, s.mappingDecision(r, "network-mapping-upsert", ms),
+		func(int) string { return "" })
 	if err != nil {
 		return err
 	}

@@ -48,16 +48,18 @@ func (s *Server) routes(r chi.Router) {
 	r.Group(func(r chi.Router) {
 		r.Use(s.require(auth.Operator))
 		r.Post("/probe", s.handle(s.startProbe))
-		r.Post("/network-mappings", s.handle(s.createLegacyMapping))
 		r.Delete("/network-mappings/{vm}/{source_network}", s.handle(s.deleteVMMapping))
-		r.Post("/network-mappings/context/{context_id}", s.handle(s.upsertContextMappings))
-		r.Put("/network-mappings/context/{context_id}", s.handle(s.replaceContextMappings))
 		r.Delete("/network-mappings/context/{context_id}", s.handle(s.deleteContextMappings))
-		r.Post("/network-mappings/context/{context_id}/{source_network}", s.handle(s.putSourceMapping))
-		r.Put("/network-mappings/context/{context_id}/{source_network}", s.handle(s.putSourceMapping))
 		r.Delete("/network-mappings/context/{context_id}/{source_network}", s.handle(s.deleteSourceMapping))
 		r.Group(func(r chi.Router) {
 			r.Use(s.needEngine)
+			// A mapping is saved only once CloudStack has its destination
+			// network (failover.Engine.SaveMappings).
+			r.Post("/network-mappings", s.handle(s.createLegacyMapping))
+			r.Post("/network-mappings/context/{context_id}", s.handle(s.upsertContextMappings))
+			r.Put("/network-mappings/context/{context_id}", s.handle(s.replaceContextMappings))
+			r.Post("/network-mappings/context/{context_id}/{source_network}", s.handle(s.putSourceMapping))
+			r.Put("/network-mappings/context/{context_id}/{source_network}", s.handle(s.putSourceMapping))
 			r.Post("/contexts", s.handle(s.registerContext))
 			r.Post("/contexts/{context_id}/refresh", s.handle(s.refreshContext))
 			r.Patch("/contexts/{context_id}", s.handle(s.updateContext))
