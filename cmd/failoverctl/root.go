@@ -25,7 +25,16 @@ type app struct {
 	out    io.Writer
 }
 
-func (a *app) client() *client.Client { return client.New(a.apiURL, a.token) }
+// client is the API client. The token is --token, else
+// $FAILOVER_API_TOKEN, read here rather than as the flag's default so that
+// --help never prints it.
+func (a *app) client() *client.Client {
+	token := a.token
+	if token == "" {
+		token = os.Getenv("FAILOVER_API_TOKEN")
+	}
+	return client.New(a.apiURL, token)
+}
 
 // printJSON prints v as indented JSON.
 func (a *app) printJSON(v any) error {
@@ -89,7 +98,7 @@ state that does not allow it); 5 authentication or permission (401, 403);
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.apiURL, "api-url", env("FAILOVER_API_URL", "http://127.0.0.1:8080"), "API base URL ($FAILOVER_API_URL)")
-	pf.StringVar(&a.token, "token", os.Getenv("FAILOVER_API_TOKEN"), "API bearer token ($FAILOVER_API_TOKEN)")
+	pf.StringVar(&a.token, "token", "", "API bearer token (default $FAILOVER_API_TOKEN, never printed)")
 	pf.BoolVar(&a.json, "json", false, "print JSON instead of tables")
 	pf.DurationVar(&a.every, "poll", 250*time.Millisecond, "how often --watch polls the job")
 	root.AddCommand(a.contextsCmd(), a.mappingsCmd(), a.preflightCmd(), a.failoverCmd(), a.rollbackCmd(),
