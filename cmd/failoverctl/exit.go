@@ -17,6 +17,9 @@ const (
 	exitAuth        = 5
 	exitNotFound    = 6
 	exitUnavailable = 7
+	// exitInterrupted: Ctrl-C while watching a job (128 + SIGINT, as a
+	// shell reports it); the job keeps running.
+	exitInterrupted = 130
 )
 
 // usageError is a mistake in the command line.

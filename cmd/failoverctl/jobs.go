@@ -18,6 +18,11 @@ func (a *app) watchJob(ctx context.Context, id string) error {
 	c := a.client()
 	p := newProgress(a.out)
 	j, err := c.WaitJob(ctx, id, a.every, p.update)
+	if err != nil && ctx.Err() != nil {
+		// Ctrl-C stops the watch, not the job.
+		fmt.Fprintf(a.out, "\nstopped watching: job %s keeps running; watch it again with: failoverctl watch %s\n", id, id)
+		return quiet{code: exitInterrupted}
+	}
 	if err != nil {
 		return err
 	}

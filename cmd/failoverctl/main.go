@@ -20,6 +20,8 @@
 //	   or a role that does not allow the operation
 //	6  not found (404): no such VM, context or job
 //	7  unavailable: the API cannot be reached or answered 503
+//	130 interrupted: Ctrl-C while watching a job; the job keeps running,
+//	   and failoverctl watch JOB follows it again
 package main
 
 import (

@@ -91,7 +91,9 @@ http://127.0.0.1:8080) with the bearer token in $FAILOVER_API_TOKEN.
 Exit codes: 0 ok; 1 failed job or error; 2 usage or invalid input (400, 413);
 3 approval needed (428: add --confirm); 4 conflict (409: an active job, or a
 state that does not allow it); 5 authentication or permission (401, 403);
-6 not found (404); 7 API unreachable or unavailable (503).`,
+6 not found (404); 7 API unreachable or unavailable (503); 130 interrupted
+(Ctrl-C while watching: the job keeps running, "failoverctl watch JOB"
+follows it again).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
