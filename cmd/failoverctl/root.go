@@ -139,6 +139,13 @@ func (a *app) contextsCmd() *cobra.Command {
 				for _, n := range d.NICs {
 					fmt.Fprintf(a.out, "  nic %s %s\n", n.NetworkName, n.MAC)
 				}
+				for _, m := range d.Mappings {
+					fmt.Fprintf(a.out, "  mapping %s: %s -> %s (%s)\n", m.MappingType, m.SourceNetworkName,
+						m.DestinationNetworkName, m.DestinationNetworkID)
+				}
+				if len(d.Mappings) == 0 {
+					fmt.Fprintf(a.out, "  no network mappings (failoverctl mappings set)\n")
+				}
 				for _, j := range d.Jobs {
 					fmt.Fprintf(a.out, "  job %s %s %s\n", j.ExternalID, j.Type, j.Status)
 				}
