@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,17 +19,32 @@ import (
 func (a *app) watchJob(ctx context.Context, id string) error {
 	c := a.client()
 	p := newProgress(a.out)
-	j, err := c.WaitJob(ctx, id, a.every, p.update)
+	onChange := p.update
+	if a.json {
+		// One JSON document per line, for jq: the job each time it changes.
+		enc := json.NewEncoder(a.out)
+		onChange = func(j *client.Job) { _ = enc.Encode(j) }
+	}
+	j, err := c.WaitJob(ctx, id, a.every, onChange)
 	if err != nil && ctx.Err() != nil {
-		// Ctrl-C stops the watch, not the job.
-		fmt.Fprintf(a.out, "\nstopped watching: job %s keeps running; watch it again with: failoverctl watch %s\n", id, id)
+		// Ctrl-C stops the watch, not the job. With --json the note goes
+		// to stderr, so that every line of stdout stays JSON.
+		w := a.out
+		if a.json {
+			w = os.Stderr
+		}
+		fmt.Fprintf(w, "\nstopped watching: job %s keeps running; watch it again with: failoverctl watch %s\n", id, id)
 		return quiet{code: exitInterrupted}
 	}
 	if err != nil {
 		return err
 	}
-	p.update(j)
-	p.finish(j)
+	if a.json {
+		_ = json.NewEncoder(a.out).Encode(j)
+	} else {
+		p.update(j)
+		p.finish(j)
+	}
 	if j.Status != "completed" {
 		msg := fmt.Sprintf("job %s %s", j.ExternalID, j.Status)
 		if j.Error != "" {
@@ -40,8 +57,15 @@ func (a *app) watchJob(ctx context.Context, id string) error {
 
 // started prints a started job (or a dry run's plan) and watches it.
 func (a *app) started(ctx context.Context, what string, st *client.StartedJob, watch bool) error {
-	if a.json && !watch {
-		return a.printJSON(st)
+	if a.json {
+		if !watch {
+			return a.printJSON(st)
+		}
+		// --watch --json: every line is one JSON document.
+		if err := json.NewEncoder(a.out).Encode(st); err != nil {
+			return err
+		}
+		return a.watchJob(ctx, st.JobID)
 	}
 	fmt.Fprintf(a.out, "%s started: job %s (%s)\n", what, st.ExternalJobID, st.JobID)
 	if !watch {

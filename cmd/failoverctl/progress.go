@@ -49,6 +49,7 @@ func (p *progress) update(j *client.Job) {
 		fmt.Fprintf(p.w, "job %s (%s) %s, %d steps\n", j.ExternalID, j.ID, j.Type, len(j.Steps))
 	}
 	n := len(j.Steps)
+steps:
 	for _, s := range j.Steps {
 		if p.printed[s.Seq] {
 			continue
@@ -65,7 +66,9 @@ func (p *progress) update(j *client.Job) {
 		case apiv1.StepFailed:
 			line = fmt.Sprintf("  ✗ [%d/%d] %-20s failed after %d attempt(s): %s", s.Seq+1, n, s.Name, s.Attempts, s.Error)
 		default:
-			continue
+			// Steps are shown in chain order: a later step that ended
+			// (a skipped one, known from the start) waits for this one.
+			break steps
 		}
 		p.clearBar()
 		fmt.Fprintln(p.w, line)
