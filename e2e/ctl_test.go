@@ -153,7 +153,8 @@ func TestCtlFailoverWatchAndRollback(t *testing.T) {
 		t.Fatalf("failover exit %d", code)
 	}
 	for _, want := range []string{"✓ [1/10] validation", "- [2/10] source-power-off", "skipped", "✓ [4/10] detach-replicas", "✓ [5/10] snapshot",
-		"✓ [7/10] vm-creation", "✓ [8/10] volume-operations", "✓ [9/10] vm-startup", "✓ [10/10] status-update", "completed in"} {
+		"✓ [7/10] vm-creation", "✓ [8/10] volume-operations", "✓ [9/10] vm-startup", "✓ [10/10] status-update", "completed in",
+		"destination VM: " + vm, "next: failoverctl rollback " + vm} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the watch output lacks %q", want)
 		}

@@ -44,6 +44,9 @@ func (a *app) watchJob(ctx context.Context, id string) error {
 	} else {
 		p.update(j)
 		p.finish(j)
+		if j.Type == "failover" && j.Status == apiv1.JobCompleted {
+			a.summary(ctx, c, j)
+		}
 	}
 	if j.Status != "completed" {
 		msg := fmt.Sprintf("job %s %s", j.ExternalID, j.Status)
@@ -53,6 +56,34 @@ func (a *app) watchJob(ctx context.Context, id string) error {
 		return jobFailed{msg}
 	}
 	return nil
+}
+
+// summary prints what a completed failover made: the destination VM and
+// its networks, the source's downtime (live), and the commands to run next.
+// It is best effort: the job's own outcome is already printed.
+func (a *app) summary(ctx context.Context, c *client.Client, j *client.Job) {
+	st, err := c.Status(ctx, j.ID)
+	if err != nil || st.Failover == nil {
+		return
+	}
+	var cfg apiv1.FailoverConfig
+	_ = json.Unmarshal(st.Failover.Config, &cfg)
+	fmt.Fprintf(a.out, "destination VM: %s (%s), host name %s\n", cfg.DestinationVMName, st.Failover.DestinationVMID,
+		cfg.DestinationHostName)
+	for _, n := range cfg.NICs {
+		fmt.Fprintf(a.out, "  network %s -> %s (%s)\n", n.SourceNetworkName, n.DestinationNetworkName, n.DestinationNetworkID)
+	}
+	if off, up := j.Step("source-power-off"), j.Step("vm-startup"); off != nil && off.Status == apiv1.StepCompleted &&
+		off.StartedAt != nil && up != nil && up.EndedAt != nil {
+		fmt.Fprintf(a.out, "source downtime: %s (from the source's power-off to the destination's start)\n",
+			up.EndedAt.Sub(*off.StartedAt).Round(time.Second))
+	}
+	if j.FailoverType == "live" {
+		fmt.Fprintf(a.out, "next: failoverctl commit %s --confirm   (seal it)   or   failoverctl rollback %s --confirm   (undo it)\n",
+			j.ID, cfg.VMName)
+		return
+	}
+	fmt.Fprintf(a.out, "next: failoverctl rollback %s   (end the test)\n", cfg.VMName)
 }
 
 // started prints a started job (or a dry run's plan) and watches it.
