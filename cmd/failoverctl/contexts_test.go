@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -40,5 +41,36 @@ func TestContextsShowsTheMappings(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// drills --json prints what the API sent, without zero values of members
+// it left out.
+func TestDrillsJSONPrintsWhatTheAPISent(t *testing.T) {
+	t.Parallel()
+	const body = `{"drills":[{"id":"d-1","name":"nightly","cron":"0 2 * * *"}]}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/drills" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	var out bytes.Buffer
+	a := &app{apiURL: srv.URL, token: "t", out: &out, json: true}
+	cmd := a.drillsCmd()
+	cmd.SetArgs(nil)
+	if err := cmd.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var got, want any
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out.String())
+	}
+	_ = json.Unmarshal([]byte(body), &want)
+	if g, w := fmt.Sprint(got), fmt.Sprint(want); g != w {
+		t.Fatalf("printed %s\nthe API sent %s", out.String(), body)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -17,13 +18,20 @@ func (a *app) drillsCmd() *cobra.Command {
 		Args:  maxArgs(1, "one schedule id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c := a.client()
+			if a.json {
+				// What the API sent, as it sent it: decoding into the
+				// client's types and encoding again would invent the
+				// zero values of members it left out.
+				path := "/api/v1/drills"
+				if len(args) == 1 {
+					path += "/" + url.PathEscape(args[0]) + "/runs"
+				}
+				return a.printRaw(cmd.Context(), c, path)
+			}
 			if len(args) == 1 {
 				runs, err := c.DrillRuns(cmd.Context(), args[0])
 				if err != nil {
 					return err
-				}
-				if a.json {
-					return a.printJSON(runs)
 				}
 				w := a.table()
 				fmt.Fprintln(w, "RUN\tSTATUS\tTRIGGER\tTICK\tVMS")
@@ -47,9 +55,6 @@ func (a *app) drillsCmd() *cobra.Command {
 			ds, err := c.Drills(cmd.Context())
 			if err != nil {
 				return err
-			}
-			if a.json {
-				return a.printJSON(ds)
 			}
 			w := a.table()
 			fmt.Fprintln(w, "ID\tNAME\tCRON\tTZ\tHOLD\tVMS\tENABLED\tLAST RUN")
