@@ -181,7 +181,8 @@ func TestCtlFailoverWatchAndRollback(t *testing.T) {
 		t.Fatalf("context is %s after the rollback", st)
 	}
 	out, code = e.run(t, e.operator, "audit", "--vm", vm)
-	if code != 0 || !strings.Contains(out, "ctl-operator") || !strings.Contains(out, "rollback") {
+	if code != 0 || !strings.Contains(out, "ctl-operator") || !strings.Contains(out, "rollback") ||
+		!strings.Contains(out, "failover_type=test") {
 		t.Errorf("audit: exit %d\n%s", code, out)
 	}
 }

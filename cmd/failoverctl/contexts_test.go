@@ -74,3 +74,34 @@ func TestDrillsJSONPrintsWhatTheAPISent(t *testing.T) {
 		t.Fatalf("printed %s\nthe API sent %s", out.String(), body)
 	}
 }
+
+// audit prints a choice as readable key=value pairs, and the VM's name
+// next to its context id.
+func TestAuditPrintsKeyValuesAndVMNames(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/api/v1/audit":
+			_ = json.NewEncoder(w).Encode(apiv1.AuditList{Decisions: []apiv1.Decision{{Decision: "failover-options", Actor: "ops",
+				ContextID: "ctx-web-1", Choice: map[string]any{"failover_type": "live", "options": map[string]any{"power_off_source": true}}}}})
+		case "/api/v1/contexts":
+			_ = json.NewEncoder(w).Encode(apiv1.ContextList{Contexts: []apiv1.VMContext{{ContextID: "ctx-web-1", VMName: "web-1"}}})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	var out bytes.Buffer
+	a := &app{apiURL: srv.URL, token: "t", out: &out}
+	cmd := a.auditCmd()
+	cmd.SetArgs(nil)
+	if err := cmd.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"failover_type=live options.power_off_source=true", "web-1", "ctx-web-1"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("audit output lacks %q:\n%s", want, out.String())
+		}
+	}
+}

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -308,18 +311,20 @@ func (a *app) jobsCmd() *cobra.Command {
 		Short: "List jobs, newest first",
 		Args:  nArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			jobs, err := a.client().Jobs(cmd.Context(), f)
+			c := a.client()
+			jobs, err := c.Jobs(cmd.Context(), f)
 			if err != nil {
 				return err
 			}
 			if a.json {
 				return a.printJSON(jobs)
 			}
+			names := a.vmNames(cmd.Context(), c)
 			tw := a.table()
-			fmt.Fprintln(tw, "JOB\tEXTERNAL ID\tTYPE\tFAILOVER\tSTATUS\tSTEP\tPROGRESS\tCREATED\tACTOR")
+			fmt.Fprintln(tw, "JOB\tEXTERNAL ID\tVM\tTYPE\tFAILOVER\tSTATUS\tSTEP\tPROGRESS\tCREATED\tACTOR")
 			for _, j := range jobs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.0f%%\t%s\t%s\n", j.ID, j.ExternalID, j.Type, j.FailoverType, j.Status,
-					j.CurrentStep, j.ProgressPercent, j.CreatedAt.Local().Format(time.DateTime), j.Actor)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f%%\t%s\t%s\n", j.ID, j.ExternalID, names.of(j.ContextID), j.Type,
+					j.FailoverType, j.Status, j.CurrentStep, j.ProgressPercent, j.CreatedAt.Local().Format(time.DateTime), j.Actor)
 			}
 			return tw.Flush()
 		},
@@ -341,18 +346,20 @@ func (a *app) auditCmd() *cobra.Command {
 		Short: "List operator decisions (options, approvals, rollbacks, mappings, …), newest first",
 		Args:  nArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ds, err := a.client().Audit(cmd.Context(), f)
+			c := a.client()
+			ds, err := c.Audit(cmd.Context(), f)
 			if err != nil {
 				return err
 			}
 			if a.json {
 				return a.printJSON(ds)
 			}
+			names := a.vmNames(cmd.Context(), c)
 			tw := a.table()
-			fmt.Fprintln(tw, "TIME\tACTOR\tDECISION\tCONTEXT\tJOB\tCHOICE")
+			fmt.Fprintln(tw, "TIME\tACTOR\tDECISION\tVM\tCONTEXT\tJOB\tCHOICE")
 			for _, d := range ds {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.CreatedAt.Local().Format(time.DateTime), d.Actor, d.Decision,
-					d.ContextID, d.ExternalJobID, short(d.Choice))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.CreatedAt.Local().Format(time.DateTime), d.Actor, d.Decision,
+					names.of(d.ContextID), d.ContextID, d.ExternalJobID, keyValues(d.Choice, 160))
 			}
 			return tw.Flush()
 		},
@@ -392,10 +399,65 @@ func (a *app) networksCmd() *cobra.Command {
 	return cmd
 }
 
-func short(v any) string {
-	s := fmt.Sprint(v)
-	if len(s) > 100 {
-		s = s[:97] + "..."
+// vmNames maps context ids to VM names, for tables that list context
+// ids; best effort (an empty map when the contexts cannot be read).
+type vmNames map[string]string
+
+func (a *app) vmNames(ctx context.Context, c *client.Client) vmNames {
+	names := vmNames{}
+	cs, err := c.Contexts(ctx)
+	if err != nil {
+		return names
+	}
+	for _, x := range cs {
+		names[x.ContextID] = x.VMName
+	}
+	return names
+}
+
+// of is the VM name of a context id, "-" when there is none.
+func (n vmNames) of(contextID string) string {
+	if name := n[contextID]; name != "" {
+		return name
+	}
+	return "-"
+}
+
+// keyValues prints a decision's choice as sorted key=value pairs, nested
+// objects as dotted keys, cut at max bytes.
+func keyValues(m map[string]any, max int) string {
+	var parts []string
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			keys := make([]string, 0, len(x))
+			for k := range x {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				key := k
+				if prefix != "" {
+					key = prefix + "." + k
+				}
+				walk(key, x[k])
+			}
+		case string:
+			parts = append(parts, prefix+"="+x)
+		default:
+			b, _ := json.Marshal(x)
+			parts = append(parts, prefix+"="+string(b))
+		}
+	}
+	walk("", m)
+	s := strings.Join(parts, " ")
+	if len(s) > max {
+		cut := max - 3
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "..."
 	}
 	return s
 }
