@@ -105,3 +105,31 @@ func TestAuditPrintsKeyValuesAndVMNames(t *testing.T) {
 		}
 	}
 }
+
+// mappings shows the VM's name next to each mapping's context id.
+func TestMappingsShowVMNames(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/api/v1/network-mappings":
+			_ = json.NewEncoder(w).Encode(apiv1.Mappings{Mappings: []apiv1.NetworkMapping{{ContextID: "ctx-db-2",
+				SourceNetworkName: "DB Network", DestinationNetworkID: "net-3", DestinationNetworkName: "db-net", MappingType: "live"}}})
+		case "/api/v1/contexts":
+			_ = json.NewEncoder(w).Encode(apiv1.ContextList{Contexts: []apiv1.VMContext{{ContextID: "ctx-db-2", VMName: "db-2"}}})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	var out bytes.Buffer
+	a := &app{apiURL: srv.URL, token: "t", out: &out}
+	cmd := a.mappingsCmd()
+	cmd.SetArgs(nil)
+	if err := cmd.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "db-2") || !strings.Contains(out.String(), "ctx-db-2") {
+		t.Fatalf("mappings output lacks the VM name beside its context:\n%s", out.String())
+	}
+}

@@ -206,10 +206,12 @@ func (a *app) mappingsCmd() *cobra.Command {
 			if a.json {
 				return a.printJSON(ms)
 			}
+			names := a.vmNames(cmd.Context(), c)
 			tw := a.table()
-			fmt.Fprintln(tw, "CONTEXT\tSOURCE NETWORK\tTYPE\tDESTINATION\tDESTINATION ID")
+			fmt.Fprintln(tw, "VM\tCONTEXT\tSOURCE NETWORK\tTYPE\tDESTINATION\tDESTINATION ID")
 			for _, m := range ms.Mappings {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.ContextID, m.SourceNetworkName, m.MappingType, m.DestinationNetworkName, m.DestinationNetworkID)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", names.of(m.ContextID), m.ContextID, m.SourceNetworkName, m.MappingType,
+					m.DestinationNetworkName, m.DestinationNetworkID)
 			}
 			return tw.Flush()
 		},
