@@ -116,7 +116,7 @@ func TestMappingsShowVMNames(t *testing.T) {
 			_ = json.NewEncoder(w).Encode(apiv1.Mappings{Mappings: []apiv1.NetworkMapping{{ContextID: "ctx-db-2",
 				SourceNetworkName: "DB Network", DestinationNetworkID: "net-3", DestinationNetworkName: "db-net", MappingType: "live"}}})
 		case "/api/v1/contexts":
-			_ = json.NewEncoder(w).Encode(apiv1.ContextList{Contexts: []apiv1.VMContext{{ContextID: "ctx-db-2", VMName: "db-2"}}})
+			_ = json.NewEncoder(w).Encode(apiv1.ContextList{Contexts: []apiv1.VMContext{{ContextID: "ctx-db-2", VMName: "orders-database"}}})
 		default:
 			http.NotFound(w, r)
 		}
@@ -129,7 +129,7 @@ func TestMappingsShowVMNames(t *testing.T) {
 	if err := cmd.ExecuteContext(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "db-2") || !strings.Contains(out.String(), "ctx-db-2") {
+	if !strings.Contains(out.String(), "orders-database") || !strings.Contains(out.String(), "ctx-db-2") {
 		t.Fatalf("mappings output lacks the VM name beside its context:\n%s", out.String())
 	}
 }
