@@ -86,7 +86,7 @@ func TestAuditPrintsKeyValuesAndVMNames(t *testing.T) {
 			_ = json.NewEncoder(w).Encode(apiv1.AuditList{Decisions: []apiv1.Decision{{Decision: "failover-options", Actor: "ops",
 				ContextID: "ctx-web-1", Choice: map[string]any{"failover_type": "live", "options": map[string]any{"power_off_source": true}}}}})
 		case "/api/v1/contexts":
-			_ = json.NewEncoder(w).Encode(apiv1.ContextList{Contexts: []apiv1.VMContext{{ContextID: "ctx-web-1", VMName: "web-1"}}})
+			_ = json.NewEncoder(w).Encode(apiv1.ContextList{Contexts: []apiv1.VMContext{{ContextID: "ctx-web-1", VMName: "storefront"}}})
 		default:
 			http.NotFound(w, r)
 		}
@@ -99,7 +99,7 @@ func TestAuditPrintsKeyValuesAndVMNames(t *testing.T) {
 	if err := cmd.ExecuteContext(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"failover_type=live options.power_off_source=true", "web-1", "ctx-web-1"} {
+	for _, want := range []string{"failover_type=live options.power_off_source=true", "storefront", "ctx-web-1"} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("audit output lacks %q:\n%s", want, out.String())
 		}
