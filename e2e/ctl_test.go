@@ -211,7 +211,7 @@ func TestCtlExitCodes(t *testing.T) {
 	}{
 		{"no token", "", []string{"jobs"}, exitAuthCode},
 		{"wrong token", "uft_wrong", []string{"contexts"}, exitAuthCode},
-		{"operator live failover", e.operator, []string{"failover", "--type", "live", vm, "--confirm"}, exitAuthCode},
+		{"operator live failover", e.operator, []string{"failover", "--type", "live", vm, "--confirm", vm}, exitAuthCode},
 		{"live without approval", e.admin, []string{"failover", "--type", "live", vm}, exitApprovalCode},
 		{"unknown VM", e.operator, []string{"failover", "--type", "test", "nosuchvm"}, exitNotFoundCode},
 		{"bad type", e.operator, []string{"failover", "--type", "prod", vm}, exitUsageCode},
@@ -232,7 +232,7 @@ func TestCtlExitCodes(t *testing.T) {
 		}
 	}
 	// The live failover with --confirm by an admin runs; its commit too.
-	out, code := e.run(t, e.admin, "failover", "--type", "live", vm, "--confirm", "--watch")
+	out, code := e.run(t, e.admin, "failover", "--type", "live", vm, "--confirm", vm, "--watch")
 	if code != 0 || !strings.Contains(out, "✓ [3/10] final-sync") {
 		t.Fatalf("live failover: exit %d\n%s", code, out)
 	}
@@ -240,13 +240,14 @@ func TestCtlExitCodes(t *testing.T) {
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("live jobs: %v %v", jobs, err)
 	}
-	if out, code = e.run(t, e.operator, "commit", jobs[0].ID, "--confirm"); code != exitAuthCode {
+	if out, code = e.run(t, e.operator, "commit", jobs[0].ID, "--confirm", vm); code != exitAuthCode {
 		t.Errorf("operator commit: exit %d\n%s", code, out)
 	}
-	if out, code = e.run(t, e.admin, "commit", jobs[0].ID); code != exitApprovalCode {
+	if out, code = e.run(t, e.admin, "commit", vm); code != exitApprovalCode {
 		t.Errorf("admin commit without --confirm: exit %d\n%s", code, out)
 	}
-	if out, code = e.run(t, e.admin, "commit", jobs[0].ID, "--confirm"); code != 0 {
+	// commit takes the VM's name, as rollback does, and --confirm the typed name.
+	if out, code = e.run(t, e.admin, "commit", vm, "--confirm", vm); code != 0 {
 		t.Errorf("admin commit: exit %d\n%s", code, out)
 	}
 	_ = exitFailedJobCode

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -82,8 +83,8 @@ func (a *app) summary(ctx context.Context, c *client.Client, j *client.Job) {
 			up.EndedAt.Sub(*off.StartedAt).Round(time.Second))
 	}
 	if j.FailoverType == "live" {
-		fmt.Fprintf(a.out, "next: failoverctl commit %s --confirm   (seal it)   or   failoverctl rollback %s --confirm   (undo it)\n",
-			j.ID, cfg.VMName)
+		fmt.Fprintf(a.out, "next: failoverctl commit %s --confirm %s   (seal it)   or   failoverctl rollback %s --confirm %s   (undo it)\n",
+			cfg.VMName, cfg.VMName, cfg.VMName, cfg.VMName)
 		return
 	}
 	fmt.Fprintf(a.out, "next: failoverctl rollback %s   (end the test)\n", cfg.VMName)
@@ -118,7 +119,7 @@ func (a *app) approvalNeeded(err error) error {
 	if p := client.PlanOf(err); p != nil {
 		printPlan(a, p)
 	}
-	fmt.Fprintf(a.out, "approval needed: %s\nrun again with --confirm to approve\n", ae.Message)
+	fmt.Fprintf(a.out, "approval needed: %s\nrun again with --confirm <the VM's name> to approve\n", ae.Message)
 	return quiet{exitApproval}
 }
 
@@ -145,12 +146,12 @@ func printPlan(a *app, p *apiv1.Plan) {
 }
 
 func (a *app) failoverCmd() *cobra.Command {
-	var typ, strategy, timeout string
-	var watch, confirm, dryRun, skipValidation, skipVirtio bool
+	var typ, strategy, timeout, confirm string
+	var watch, dryRun, skipValidation, skipVirtio bool
 	var powerOff, finalSync, keepMACs bool
 	cmd := &cobra.Command{
-		Use:   "failover --type test|live VM [--watch] [--confirm]",
-		Short: "Start a test or live failover (live: admin role and --confirm)",
+		Use:   "failover --type test|live VM [--watch] [--confirm VM]",
+		Short: "Start a test or live failover (live: admin role and --confirm with the VM's name)",
 		Args:  nArgs(1, "one VM"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := oneOf("type", typ, "test", "live"); err != nil {
@@ -174,10 +175,7 @@ func (a *app) failoverCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			req.VMName, req.ContextID = "", ctxd.ContextID
-			if confirm {
-				req.Confirm = ctxd.VMName
-			}
+			req.VMName, req.ContextID, req.Confirm = "", ctxd.ContextID, confirm
 			st, err := c.Failover(cmd.Context(), req)
 			if err != nil {
 				return a.approvalNeeded(err)
@@ -192,7 +190,7 @@ func (a *app) failoverCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&typ, "type", "", "test or live (required)")
 	f.BoolVar(&watch, "watch", false, "follow the job with a progress bar until it ends")
-	f.BoolVar(&confirm, "confirm", false, "approve a failover that changes production, such as a live one (confirms the VM's name)")
+	f.StringVar(&confirm, "confirm", "", "approve a failover that changes production, such as a live one: type the VM's name")
 	f.BoolVar(&dryRun, "dry-run", false, "print the plan and run nothing")
 	f.BoolVar(&skipValidation, "skip-validation", false, "skip the pre-flight checks (audited)")
 	f.BoolVar(&skipVirtio, "skip-virtio", false, "do not inject VirtIO drivers into Windows guests")
@@ -205,11 +203,11 @@ func (a *app) failoverCmd() *cobra.Command {
 }
 
 func (a *app) rollbackCmd() *cobra.Command {
-	var watch, confirm, dryRun, force, powerOn bool
-	var reason string
+	var watch, dryRun, force, powerOn bool
+	var reason, confirm string
 	cmd := &cobra.Command{
-		Use:   "rollback VM [--confirm] [--power-on-source] [--force-cleanup] [--reason TEXT]",
-		Short: "Roll back a VM's latest failover and follow it (of a live failover, or with --force-cleanup: admin role and --confirm)",
+		Use:   "rollback VM [--confirm VM] [--power-on-source] [--force-cleanup] [--reason TEXT]",
+		Short: "Roll back a VM's latest failover and follow it (of a live failover, or with --force-cleanup: admin role and --confirm with the VM's name)",
 		Args:  nArgs(1, "one VM"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c := a.client()
@@ -217,12 +215,10 @@ func (a *app) rollbackCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			req := apiv1.RollbackRequest{ContextID: ctxd.ContextID, ForceCleanup: force, Reason: reason, DryRun: dryRun}
+			req := apiv1.RollbackRequest{ContextID: ctxd.ContextID, ForceCleanup: force, Reason: reason, DryRun: dryRun,
+				Confirm: confirm}
 			if cmd.Flags().Changed("power-on-source") {
 				req.PowerOnSource = &powerOn
-			}
-			if confirm {
-				req.Confirm = ctxd.VMName
 			}
 			st, err := c.Rollback(cmd.Context(), req)
 			if err != nil {
@@ -237,7 +233,7 @@ func (a *app) rollbackCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.BoolVar(&watch, "watch", true, "follow the job until it ends (--watch=false returns at once)")
-	f.BoolVar(&confirm, "confirm", false, "approve a rollback that changes production (of a live failover) or forces a cleanup")
+	f.StringVar(&confirm, "confirm", "", "approve a rollback that changes production (of a live failover) or forces a cleanup: type the VM's name")
 	f.BoolVar(&dryRun, "dry-run", false, "print the plan and run nothing")
 	f.BoolVar(&force, "force-cleanup", false, "carry on past resources that are already gone (admin role and --confirm)")
 	f.BoolVar(&powerOn, "power-on-source", false, "power the source VM on at the end (default: live yes, test no)")
@@ -246,26 +242,19 @@ func (a *app) rollbackCmd() *cobra.Command {
 }
 
 func (a *app) commitCmd() *cobra.Command {
-	var watch, confirm bool
+	var watch bool
+	var confirm string
 	cmd := &cobra.Command{
-		Use:   "commit JOB [--confirm]",
-		Short: "Commit a completed live failover (admin role and --confirm): its rollback snapshots are deleted",
-		Args:  nArgs(1, "one failover job id"),
+		Use:   "commit VM|JOB --confirm VM",
+		Short: "Commit a VM's completed live failover (admin role and --confirm with the VM's name): its rollback snapshots are deleted",
+		Args:  nArgs(1, "one VM, or a failover job id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c := a.client()
-			name := ""
-			if confirm {
-				job, err := c.Status(cmd.Context(), args[0])
-				if err != nil {
-					return err
-				}
-				ctxd, err := c.Context(cmd.Context(), job.ContextID)
-				if err != nil {
-					return err
-				}
-				name = ctxd.VMName
+			jobID, err := a.liveFailoverOf(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
 			}
-			st, err := c.Commit(cmd.Context(), args[0], name)
+			st, err := c.Commit(cmd.Context(), jobID, confirm)
 			if err != nil {
 				return a.approvalNeeded(err)
 			}
@@ -273,8 +262,29 @@ func (a *app) commitCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&watch, "watch", true, "follow the job until it ends")
-	cmd.Flags().BoolVar(&confirm, "confirm", false, "approve the commit, which destroys the rollback points (confirms the VM's name)")
+	cmd.Flags().StringVar(&confirm, "confirm", "", "approve the commit, which destroys the rollback points: type the VM's name")
 	return cmd
+}
+
+// liveFailoverOf is the failover job a commit names: arg as a job id, or
+// the latest live failover of the VM arg names.
+func (a *app) liveFailoverOf(ctx context.Context, c *client.Client, arg string) (string, error) {
+	j, err := c.Job(ctx, arg)
+	if err == nil {
+		return j.ID, nil
+	}
+	var ae *client.APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusNotFound {
+		return "", err
+	}
+	jobs, err := c.Jobs(ctx, client.JobFilter{VM: arg, Type: "live", JobType: "failover", Limit: 1})
+	if err != nil {
+		return "", err
+	}
+	if len(jobs) == 0 {
+		return "", usageError{fmt.Errorf("%s is neither a job nor a VM with a live failover", arg)}
+	}
+	return jobs[0].ID, nil
 }
 
 func (a *app) retryCmd() *cobra.Command {

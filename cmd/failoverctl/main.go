@@ -13,7 +13,7 @@
 //	   failed, or an unexpected error
 //	2  usage: bad arguments or flags, or the API refused the input (400, 413)
 //	3  approval needed (428): a live failover or the rollback of a live
-//	   failover needs --confirm; the plan is printed
+//	   failover needs --confirm VM; the plan is printed
 //	4  conflict (409): the VM has an active job, or its state does not
 //	   allow the operation
 //	5  authentication or permission (401, 403): no token, a wrong token,
