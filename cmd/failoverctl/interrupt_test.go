@@ -106,3 +106,24 @@ func TestProgressShowsStepsInChainOrder(t *testing.T) {
 		t.Fatalf("want validation, then source-power-off shown as skipped:\n%s", s)
 	}
 }
+
+// During the final sync the bar weights the step by its bytes and shows
+// an ETA from the current rate.
+func TestProgressBarDuringTheSync(t *testing.T) {
+	t.Parallel()
+	p := newProgress(&bytes.Buffer{})
+	j := &apiv1.Job{ID: "j", Status: apiv1.JobRunning, ProgressPercent: 50, Steps: []apiv1.Step{
+		{Seq: 0, Name: "validation", Status: apiv1.StepCompleted},
+		{Seq: 1, Name: "final-sync", Status: apiv1.StepRunning,
+			Progress: &apiv1.Progress{BytesDone: 256 << 20, BytesTotal: 1 << 30, RateBps: 64 << 20}},
+	}}
+	bar := p.bar(j)
+	// Half the steps done, and a quarter of the second: 62.5 %.
+	if !strings.Contains(bar, " 62% ") && !strings.Contains(bar, " 63% ") {
+		t.Fatalf("bar %q, want 62–63 %%", bar)
+	}
+	// 768 MiB left at 64 MiB/s.
+	if !strings.Contains(bar, "ETA 12s") {
+		t.Fatalf("bar %q, want ETA 12s", bar)
+	}
+}

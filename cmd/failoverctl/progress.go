@@ -125,6 +125,9 @@ func (p *progress) bar(j *client.Job) string {
 			// Within the step, count its bytes.
 			pct += float64(pr.BytesDone) / float64(pr.BytesTotal) * 100 / float64(max(len(j.Steps), 1))
 			what += "  " + bytesText(pr)
+			if eta := syncETA(pr); eta != "" {
+				what += ", ETA " + eta
+			}
 		}
 	}
 	filled := int(pct / 100 * barWidth)
@@ -155,6 +158,16 @@ func stepDuration(s apiv1.Step) string {
 		return ""
 	}
 	return s.EndedAt.Sub(*s.StartedAt).Round(time.Millisecond).String()
+}
+
+// syncETA is how long the bytes left take at the current rate, "" when
+// there is no rate yet.
+func syncETA(p *apiv1.Progress) string {
+	if p.RateBps <= 0 || p.BytesDone >= p.BytesTotal {
+		return ""
+	}
+	left := float64(p.BytesTotal-p.BytesDone) / p.RateBps
+	return (time.Duration(left * float64(time.Second))).Round(time.Second).String()
 }
 
 func bytesText(p *apiv1.Progress) string {
