@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ossea/unifiedfailover/api/apiv1"
+)
+
+// drills create, update and delete send what the flags say: VMs by name
+// become context ids, and update keeps the settings no flag changes.
+func TestDrillsCreateUpdateDelete(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var got []string // method path body
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body bytes.Buffer
+		_, _ = body.ReadFrom(r.Body)
+		mu.Lock()
+		got = append(got, r.Method+" "+r.URL.Path+" "+strings.TrimSpace(body.String()))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/api/v1/contexts/web-1":
+			_ = json.NewEncoder(w).Encode(apiv1.ContextDetail{VMContext: apiv1.VMContext{ContextID: "ctx-7", VMName: "web-1"}})
+		case r.Method == http.MethodGet && r.URL.Path == "/api/v1/drills/d-1":
+			_ = json.NewEncoder(w).Encode(apiv1.Drill{ID: "d-1", Name: "nightly", ContextIDs: []string{"ctx-7"}, Cron: "0 2 * * *",
+				Timezone: "UTC", Hold: "10m0s", MaxParallel: 2, Enabled: true})
+		case r.Method == http.MethodPost || r.Method == http.MethodPut:
+			var sp apiv1.DrillSpec
+			_ = json.Unmarshal(body.Bytes(), &sp)
+			_ = json.NewEncoder(w).Encode(apiv1.Drill{ID: "d-1", Name: sp.Name, ContextIDs: sp.ContextIDs, Cron: sp.Cron})
+		case r.Method == http.MethodDelete:
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	run := func(args ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		a := &app{apiURL: srv.URL, token: "t", out: &out}
+		cmd := a.drillsCmd()
+		cmd.SetArgs(args)
+		if err := cmd.ExecuteContext(context.Background()); err != nil {
+			t.Fatalf("drills %v: %v", args, err)
+		}
+		return out.String()
+	}
+	run("create", "--name", "nightly", "--cron", "0 2 * * *", "--vm", "web-1", "--hold", "10m")
+	run("update", "d-1", "--cron", "30 3 * * 6")
+	if out := run("delete", "d-1"); !strings.Contains(out, "deleted") {
+		t.Fatalf("delete: %q", out)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{
+		`GET /api/v1/contexts/web-1 `,
+		`POST /api/v1/drills {"name":"nightly","context_ids":["ctx-7"],"cron":"0 2 * * *","hold":"10m"}`,
+		`GET /api/v1/drills/d-1 `,
+		`PUT /api/v1/drills/d-1 {"name":"nightly","context_ids":["ctx-7"],"cron":"30 3 * * 6","timezone":"UTC","hold":"10m0s","max_parallel":2,"enabled":true}`,
+		`DELETE /api/v1/drills/d-1 `,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("requests:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
