@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -83,7 +84,12 @@ func (a *app) drillsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "drill run %s started\n", r.ID)
+			if a.json {
+				// One JSON document per line: the run started, then ended.
+				_ = json.NewEncoder(a.out).Encode(r)
+			} else {
+				fmt.Fprintf(a.out, "drill run %s started\n", r.ID)
+			}
 			if !watch {
 				return nil
 			}
@@ -91,8 +97,12 @@ func (a *app) drillsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "drill run %s %s\n", done.ID, done.Status)
-			fmt.Fprintf(a.out, "report: %s/api/v1/drills/runs/%s/report.html\n", strings.TrimRight(a.apiURL, "/"), url.PathEscape(done.ID))
+			if a.json {
+				_ = json.NewEncoder(a.out).Encode(done)
+			} else {
+				fmt.Fprintf(a.out, "drill run %s %s\n", done.ID, done.Status)
+				fmt.Fprintf(a.out, "report: %s/api/v1/drills/runs/%s/report.html\n", strings.TrimRight(a.apiURL, "/"), url.PathEscape(done.ID))
+			}
 			if done.Status != "passed" {
 				msg := fmt.Sprintf("drill run %s %s", done.ID, done.Status)
 				if done.Error != "" {
@@ -232,6 +242,9 @@ func (a *app) drillDeleteCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.client().DeleteDrill(cmd.Context(), args[0]); err != nil {
 				return err
+			}
+			if a.json {
+				return a.printJSON(map[string]any{"deleted": args[0]})
 			}
 			fmt.Fprintf(a.out, "drill %s deleted\n", args[0])
 			return nil

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/ossea/unifiedfailover/api/apiv1"
 )
 
@@ -70,5 +72,42 @@ func TestDrillsCreateUpdateDelete(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("requests:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// With --json, the commands that only report what they did print JSON too.
+func TestJSONForCommandsThatReportWhatTheyDid(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodDelete && strings.HasPrefix(r.URL.Path, "/api/v1/network-mappings/"):
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(apiv1.MappingsDeleted{Deleted: 2})
+		case r.Method == http.MethodDelete:
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	for _, c := range []struct {
+		cmd  func(a *app) *cobra.Command
+		args []string
+	}{
+		{(*app).mappingsCmd, []string{"delete", "web-1", "VM Network"}},
+		{(*app).unregisterCmd, []string{"web-1", "--yes"}},
+		{(*app).drillsCmd, []string{"delete", "d-1"}},
+	} {
+		var out bytes.Buffer
+		a := &app{apiURL: srv.URL, token: "t", out: &out, json: true}
+		cmd := c.cmd(a)
+		cmd.SetArgs(c.args)
+		if err := cmd.ExecuteContext(context.Background()); err != nil {
+			t.Fatalf("%v: %v", c.args, err)
+		}
+		var v map[string]any
+		if err := json.Unmarshal(out.Bytes(), &v); err != nil || len(v) == 0 {
+			t.Fatalf("%v --json printed %q (%v)", c.args, out.String(), err)
+		}
 	}
 }

@@ -90,6 +90,9 @@ func (a *app) unregisterCmd() *cobra.Command {
 			if err := a.client().Unregister(cmd.Context(), args[0]); err != nil {
 				return err
 			}
+			if a.json {
+				return a.printJSON(map[string]any{"unregistered": args[0]})
+			}
 			fmt.Fprintf(a.out, "%s unregistered\n", args[0])
 			return nil
 		},

@@ -294,6 +294,9 @@ func (a *app) mappingsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if a.json {
+				return a.printJSON(map[string]any{"deleted": n})
+			}
 			fmt.Fprintf(a.out, "deleted %d mapping(s)\n", n)
 			return nil
 		},
