@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -47,14 +46,7 @@ func TestDrillsCreateUpdateDelete(t *testing.T) {
 	t.Cleanup(srv.Close)
 	run := func(args ...string) string {
 		t.Helper()
-		var out bytes.Buffer
-		a := &app{apiURL: srv.URL, token: "t", out: &out}
-		cmd := a.drillsCmd()
-		cmd.SetArgs(args)
-		if err := cmd.ExecuteContext(context.Background()); err != nil {
-			t.Fatalf("drills %v: %v", args, err)
-		}
-		return out.String()
+		return execute(t, srv.URL, false, (*app).drillsCmd, args...)
 	}
 	run("create", "--name", "nightly", "--cron", "0 2 * * *", "--vm", "web-1", "--hold", "10m")
 	run("update", "d-1", "--cron", "30 3 * * 6")
@@ -98,16 +90,10 @@ func TestJSONForCommandsThatReportWhatTheyDid(t *testing.T) {
 		{(*app).unregisterCmd, []string{"web-1", "--yes"}},
 		{(*app).drillsCmd, []string{"delete", "d-1"}},
 	} {
-		var out bytes.Buffer
-		a := &app{apiURL: srv.URL, token: "t", out: &out, json: true}
-		cmd := c.cmd(a)
-		cmd.SetArgs(c.args)
-		if err := cmd.ExecuteContext(context.Background()); err != nil {
-			t.Fatalf("%v: %v", c.args, err)
-		}
+		out := execute(t, srv.URL, true, c.cmd, c.args...)
 		var v map[string]any
-		if err := json.Unmarshal(out.Bytes(), &v); err != nil || len(v) == 0 {
-			t.Fatalf("%v --json printed %q (%v)", c.args, out.String(), err)
+		if err := json.Unmarshal([]byte(out), &v); err != nil || len(v) == 0 {
+			t.Fatalf("%v --json printed %q (%v)", c.args, out, err)
 		}
 	}
 }
