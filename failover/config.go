@@ -67,38 +67,10 @@ type NICPlan = apiv1.NICPlan
 // Config is the resolved configuration of one failover
 // (UnifiedFailoverConfig). It is stored on the failover job; every step
 // reads it from there.
-// Its json tags are the failover_jobs.config jsonb column's format; the
-// API shows it as apiv1.FailoverConfig (api/wire.go converts).
-type Config struct {
-	ContextID         string `json:"context_id"`
-	VMwareVMID        string `json:"vmware_vm_id"`
-	VMName            string `json:"vm_name"`
-	JobID             string `json:"job_id"`
-	ExternalJobID     string `json:"external_job_id"`
-	FailoverType      Type   `json:"failover_type"`
-	NamingStrategy    string `json:"naming_strategy"`
-	DestinationVMName string `json:"destination_vm_name"`
-	// DestinationHostName is the VM's CloudStack name: HostName of
-	// DestinationVMName. DestinationVMName goes in its display name.
-	DestinationHostName string    `json:"destination_hostname"`
-	SnapshotType        string    `json:"snapshot_type"`
-	NetworkStrategy     string    `json:"network_strategy"`
-	NICs                []NICPlan `json:"nics"`
-	PowerOffSource      bool      `json:"power_off_source"`
-	PerformFinalSync    bool      `json:"perform_final_sync"`
-	SkipValidation      bool      `json:"skip_validation"`
-	SkipVirtio          bool      `json:"skip_virtio"`
-	// AllowNonIsolatedNetwork: see Options.
-	AllowNonIsolatedNetwork bool      `json:"allow_non_isolated_network,omitempty"`
-	RollbackEnabled         bool      `json:"rollback_enabled"`
-	KeepMACs                bool      `json:"keep_macs"`
-	ShutdownTimeout         Duration  `json:"shutdown_timeout"`
-	OSType                  string    `json:"os_type"`
-	Firmware                string    `json:"firmware"`
-	CPUCount                int       `json:"cpu_count"`
-	MemoryMB                int       `json:"memory_mb"`
-	RequestedAt             time.Time `json:"requested_at"`
-}
+// It has apiv1.FailoverConfig's fields and json tags, which are also the
+// failover_jobs.config jsonb column's format, and the domain's methods;
+// api/wire.go converts it.
+type Config apiv1.FailoverConfig
 
 // Duration is a time.Duration that reads and writes JSON as "5m0s"
 // (apiv1.Duration).
