@@ -79,7 +79,28 @@ type full struct {
 	covered map[string]bool // "GET /api/v1/…" operations with a validated answer
 }
 
+// setupFull is setupLab with every lab VM registered through the short
+// form of POST /contexts: its VMware UUID and network mappings, the
+// replicas found by the naming rule, the exports by the lab's templates
+// and the change ids read from vCenter.
 func setupFull(t *testing.T) *full {
+	t.Helper()
+	f := setupLab(t)
+	for _, vm := range f.lab.Manifest().VMs {
+		raw, _ := json.Marshal(map[string]any{"vmware_vm_id": vm.VMwareVMID, "network_mappings": vm.Register.NetworkMappings})
+		code, body := f.call(operatorToken, "POST", "/api/v1/contexts", string(raw))
+		if code != http.StatusCreated {
+			t.Fatalf("registering %s: %d %v", vm.Name, code, body)
+		}
+		f.contexts[vm.Name] = body["context_id"].(string)
+	}
+	return f
+}
+
+// setupLab is an API with the failover engine on the in-process lab (its
+// export templates in the engine's replica rules), a worker running every
+// chain, and tokens for every role; no VM is registered.
+func setupLab(t *testing.T) *full {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
@@ -98,7 +119,8 @@ func setupFull(t *testing.T) *full {
 	eng, err := failover.New(failover.EngineConfig{Store: st, Runner: runner, CloudStack: cs,
 		VCenter: vsphere.Config{URL: l.VCenter.URL, User: l.VCenter.User, Password: l.VCenter.Password, Insecure: true},
 		ZoneID:  l.ZoneID, TemplateID: l.TemplateID, ApplianceVMID: l.ApplianceVMID, Virtio: virtio.Config{Command: "true", DeviceDir: l.DeviceDir},
-		Logger: log, Metrics: m, Planner: tasks.PlanSteps})
+		Replicas: failover.ReplicaRules{SourceNBDURI: l.SourceNBDURITemplate, ReplicaNBDURI: l.ReplicaNBDURITemplate},
+		Logger:   log, Metrics: m, Planner: tasks.PlanSteps})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,16 +138,7 @@ func setupFull(t *testing.T) *full {
 	}
 	hs := httptest.NewServer(a.Handler())
 	t.Cleanup(hs.Close)
-	f := &full{ctx: ctx, t: t, store: st, lab: l, url: hs.URL, contexts: map[string]string{}, covered: map[string]bool{}}
-	for _, vm := range l.Manifest().VMs {
-		raw, _ := json.Marshal(vm.Register)
-		code, body := f.call(operatorToken, "POST", "/api/v1/contexts", string(raw))
-		if code != http.StatusCreated {
-			t.Fatalf("registering %s: %d %v", vm.Name, code, body)
-		}
-		f.contexts[vm.Name] = body["context_id"].(string)
-	}
-	return f
+	return &full{ctx: ctx, t: t, store: st, lab: l, url: hs.URL, contexts: map[string]string{}, covered: map[string]bool{}}
 }
 
 // call sends a request with token ("" for none) and checks the answer is

@@ -130,6 +130,11 @@ func TestEveryEndpointMatchesOpenAPI(t *testing.T) {
 	}
 	code, body = f.call(viewerToken, "GET", "/api/v1/service-offerings/available?vm="+vm1.Name, "")
 	expect(200, code, body, "offerings")
+	code, body = f.call(viewerToken, "GET", "/api/v1/inventory/vms", "")
+	expect(200, code, body, "inventory")
+	if vms := body["vms"].([]any); len(vms) != len(f.lab.VMs) || vms[0].(map[string]any)["protected"] != true {
+		t.Fatalf("inventory: %v", body)
+	}
 
 	// Pre-flight, readiness and decisions before any failover.
 	code, body = f.call(viewerToken, "GET", "/api/v1/failover/preflight/config/test/"+vm1.Name, "")
@@ -355,6 +360,8 @@ func TestRefusalsChangeNothing(t *testing.T) {
 		{"bad readiness type", viewerToken, "GET", V + "/failover/" + vm1.Name + "/readiness?failover_type=x", "", 400, "failover_type"},
 		{"bad proposed_test", viewerToken, "GET", V + "/networks/available?proposed_test=maybe", "", 400, "proposed_test"},
 		{"bad cpu count", viewerToken, "GET", V + "/service-offerings/available?cpu_count=many", "", 400, "cpu_count"},
+		{"bad protected filter", viewerToken, "GET", V + "/inventory/vms?protected=maybe", "", 400, "protected"},
+		{"register by UUID and path", operatorToken, "POST", V + "/contexts", `{"vmware_vm_id": "x", "inventory_path": "/DC0/vm/x"}`, 400, "inventory_path"},
 		{"mapping type filter on delete", operatorToken, "DELETE", V + "/network-mappings/context/" + ctx1 + "?mapping_type=both", "", 400, "mapping_type"},
 		// Unknown ids.
 		{"unknown vm", viewerToken, "GET", V + "/failover/preflight/config/test/nosuchvm", "", 404, ""},

@@ -42,6 +42,7 @@ func (s *Server) routes(r chi.Router) {
 		r.Get("/networks/available", s.handle(s.availableNetworks))
 		r.Post("/networks/resolve", s.handle(s.resolveNetworks))
 		r.Get("/service-offerings/available", s.handle(s.availableOfferings))
+		r.Get("/inventory/vms", s.handle(s.listInventory))
 	})
 
 	// Operator: mappings, registration, failovers and what follows them.

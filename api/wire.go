@@ -70,6 +70,29 @@ func contextPtr(c *store.VMContext) *apiv1.VMContext {
 	return &out
 }
 
+func inventoryOut(en failover.InventoryEntry) apiv1.InventoryVM {
+	vm := en.VM
+	out := apiv1.InventoryVM{VMwareVMID: vm.UUID, Name: vm.Name, InventoryPath: vm.Path, Folder: vm.Folder,
+		PowerState: vm.PowerState, OSType: vm.OSFamily, CBT: apiv1.CBTState{Enabled: vm.CBTEnabled},
+		Disks: make([]apiv1.InventoryDisk, 0, len(vm.Disks)), NICs: make([]apiv1.InventoryNIC, 0, len(vm.NICs))}
+	if !vm.CBTEnabled {
+		out.CBT.Hint = failover.CBTHint(vm.Name)
+	}
+	if c := en.Context; c != nil {
+		out.Protected, out.ContextID, out.ContextStatus = true, c.ContextID, c.CurrentStatus
+	}
+	for _, d := range vm.Disks {
+		m := en.Replicas[d.Key]
+		out.Disks = append(out.Disks, apiv1.InventoryDisk{DiskKey: d.Key, DiskNumber: d.Order + 1, Label: d.Label,
+			SizeBytes: d.CapacityBytes, Replica: apiv1.InventoryReplica{VolumeID: m.VolumeID, VolumeName: m.VolumeName,
+				FoundBy: m.FoundBy, Problem: m.Problem}})
+	}
+	for _, n := range vm.NICs {
+		out.NICs = append(out.NICs, apiv1.InventoryNIC{NICKey: n.Key, NetworkName: n.NetworkName, MAC: n.MAC, AdapterType: n.AdapterType})
+	}
+	return out
+}
+
 func diskOut(d store.Disk) apiv1.Disk {
 	return apiv1.Disk{DiskKey: d.DiskKey, UnitOrder: d.UnitOrder, Label: d.Label, SizeBytes: d.SizeBytes, VolumeID: d.VolumeID,
 		SourceNBDURI: d.SourceNBDURI, ReplicaNBDURI: d.ReplicaNBDURI, ChangeID: d.ChangeID, ApplianceDeviceID: d.ApplianceDeviceID}

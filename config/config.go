@@ -95,6 +95,18 @@ type Config struct {
 	// VirtioDeviceWait is FAILOVER_VIRTIO_DEVICE_WAIT: how long injection
 	// waits for the boot replica's device to appear. Defaults to 2m.
 	VirtioDeviceWait time.Duration
+
+	// SourceNBDURI is FAILOVER_SOURCE_NBD_URI: the template of a source
+	// disk's NBD export, for registrations that do not give it
+	// (failover.ReplicaRules). Defaults to empty.
+	SourceNBDURI string
+	// ReplicaNBDURI is FAILOVER_REPLICA_NBD_URI: the template of a
+	// replica's NBD export on the appliance. Defaults to empty.
+	ReplicaNBDURI string
+	// ReplicaVolumeName is FAILOVER_REPLICA_VOLUME_NAME: the name of a
+	// disk's replica volume on the appliance. Defaults to
+	// {vm_name}-disk{disk_number}.
+	ReplicaVolumeName string
 }
 
 // Load reads the configuration from the environment.
@@ -115,6 +127,9 @@ func Load() (Config, error) {
 		ApplianceVMID:        get("FAILOVER_APPLIANCE_VM_ID", ""),
 		VirtioCommand:        get("FAILOVER_VIRTIO_COMMAND", virtio.DefaultCommand),
 		VirtioDeviceDir:      get("FAILOVER_VIRTIO_DEVICE_DIR", virtio.DefaultDeviceDir),
+		SourceNBDURI:         get("FAILOVER_SOURCE_NBD_URI", ""),
+		ReplicaNBDURI:        get("FAILOVER_REPLICA_NBD_URI", ""),
+		ReplicaVolumeName:    get("FAILOVER_REPLICA_VOLUME_NAME", "{vm_name}-disk{disk_number}"),
 	}
 	var err error
 	if c.RedisPassword, err = secret("FAILOVER_REDIS_PASSWORD"); err != nil {

@@ -16,7 +16,8 @@ func clearEnv(t *testing.T) {
 	t.Helper()
 	for _, name := range []string{"FAILOVER_REDIS_ADDR", "FAILOVER_REDIS_DB", "FAILOVER_WORKER_CONCURRENCY", "FAILOVER_API_MAX_BODY_BYTES",
 		"FAILOVER_VIRTIO_CONCURRENCY", "FAILOVER_VIRTIO_DEVICE_WAIT", "FAILOVER_VIRTIO_COMMAND", "FAILOVER_VIRTIO_DEVICE_DIR",
-		"FAILOVER_SCHEDULER_SYNC_INTERVAL", "FAILOVER_SHUTDOWN_TIMEOUT", "FAILOVER_RETENTION", "FAILOVER_LOG_LEVEL"} {
+		"FAILOVER_SCHEDULER_SYNC_INTERVAL", "FAILOVER_SHUTDOWN_TIMEOUT", "FAILOVER_RETENTION", "FAILOVER_LOG_LEVEL",
+		"FAILOVER_SOURCE_NBD_URI", "FAILOVER_REPLICA_NBD_URI", "FAILOVER_REPLICA_VOLUME_NAME"} {
 		t.Setenv(name, "")
 		if err := os.Unsetenv(name); err != nil {
 			t.Fatal(err)
@@ -34,7 +35,8 @@ func TestLoadDefaults(t *testing.T) {
 		c.ShutdownTimeout != queue.DefaultShutdownTimeout || c.VirtioCommand != virtio.DefaultCommand ||
 		c.VirtioDeviceDir != virtio.DefaultDeviceDir || c.VirtioConcurrency != virtio.DefaultConcurrency ||
 		c.VirtioDeviceWait != virtio.DefaultDeviceWait || c.SchedulerSyncInterval != 5*time.Second ||
-		c.Retention != 90*24*time.Hour || c.MaxBodyBytes != 1<<20 {
+		c.Retention != 90*24*time.Hour || c.MaxBodyBytes != 1<<20 ||
+		c.SourceNBDURI != "" || c.ReplicaNBDURI != "" || c.ReplicaVolumeName != "{vm_name}-disk{disk_number}" {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -70,8 +72,13 @@ func TestLoadReadsValues(t *testing.T) {
 	t.Setenv("FAILOVER_WORKER_CONCURRENCY", "7")
 	t.Setenv("FAILOVER_RETENTION", "30d")
 	t.Setenv("FAILOVER_SCHEDULER_SYNC_INTERVAL", "250ms")
+	t.Setenv("FAILOVER_SOURCE_NBD_URI", "nbd://gw:10809/{vm_uuid}-{disk_key}")
+	t.Setenv("FAILOVER_REPLICA_NBD_URI", "nbd://appliance:10809/{volume_id}")
+	t.Setenv("FAILOVER_REPLICA_VOLUME_NAME", "{vm_uuid}-{disk_key}")
 	c, err := Load()
-	if err != nil || c.WorkerConcurrency != 7 || c.Retention != 30*24*time.Hour || c.SchedulerSyncInterval != 250*time.Millisecond {
+	if err != nil || c.WorkerConcurrency != 7 || c.Retention != 30*24*time.Hour || c.SchedulerSyncInterval != 250*time.Millisecond ||
+		c.SourceNBDURI != "nbd://gw:10809/{vm_uuid}-{disk_key}" || c.ReplicaNBDURI != "nbd://appliance:10809/{volume_id}" ||
+		c.ReplicaVolumeName != "{vm_uuid}-{disk_key}" {
 		t.Fatalf("%+v %v", c, err)
 	}
 }

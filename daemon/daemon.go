@@ -166,6 +166,8 @@ func (d *Daemon) setupEngine() error {
 		ZoneID: cfg.CloudStackZoneID, TemplateID: cfg.CloudStackTemplateID, ApplianceVMID: cfg.ApplianceVMID,
 		Virtio: virtio.Config{Command: cfg.VirtioCommand, Concurrency: cfg.VirtioConcurrency,
 			DeviceDir: cfg.VirtioDeviceDir, DeviceWait: cfg.VirtioDeviceWait},
+		Replicas: failover.ReplicaRules{SourceNBDURI: cfg.SourceNBDURI, ReplicaNBDURI: cfg.ReplicaNBDURI,
+			ReplicaVolumeName: cfg.ReplicaVolumeName},
 		Logger: d.Log, Metrics: d.Metrics, Timers: d.Queue, Planner: tasks.PlanSteps})
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/auth"
 	"github.com/ossea/unifiedfailover/client"
 	"github.com/ossea/unifiedfailover/failover"
@@ -150,13 +151,35 @@ func setup(t *testing.T, o options) *bundle {
 	b.api = client.New(b.stack.APIURL, token)
 	b.token = token
 	for _, vm := range l.Manifest().VMs {
-		c, err := b.api.Register(ctx, vm.Register)
+		c, err := b.api.Register(ctx, shortForm(vm.Register))
 		if err != nil {
 			t.Fatalf("registering %s: %v", vm.Name, err)
+		}
+		for i, d := range c.Disks {
+			if want := vm.Register.Disks[i]; d.ChangeID != want.ChangeID || d.VolumeID != want.VolumeID {
+				t.Fatalf("registering %s: disk %d has volume %s and change id %q; the lab has %s and %q",
+					vm.Name, d.DiskKey, d.VolumeID, d.ChangeID, want.VolumeID, want.ChangeID)
+			}
 		}
 		b.contexts[vm.Name] = c.ContextID
 	}
 	return b
+}
+
+// shortForm is the short form of a lab VM's registration, as an operator
+// protects a VM from the inventory: its UUID, each disk's replica volume
+// id and the network mappings. The product reads the rest (spec, exports,
+// change ids) from vCenter, CloudStack and its replica rules.
+func shortForm(reg lab.RegisterRequest) apiv1.RegisterRequest {
+	out := apiv1.RegisterRequest{VMwareVMID: reg.VMwareVMID}
+	for _, d := range reg.Disks {
+		out.Disks = append(out.Disks, apiv1.RegisterDisk{DiskKey: d.DiskKey, VolumeID: d.VolumeID})
+	}
+	for _, m := range reg.NetworkMappings {
+		out.NetworkMappings = append(out.NetworkMappings, apiv1.RegisterMapping{SourceNetworkName: m.SourceNetworkName,
+			DestinationNetworkID: m.DestinationNetworkID, DestinationNetworkName: m.DestinationNetworkName, MappingType: m.MappingType})
+	}
+	return out
 }
 
 func dumpLogs(t *testing.T, dir string) {

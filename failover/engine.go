@@ -48,6 +48,12 @@ type EngineConfig struct {
 	// virt-v2v-in-place, run on the replica's device on the appliance, at
 	// most Concurrency at once per process).
 	Virtio virtio.Config
+	// Replicas say how a short-form registration finds each disk's replica
+	// volume and NBD exports (FAILOVER_REPLICA_VOLUME_NAME,
+	// FAILOVER_SOURCE_NBD_URI, FAILOVER_REPLICA_NBD_URI). Defaults to
+	// finding replicas by DefaultReplicaVolumeName, with no export
+	// templates.
+	Replicas ReplicaRules
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Metrics defaults to none.
@@ -92,6 +98,7 @@ func (c EngineConfig) WithDefaults() EngineConfig {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	c.Replicas = c.Replicas.WithDefaults()
 	return c
 }
 
@@ -105,6 +112,9 @@ func (c EngineConfig) validate() error {
 		return fmt.Errorf("failover engine: a CloudStack client is required (FAILOVER_CLOUDSTACK_URL and keys)")
 	case c.ZoneID == "" || c.TemplateID == "" || c.ApplianceVMID == "":
 		return fmt.Errorf("failover engine: FAILOVER_CLOUDSTACK_ZONE_ID, FAILOVER_CLOUDSTACK_TEMPLATE_ID and FAILOVER_APPLIANCE_VM_ID are required")
+	}
+	if err := c.Replicas.validate(); err != nil {
+		return fmt.Errorf("failover engine: %w", err)
 	}
 	return nil
 }

@@ -186,7 +186,7 @@ func (e *Engine) UpdateContext(ctx context.Context, contextID string, u ContextU
 			d.ChangeID = du.ChangeID
 		}
 		if du.SourceNBDURI != "" || du.ReplicaNBDURI != "" {
-			if err := probeExports(ctx, d.DiskKey, d.SizeBytes, RegisterDisk{SourceNBDURI: d.SourceNBDURI, ReplicaNBDURI: d.ReplicaNBDURI}); err != nil {
+			if err := probeExports(ctx, d.DiskKey, d.SizeBytes, d.SourceNBDURI, d.ReplicaNBDURI); err != nil {
 				return nil, err
 			}
 		}

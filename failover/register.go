@@ -9,16 +9,20 @@ import (
 	"unicode"
 
 	"github.com/ossea/unifiedfailover/api/apiv1"
+	"github.com/ossea/unifiedfailover/cloudstack"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/nbd"
 	"github.com/ossea/unifiedfailover/store"
+	"github.com/ossea/unifiedfailover/vsphere"
 )
 
-// RegisterRequest registers a protected VM: its VMware UUID, and for each
-// disk the replica volume and the NBD exports that serve the source disk
-// and the replica. It is the body cmd/labsim writes in its manifest.
+// RegisterRequest registers a protected VM: its VMware UUID or inventory
+// path and, for each disk, what ReplicaRules cannot find: the replica
+// volume, the NBD exports that serve the source disk and the replica, and
+// the change id the replica is in sync with (see Engine.Register).
 type RegisterRequest struct {
-	VMwareVMID      string            `json:"vmware_vm_id"`
+	VMwareVMID      string            `json:"vmware_vm_id,omitempty"`
+	InventoryPath   string            `json:"inventory_path,omitempty"`
 	VMName          string            `json:"vm_name,omitempty"`
 	VCenterHost     string            `json:"vcenter_host,omitempty"`
 	Datacenter      string            `json:"datacenter,omitempty"`
@@ -47,11 +51,13 @@ func validNBDURI(s string) bool {
 
 // validate checks the request's shape before anything is read or written.
 func (r *RegisterRequest) validate() error {
-	if strings.TrimSpace(r.VMwareVMID) == "" {
-		return errs.Field("vmware_vm_id", "is required")
-	}
-	if len(r.Disks) == 0 {
-		return errs.Field("disks", "at least one disk with its replica volume is required")
+	switch id, path := strings.TrimSpace(r.VMwareVMID), strings.TrimSpace(r.InventoryPath); {
+	case id == "" && path == "":
+		return errs.Field("vmware_vm_id", "is required (or inventory_path)")
+	case id != "" && path != "":
+		return errs.Field("inventory_path", "give vmware_vm_id or inventory_path, not both")
+	case path != "" && !strings.HasPrefix(path, "/"):
+		return errs.Field("inventory_path", "must start with / (/datacenter/vm/folder/name), not %q", r.InventoryPath)
 	}
 	seen := map[int32]bool{}
 	for i, d := range r.Disks {
@@ -59,8 +65,6 @@ func (r *RegisterRequest) validate() error {
 		switch {
 		case seen[d.DiskKey]:
 			return errs.Field(f+".disk_key", "disk %d is listed twice", d.DiskKey)
-		case strings.TrimSpace(d.VolumeID) == "":
-			return errs.Field(f+".volume_id", "is required")
 		case !validNBDURI(d.SourceNBDURI):
 			return errs.Field(f+".source_nbd_uri", "must be an nbd:// or nbd+unix:// URI")
 		case !validNBDURI(d.ReplicaNBDURI):
@@ -82,10 +86,15 @@ func (r *RegisterRequest) validate() error {
 	return nil
 }
 
-// Register reads the VM's spec from vCenter by UUID, checks each replica
-// volume exists in CloudStack, and stores the context (ready for
-// failover) with its disks, NICs and mappings, and records the
-// registration in the decision audit. A VM registered before gives
+// Register stores a protected VM (its context, ready for failover) with
+// its disks, NICs and mappings, and records the registration in the
+// decision audit. The VM is named by its VMware UUID or its inventory
+// path; its spec is read from vCenter. Each disk's replica volume is the
+// request's, or found by ReplicaRules.ReplicaVolumeName among the
+// appliance's volumes; its NBD exports are the request's or
+// ReplicaRules' templates; its change id is the request's or, read from
+// vCenter now, the one the replica is declared in sync with. Whatever is
+// missing is listed in one error. A VM registered before gives
 // AlreadyExists with the existing context id.
 func (e *Engine) Register(ctx context.Context, req RegisterRequest, who Actor) (*store.VMContext, error) {
 	if err := req.validate(); err != nil {
@@ -95,16 +104,20 @@ func (e *Engine) Register(ctx context.Context, req RegisterRequest, who Actor) (
 	if err != nil {
 		return nil, err
 	}
-	spec, err := vc.VMSpec(ctx, req.VMwareVMID)
+	uuid := req.VMwareVMID
+	if req.InventoryPath != "" {
+		if uuid, err = vc.UUIDByPath(ctx, req.InventoryPath); errs.Is(err, errs.NotFound) {
+			return nil, errs.New(errs.NotFound, "no VM at inventory path %s in vCenter", req.InventoryPath).WithDetails("field", "inventory_path")
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	spec, err := vc.VMSpec(ctx, uuid)
 	if errs.Is(err, errs.NotFound) {
-		return nil, errs.New(errs.NotFound, "no VM with instance UUID %s in vCenter", req.VMwareVMID).WithDetails("field", "vmware_vm_id")
+		return nil, errs.New(errs.NotFound, "no VM with instance UUID %s in vCenter", uuid).WithDetails("field", "vmware_vm_id")
 	}
 	if err != nil {
 		return nil, err
-	}
-	byKey := map[int32]RegisterDisk{}
-	for _, d := range req.Disks {
-		byKey[d.DiskKey] = d
 	}
 	if strings.IndexFunc(spec.Name, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) }) >= 0 {
 		return nil, errs.New(errs.InvalidArgument, "vCenter's name of VM %s holds control or bidirectional control characters (%q), which spoof terminals and logs: rename the VM",
@@ -117,32 +130,8 @@ func (e *Engine) Register(ctx context.Context, req RegisterRequest, who Actor) (
 	if c.Firmware != "efi" {
 		c.Firmware = "bios"
 	}
-	for _, d := range spec.Disks {
-		rd, ok := byKey[d.Key]
-		if !ok {
-			return nil, errs.Field("disks", "vCenter disk %d (%s) has no replica in the request", d.Key, d.Label)
-		}
-		delete(byKey, d.Key)
-		vol, err := e.cs.GetVolume(ctx, rd.VolumeID)
-		if errs.Is(err, errs.NotFound) {
-			return nil, errs.Field("disks", "replica volume %s of disk %d does not exist in CloudStack", rd.VolumeID, d.Key)
-		} else if err != nil {
-			return nil, err
-		}
-		if err := probeExports(ctx, d.Key, d.CapacityBytes, rd); err != nil {
-			return nil, err
-		}
-		disk := store.Disk{DiskKey: d.Key, UnitOrder: d.Order, Label: d.Label, SizeBytes: d.CapacityBytes,
-			VolumeID: rd.VolumeID, SourceNBDURI: rd.SourceNBDURI, ReplicaNBDURI: rd.ReplicaNBDURI, ChangeID: rd.ChangeID}
-		if vol.VMID == e.cfg.ApplianceVMID {
-			// A rollback reattaches the replica at this device id.
-			dev := vol.DeviceID
-			disk.ApplianceDeviceID = &dev
-		}
-		c.Disks = append(c.Disks, disk)
-	}
-	for k := range byKey {
-		return nil, errs.Field("disks", "disk %d is not a disk of VM %s in vCenter", k, spec.Name)
+	if c.Disks, err = e.registerDisks(ctx, vc, spec, req.Disks); err != nil {
+		return nil, err
 	}
 	for i, n := range spec.NICs {
 		c.NICs = append(c.NICs, store.SourceNIC{NICKey: n.Key, Order: i, NetworkName: n.NetworkName, MAC: n.MAC,
@@ -163,12 +152,133 @@ func (e *Engine) Register(ctx context.Context, req RegisterRequest, who Actor) (
 			return nil, err
 		}
 	}
+	choice := map[string]any{"vmware_vm_id": c.VMwareVMID, "vm_name": c.VMName, "network_mappings": len(req.NetworkMappings)}
+	if req.InventoryPath != "" {
+		choice["inventory_path"] = req.InventoryPath
+	}
 	if err := e.store.RecordDecision(ctx, nil, store.Decision{Decision: "register", Actor: who.Name,
-		ContextID: c.ContextID, Choice: map[string]any{"vmware_vm_id": c.VMwareVMID, "vm_name": c.VMName,
-			"network_mappings": len(req.NetworkMappings)}}); err != nil {
+		ContextID: c.ContextID, Choice: choice}); err != nil {
 		e.log.WarnContext(ctx, "could not record the registration in the audit", "error", err, "context_id", c.ContextID)
 	}
 	return e.store.GetContext(ctx, c.ContextID)
+}
+
+// registerDisks resolves each of vCenter's disks of the VM to its replica
+// (the request's volume, or the one ReplicaRules name on the appliance),
+// its NBD exports (the request's, or ReplicaRules' templates) and its
+// change id (the request's, or vCenter's current one, read from one
+// snapshot), then probes the exports. Everything missing is listed in one
+// InvalidArgument error, with the list in its "missing" detail.
+func (e *Engine) registerDisks(ctx context.Context, vc *vsphere.Client, spec *vsphere.VMSpec, given []RegisterDisk) ([]store.Disk, error) {
+	rules := e.cfg.Replicas
+	byKey := map[int32]RegisterDisk{}
+	for _, d := range given {
+		byKey[d.DiskKey] = d
+	}
+	var appliance *applianceVolumes
+	var missing []string
+	var out []store.Disk
+	readIDs := false
+	for _, d := range spec.Disks {
+		rd := byKey[d.Key]
+		delete(byKey, d.Key)
+		vars := TemplateVars{VMUUID: spec.UUID, VMName: spec.Name, DiskKey: d.Key, DiskNumber: d.Order + 1}
+		var vol *cloudstack.Volume
+		if rd.VolumeID != "" {
+			v, err := e.cs.GetVolume(ctx, rd.VolumeID)
+			if errs.Is(err, errs.NotFound) {
+				return nil, errs.Field("disks", "replica volume %s of disk %d does not exist in CloudStack", rd.VolumeID, d.Key)
+			} else if err != nil {
+				return nil, err
+			}
+			vol = v
+		} else {
+			if appliance == nil {
+				a, err := e.listApplianceVolumes(ctx)
+				if err != nil {
+					return nil, err
+				}
+				appliance = a
+			}
+			v, problem := appliance.replicaOf(rules, vars)
+			if problem != "" {
+				missing = append(missing, fmt.Sprintf("disk %d (%s): %s", d.Key, d.Label, problem))
+				continue
+			}
+			vol = v
+		}
+		vars.VolumeID, vars.VolumeName = vol.ID, vol.Name
+		disk := store.Disk{DiskKey: d.Key, UnitOrder: d.Order, Label: d.Label, SizeBytes: d.CapacityBytes,
+			VolumeID: vol.ID, SourceNBDURI: rd.SourceNBDURI, ReplicaNBDURI: rd.ReplicaNBDURI, ChangeID: rd.ChangeID}
+		if vol.VMID == e.cfg.ApplianceVMID {
+			// A rollback reattaches the replica at this device id.
+			dev := vol.DeviceID
+			disk.ApplianceDeviceID = &dev
+			vars.DeviceID = &dev
+		}
+		for _, x := range []struct {
+			uri     *string
+			field   string
+			tmpl    string
+			setting string
+		}{
+			{&disk.SourceNBDURI, "source_nbd_uri", rules.SourceNBDURI, "FAILOVER_SOURCE_NBD_URI"},
+			{&disk.ReplicaNBDURI, "replica_nbd_uri", rules.ReplicaNBDURI, "FAILOVER_REPLICA_NBD_URI"},
+		} {
+			if *x.uri != "" {
+				continue
+			}
+			if x.tmpl == "" {
+				missing = append(missing, fmt.Sprintf("disk %d (%s): no %s given, and %s is not set", d.Key, d.Label, x.field, x.setting))
+				continue
+			}
+			u, err := expand(x.tmpl, vars, true)
+			if err != nil {
+				missing = append(missing, fmt.Sprintf("disk %d (%s): %s (%s): %v", d.Key, d.Label, x.field, x.setting, err))
+				continue
+			}
+			*x.uri = u
+		}
+		readIDs = readIDs || disk.ChangeID == ""
+		out = append(out, disk)
+	}
+	for k := range byKey {
+		return nil, errs.Field("disks", "disk %d is not a disk of VM %s in vCenter", k, spec.Name)
+	}
+	if len(missing) > 0 {
+		return nil, errs.New(errs.InvalidArgument, "registering VM %s: %s", spec.Name, strings.Join(missing, "; ")).
+			WithDetails("field", "disks", "missing", missing)
+	}
+	if readIDs {
+		if !spec.CBTEnabled {
+			return nil, errs.New(errs.FailedPrecondition, "registering VM %s: %s", spec.Name, CBTHint(spec.Name)).
+				WithDetails("field", "vmware_vm_id")
+		}
+		ids, err := vc.CurrentChangeIDs(ctx, spec.UUID)
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			if out[i].ChangeID == "" {
+				out[i].ChangeID = ids[out[i].DiskKey]
+			}
+		}
+	}
+	for _, d := range out {
+		if err := probeExports(ctx, d.DiskKey, d.SizeBytes, d.SourceNBDURI, d.ReplicaNBDURI); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// CBTHint says how to enable changed block tracking on a VM, for a VM
+// whose disks have no change id.
+func CBTHint(vmName string) string {
+	return fmt.Sprintf("changed block tracking (CBT) is disabled on VM %s, so vCenter keeps no change ids and no incremental sync is possible: "+
+		"enable it (VMware KB 1031873: reconfigure the VM with changeTrackingEnabled=true, e.g. govc vm.change -vm %s -e ctkEnabled=TRUE "+
+		"and -e scsiB:U.ctkEnabled=TRUE per disk, then power-cycle the VM or create and delete a snapshot), "+
+		"let the replicator bring the replicas up to date, and protect the VM again", vmName, vmName)
 }
 
 func osType(family string) string {
@@ -186,8 +296,8 @@ const probeTimeout = 15 * time.Second
 // probeExports checks that a disk's source and replica exports answer,
 // and are big enough for the disk: a final sync through an export that
 // does not answer would fail with the source already off.
-func probeExports(ctx context.Context, key int32, capacity int64, rd RegisterDisk) error {
-	for _, ex := range []struct{ field, uri string }{{"source_nbd_uri", rd.SourceNBDURI}, {"replica_nbd_uri", rd.ReplicaNBDURI}} {
+func probeExports(ctx context.Context, key int32, capacity int64, source, replica string) error {
+	for _, ex := range []struct{ field, uri string }{{"source_nbd_uri", source}, {"replica_nbd_uri", replica}} {
 		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 		h, err := nbd.Connect(pctx, ex.uri)
 		cancel()

@@ -7,7 +7,9 @@ package lab
 //	FAILOVER_VCENTER_INSECURE=true, FAILOVER_CLOUDSTACK_URL,
 //	FAILOVER_CLOUDSTACK_API_KEY, FAILOVER_CLOUDSTACK_SECRET_KEY,
 //	FAILOVER_CLOUDSTACK_ZONE_ID, FAILOVER_CLOUDSTACK_TEMPLATE_ID,
-//	FAILOVER_APPLIANCE_VM_ID, FAILOVER_VIRTIO_DEVICE_DIR (DeviceDir)
+//	FAILOVER_APPLIANCE_VM_ID, FAILOVER_VIRTIO_DEVICE_DIR (DeviceDir),
+//	FAILOVER_SOURCE_NBD_URI and FAILOVER_REPLICA_NBD_URI (the export
+//	templates)
 //
 // The lines can be appended to os.Environ() for a child process or written
 // to an env file. Values contain no newlines.
@@ -24,5 +26,7 @@ func (l *Lab) Env() []string {
 		"FAILOVER_CLOUDSTACK_TEMPLATE_ID=" + l.TemplateID,
 		"FAILOVER_APPLIANCE_VM_ID=" + l.ApplianceVMID,
 		"FAILOVER_VIRTIO_DEVICE_DIR=" + l.DeviceDir,
+		"FAILOVER_SOURCE_NBD_URI=" + l.SourceNBDURITemplate,
+		"FAILOVER_REPLICA_NBD_URI=" + l.ReplicaNBDURITemplate,
 	}
 }

@@ -14,8 +14,11 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"net/url"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -71,6 +74,12 @@ type Lab struct {
 	// virtio-<serial> (package virtio) to each replica's backing file, the
 	// name KVM gives the replica's block device on the appliance.
 	DeviceDir string
+	// SourceNBDURITemplate and ReplicaNBDURITemplate are where the lab
+	// serves every source disk's export and every replica's, as templates
+	// over {vm_uuid} and {disk_key}, and over {volume_id}: the product's
+	// FAILOVER_SOURCE_NBD_URI and FAILOVER_REPLICA_NBD_URI (see Env).
+	SourceNBDURITemplate  string
+	ReplicaNBDURITemplate string
 
 	cfg      Config
 	csServer *http.Server
@@ -173,7 +182,36 @@ func Start(ctx context.Context, cfg Config) (_ *Lab, err error) {
 	if err := l.attachReplicas(); err != nil {
 		return nil, err
 	}
+	if err := l.linkExports(); err != nil {
+		return nil, err
+	}
 	return l, nil
+}
+
+// linkExports gives every export a name the product can derive from what
+// vCenter and CloudStack say (a link in the socket directory to the
+// export's socket), and sets the templates that name them:
+// s-<vm uuid>-<disk key> for a source disk, r-<volume id> for a replica.
+func (l *Lab) linkExports() error {
+	l.SourceNBDURITemplate = "nbd+unix:///?socket=" + url.QueryEscape(filepath.Join(l.sockDir, "s-")) + "{vm_uuid}-{disk_key}"
+	l.ReplicaNBDURITemplate = "nbd+unix:///?socket=" + url.QueryEscape(filepath.Join(l.sockDir, "r-")) + "{volume_id}"
+	for _, vm := range l.VMs {
+		for _, d := range vm.Disks {
+			for _, ln := range []struct{ name, target string }{
+				{fmt.Sprintf("s-%s-%d", vm.UUID, d.Key), d.Source.Socket},
+				{"r-" + d.VolumeID, d.Replica.Socket},
+			} {
+				link := filepath.Join(l.sockDir, ln.name)
+				if err := os.Remove(link); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("replacing the export link %s: %w", link, err)
+				}
+				if err := os.Symlink(ln.target, link); err != nil {
+					return fmt.Errorf("linking the export %s: %w", link, err)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // makeDirs makes the data directory (a temporary one when Config.Dir is
@@ -209,9 +247,10 @@ func (l *Lab) makeDirs() error {
 }
 
 // maxSocketDirLen is the longest directory nbdkit sockets can be made in:
-// nbdkit.Start adds "/nbdkit-<10 digits>/nbd.sock" (27 bytes) and a unix
+// linkExports adds at most "/s-<36-byte uuid>-<11-byte key>" (51 bytes),
+// nbdkit.Start "/nbdkit-<10 digits>/nbd.sock" (27 bytes), and a unix
 // socket path has room for 107.
-const maxSocketDirLen = 107 - 27
+const maxSocketDirLen = 107 - 51
 
 // startCloudStack makes the CloudStack simulator with generated
 // credentials and serves it over HTTP on Config.CloudStackAddr.

@@ -163,6 +163,16 @@ func TestManifestMatchesTheSimulators(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The export templates (FAILOVER_SOURCE_NBD_URI and
+			// FAILOVER_REPLICA_NBD_URI) name the same exports.
+			bySrc := strings.NewReplacer("{vm_uuid}", mv.VMwareVMID, "{disk_key}", strconv.Itoa(int(d.DiskKey))).Replace(l.SourceNBDURITemplate)
+			byRep := strings.NewReplacer("{volume_id}", d.VolumeID).Replace(l.ReplicaNBDURITemplate)
+			if got, err := lab.Checksum(f.ctx, bySrc); err != nil || got != src {
+				t.Errorf("%s disk %d: the source template's export %s: sha256 %s, %v; want %s", mv.Name, i, bySrc, got, err, src)
+			}
+			if got, err := lab.Checksum(f.ctx, byRep); err != nil || got != rep {
+				t.Errorf("%s disk %d: the replica template's export %s: sha256 %s, %v; want %s", mv.Name, i, byRep, got, err, rep)
+			}
 			zero := zeroChecksum(vm.Disks[i].SizeBytes)
 			if src != rep || src == zero {
 				t.Errorf("%s disk %d: source sha256 %s, replica %s, zeros %s", mv.Name, i, src, rep, zero)

@@ -216,6 +216,33 @@ func (c *Client) CurrentChangeID(ctx context.Context, uuid string, diskKey int32
 	return id, nil
 }
 
+// CurrentChangeIDs returns the change id of every disk of the VM now, by
+// device key, read from one temporary snapshot: what a replica brought up
+// to date now is in sync with. A disk without a change id (changed block
+// tracking disabled) is an errs.FailedPrecondition.
+func (c *Client) CurrentChangeIDs(ctx context.Context, uuid string) (map[int32]string, error) {
+	out := map[int32]string{}
+	err := c.withSnapshot(ctx, uuid, func(_ *object.VirtualMachine, snap types.ManagedObjectReference) error {
+		disks, err := c.snapshotDisks(ctx, snap)
+		if err != nil {
+			return err
+		}
+		for _, key := range slices.Sorted(maps.Keys(disks)) {
+			id := backingChangeID(disks[key].Backing)
+			if id == "" {
+				return errs.New(errs.FailedPrecondition,
+					"reading the change ids of VM %s: disk %d has no change id (changed block tracking disabled?)", uuid, key)
+			}
+			out[key] = id
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // withSnapshot finds the VM with instance uuid, takes a temporary snapshot
 // of it (removing stale ones first), runs fn against it and removes it,
 // also when fn fails or ctx has ended. A failed removal is the error when

@@ -25,6 +25,9 @@ type VMSpec struct {
 	// Firmware is "bios" or "efi".
 	Firmware   string
 	PowerState string
+	// CBTEnabled is the VM's changeTrackingEnabled setting: without it
+	// vCenter keeps no change ids, and no incremental sync is possible.
+	CBTEnabled bool
 	// Disks in boot order (see Disk.Order).
 	Disks []Disk
 	NICs  []NIC
@@ -80,6 +83,7 @@ func (c *Client) VMSpec(ctx context.Context, uuid string) (*VMSpec, error) {
 		OSFamily:   osFamily(cfg.GuestId, cfg.GuestFullName),
 		Firmware:   "bios",
 		PowerState: string(props.Runtime.PowerState),
+		CBTEnabled: cfg.ChangeTrackingEnabled != nil && *cfg.ChangeTrackingEnabled,
 	}
 	if cfg.Firmware == string(types.GuestOsDescriptorFirmwareTypeEfi) {
 		spec.Firmware = "efi"

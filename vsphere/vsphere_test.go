@@ -564,3 +564,73 @@ func TestToolsInstalled(t *testing.T) {
 		t.Fatalf("ToolsInstalled(no tools, on) = %v, %v", got, err)
 	}
 }
+
+// TestInventory: the inventory lists every VM with its path, folder, power
+// state, CBT setting, disks and NICs; a path resolves to the VM's UUID.
+func TestInventory(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	web := f.createVM(t, vcenter.VMDef{Name: "inv-web", Disks: []vcenter.DiskDef{{SizeBytes: 8 * mib}, {SizeBytes: 4 * mib}},
+		NICs: []vcenter.NICDef{{NetworkName: "VM Network", MAC: "00:50:56:aa:00:01"}, {NetworkName: "inv-pg"}}, PowerOn: true})
+	old := f.createVM(t, vcenter.VMDef{Name: "inv-old", Disks: []vcenter.DiskDef{{SizeBytes: 8 * mib}}, NoCBT: true})
+
+	inv, err := f.client.Inventory(f.ctx)
+	if err != nil {
+		t.Fatalf("Inventory: %v", err)
+	}
+	byName := map[string]vsphere.InventoryVM{}
+	for _, vm := range inv {
+		byName[vm.Name] = vm
+	}
+	w, o := byName["inv-web"], byName["inv-old"]
+	if len(inv) != 2 || w.UUID != web.UUID || o.UUID != old.UUID {
+		t.Fatalf("inventory = %+v", inv)
+	}
+	if w.Path != "/DC0/vm/inv-web" || w.Folder != "/DC0/vm" || w.PowerState != vsphere.PoweredOn || !w.CBTEnabled {
+		t.Errorf("inv-web = %+v", w)
+	}
+	if o.CBTEnabled || o.PowerState != vsphere.PoweredOff {
+		t.Errorf("inv-old = %+v, want CBT disabled, powered off", o)
+	}
+	if len(w.Disks) != 2 || w.Disks[0].Key != web.Disks[0].Key || w.Disks[1].CapacityBytes != 4*mib {
+		t.Errorf("inv-web disks = %+v", w.Disks)
+	}
+	if len(w.NICs) != 2 || w.NICs[0].NetworkName != "VM Network" || w.NICs[0].MAC != "00:50:56:aa:00:01" || w.NICs[1].NetworkName != "inv-pg" {
+		t.Errorf("inv-web NICs = %+v", w.NICs)
+	}
+
+	if uuid, err := f.client.UUIDByPath(f.ctx, w.Path); err != nil || uuid != web.UUID {
+		t.Errorf("UUIDByPath(%s) = %q, %v; want %s", w.Path, uuid, err, web.UUID)
+	}
+	if _, err := f.client.UUIDByPath(f.ctx, "/DC0/vm/nobody"); !errs.Is(err, errs.NotFound) {
+		t.Errorf("UUIDByPath of a missing VM: %v, want NotFound", err)
+	}
+	if _, err := f.client.UUIDByPath(f.ctx, "DC0/vm/inv-web"); !errs.Is(err, errs.InvalidArgument) {
+		t.Errorf("UUIDByPath of a relative path: %v, want InvalidArgument", err)
+	}
+}
+
+// TestCurrentChangeIDs: one snapshot gives every disk's change id; a VM
+// with CBT disabled has none, and says so.
+func TestCurrentChangeIDs(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	src := &memSource{}
+	vm := f.createVM(t, vcenter.VMDef{Name: "ids", Disks: []vcenter.DiskDef{{SizeBytes: 8 * mib, Changes: src}, {SizeBytes: 8 * mib, Changes: &memSource{}}}})
+	ids, err := f.client.CurrentChangeIDs(f.ctx, vm.UUID)
+	if err != nil || len(ids) != 2 || ids[vm.Disks[0].Key] == "" || ids[vm.Disks[1].Key] == "" {
+		t.Fatalf("CurrentChangeIDs = %v, %v", ids, err)
+	}
+	one, err := f.client.CurrentChangeID(f.ctx, vm.UUID, vm.Disks[0].Key)
+	if err != nil || one != ids[vm.Disks[0].Key] {
+		t.Errorf("CurrentChangeID = %q, %v; CurrentChangeIDs said %q", one, err, ids[vm.Disks[0].Key])
+	}
+	if n, err := f.sim.SnapshotCount(vm.UUID); err != nil || n != 0 {
+		t.Errorf("snapshots left: %d, %v", n, err)
+	}
+
+	off := f.createVM(t, vcenter.VMDef{Name: "no-cbt", Disks: []vcenter.DiskDef{{SizeBytes: 8 * mib, Changes: &memSource{}}}, NoCBT: true})
+	if _, err := f.client.CurrentChangeIDs(f.ctx, off.UUID); !errs.Is(err, errs.FailedPrecondition) || !strings.Contains(err.Error(), "changed block tracking") {
+		t.Errorf("CurrentChangeIDs with CBT disabled: %v, want FailedPrecondition naming changed block tracking", err)
+	}
+}

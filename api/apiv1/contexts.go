@@ -73,10 +73,16 @@ type ContextDetail struct {
 }
 
 // RegisterRequest registers a protected VM (POST /contexts): the VM in
-// vCenter, its disks with their replicas, NICs and network mappings. It is
-// the body cmd/labsim writes in its manifest.
+// vCenter, its disks with their replicas, NICs and network mappings. The
+// short form is a VMwareVMID or an InventoryPath and, for the disks whose
+// replica the naming rule does not find, their volume ids; the rest is
+// read from vCenter and CloudStack.
 type RegisterRequest struct {
-	VMwareVMID      string            `json:"vmware_vm_id"`
+	// VMwareVMID is the VM's instance UUID; or give InventoryPath.
+	VMwareVMID string `json:"vmware_vm_id,omitempty"`
+	// InventoryPath is the VM's vCenter inventory path
+	// (/datacenter/vm/folder/name).
+	InventoryPath   string            `json:"inventory_path,omitempty"`
 	VMName          string            `json:"vm_name,omitempty"`
 	VCenterHost     string            `json:"vcenter_host,omitempty"`
 	Datacenter      string            `json:"datacenter,omitempty"`
@@ -85,7 +91,11 @@ type RegisterRequest struct {
 	NetworkMappings []RegisterMapping `json:"network_mappings,omitempty"`
 }
 
-// RegisterDisk is one disk of a RegisterRequest.
+// RegisterDisk is one disk of a RegisterRequest. Only what the
+// replica rules cannot find need be given: VolumeID when the replica is
+// not named by FAILOVER_REPLICA_VOLUME_NAME, the NBD URIs when
+// FAILOVER_SOURCE_NBD_URI / FAILOVER_REPLICA_NBD_URI are not set, and
+// ChangeID when the replica is not in sync with the disk now.
 type RegisterDisk struct {
 	DiskKey       int32  `json:"disk_key"`
 	VolumeID      string `json:"volume_id"`

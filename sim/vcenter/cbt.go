@@ -104,7 +104,7 @@ func (s *Server) ResetCBT(uuid string, diskKey int32) error {
 func (s *Server) stampChangeIDs(ref types.ManagedObjectReference) {
 	st := s.vmByRef(ref)
 	vm := s.vmObject(ref)
-	if st == nil || vm == nil {
+	if st == nil || vm == nil || st.noCBT {
 		return
 	}
 	ctx := s.lockingContext()

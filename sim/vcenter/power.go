@@ -20,6 +20,9 @@ type vmState struct {
 	tools bool
 	// ignoreShutdown: the guest accepts a guest shutdown and does nothing.
 	ignoreShutdown bool
+	// noCBT: changed block tracking is disabled, so no disk gets a change
+	// id.
+	noCBT bool
 }
 
 func (s *Server) vmByRef(ref types.ManagedObjectReference) *vmState {

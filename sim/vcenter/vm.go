@@ -32,6 +32,10 @@ type VMDef struct {
 	NoTools bool
 	// PowerOn powers the VM on after creating it.
 	PowerOn bool
+	// NoCBT creates the VM with changed block tracking disabled
+	// (changeTrackingEnabled false): like vSphere, its disks then carry
+	// no change id.
+	NoCBT bool
 }
 
 // DiskDef describes a disk.
@@ -206,7 +210,7 @@ func (s *Server) CreateVM(ctx context.Context, def VMDef) (VMInfo, error) {
 		MemoryMB:              int64(def.MemoryMB),
 		GuestId:               def.GuestID,
 		Firmware:              def.Firmware,
-		ChangeTrackingEnabled: types.NewBool(true),
+		ChangeTrackingEnabled: types.NewBool(!def.NoCBT),
 		Files:                 &types.VirtualMachineFileInfo{VmPathName: fmt.Sprintf("[%s]", ds.Name())},
 		DeviceChange:          deviceChange,
 	}
@@ -225,7 +229,7 @@ func (s *Server) CreateVM(ctx context.Context, def VMDef) (VMInfo, error) {
 		return VMInfo{}, fmt.Errorf("reading VM %q: %w", def.Name, err)
 	}
 	info := VMInfo{Name: def.Name, UUID: props.Config.InstanceUuid, Ref: vm.Reference().Value}
-	st := &vmState{ref: vm.Reference(), uuid: info.UUID, disks: map[int32]*diskState{}, tools: !def.NoTools}
+	st := &vmState{ref: vm.Reference(), uuid: info.UUID, disks: map[int32]*diskState{}, tools: !def.NoTools, noCBT: def.NoCBT}
 
 	created := object.VirtualDeviceList(props.Config.Hardware.Device)
 	disks := created.SelectByType((*types.VirtualDisk)(nil))
