@@ -83,7 +83,9 @@ func (c *Client) Inventory(ctx context.Context) ([]InventoryVM, error) {
 		iv.Path = path.Join(cmp.Or(iv.Folder, "/"), vm.Name)
 		out = append(out, iv)
 	}
-	slices.SortFunc(out, func(a, b InventoryVM) int { return cmp.Or(strings.Compare(a.Path, b.Path), strings.Compare(a.UUID, b.UUID)) })
+	slices.SortFunc(out, func(a, b InventoryVM) int {
+		return cmp.Or(strings.Compare(a.Path, b.Path), strings.Compare(a.UUID, b.UUID))
+	})
 	return out, nil
 }
 
