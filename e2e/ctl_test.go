@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,14 +126,57 @@ func setupCtl(t *testing.T) *ctlEnv {
 		}
 	})
 	e.api = client.New(e.stack.APIURL, e.operator)
-	for _, vm := range l.Manifest().VMs {
-		c, err := e.api.Register(ctx, vm.Register)
+	e.protectAll(t)
+	return e
+}
+
+// protectAll protects the lab's VMs as an operator would with failoverctl:
+// the candidates from the inventory, the first VM by name with its
+// replicas found by the naming rule, the others by inventory path with
+// --replica, then their network mappings.
+func (e *ctlEnv) protectAll(t *testing.T) {
+	t.Helper()
+	out, code := e.run(t, e.operator, "inventory", "--unprotected")
+	for _, vm := range e.lab.VMs {
+		if code != 0 || !strings.Contains(out, "/DC0/vm/"+vm.Name) || !strings.Contains(out, fmt.Sprintf("%d/%d", len(vm.Disks), len(vm.Disks))) {
+			t.Fatalf("inventory --unprotected: exit %d, want %s with every replica found:\n%s", code, vm.Name, out)
+		}
+	}
+	for i, vm := range e.lab.Manifest().VMs {
+		args := []string{"protect", vm.Name}
+		if i > 0 {
+			args = []string{"protect", "/DC0/vm/" + vm.Name}
+			for j, d := range vm.Register.Disks {
+				args = append(args, "--replica", fmt.Sprintf("%d=%s", j+1, d.VolumeID))
+			}
+		}
+		out, code := e.run(t, e.operator, args...)
+		t.Logf("failoverctl %s:\n%s", strings.Join(args, " "), out)
+		if code != 0 || !strings.Contains(out, "protected "+vm.Name+" as context") {
+			t.Fatalf("protect: exit %d", code)
+		}
+		for _, d := range vm.Register.Disks {
+			if !strings.Contains(out, fmt.Sprintf("disk %d: replica %s, change id %s", d.DiskKey, d.VolumeID, d.ChangeID)) {
+				t.Errorf("protect %s: the output lacks disk %d's replica %s and change id %s", vm.Name, d.DiskKey, d.VolumeID, d.ChangeID)
+			}
+		}
+		for _, m := range vm.Register.NetworkMappings {
+			if out, code := e.run(t, e.operator, "mappings", "set", vm.Name, m.SourceNetworkName, m.DestinationNetworkID, "--type", m.MappingType); code != 0 {
+				t.Fatalf("mappings set: exit %d\n%s", code, out)
+			}
+		}
+		c, err := e.api.Context(e.ctx, vm.Name)
 		if err != nil {
-			t.Fatalf("registering %s: %v", vm.Name, err)
+			t.Fatal(err)
 		}
 		e.contexts[vm.Name] = c.ContextID
 	}
-	return e
+	if out, code := e.run(t, e.operator, "protect", e.lab.VMs[0].Name); code != exitConflictCode || !strings.Contains(out, "already protected") {
+		t.Errorf("protecting %s again: exit %d, want %d:\n%s", e.lab.VMs[0].Name, code, exitConflictCode, out)
+	}
+	if out, code := e.run(t, e.operator, "inventory", "--protected", "--json"); code != 0 || strings.Count(out, `"protected": true`) != len(e.lab.VMs) {
+		t.Errorf("inventory --protected --json: exit %d, want %d protected VMs:\n%s", code, len(e.lab.VMs), out)
+	}
 }
 
 // TestCtlFailoverWatchAndRollback runs the built failoverctl against a

@@ -34,6 +34,16 @@ type jobFailed struct{ msg string }
 
 func (e jobFailed) Error() string { return e.msg }
 
+// codedError is an error found before any request (or from what the API
+// answered), with its exit code.
+type codedError struct {
+	code int
+	err  error
+}
+
+func (e codedError) Error() string { return e.err.Error() }
+func (e codedError) Unwrap() error { return e.err }
+
 // quiet wraps an error whose message was already printed.
 type quiet struct{ code int }
 
@@ -47,6 +57,10 @@ func exitCode(err error) int {
 	var q quiet
 	if errors.As(err, &q) {
 		return q.code
+	}
+	var ce codedError
+	if errors.As(err, &ce) {
+		return ce.code
 	}
 	var u usageError
 	if errors.As(err, &u) {

@@ -121,7 +121,7 @@ follows it again).`,
 	pf.StringVar(&a.token, "token", "", "API bearer token (default $FAILOVER_API_TOKEN, never printed)")
 	pf.BoolVar(&a.json, "json", false, "print JSON instead of tables")
 	pf.DurationVar(&a.every, "poll", 250*time.Millisecond, "how often --watch polls the job")
-	root.AddCommand(a.contextsCmd(), a.mappingsCmd(), a.preflightCmd(), a.failoverCmd(), a.rollbackCmd(),
+	root.AddCommand(a.inventoryCmd(), a.protectCmd(), a.contextsCmd(), a.mappingsCmd(), a.preflightCmd(), a.failoverCmd(), a.rollbackCmd(),
 		a.commitCmd(), a.retryCmd(), a.cancelCmd(), a.refreshCmd(), a.updateCmd(), a.unregisterCmd(), a.jobsCmd(), a.watchCmd(), a.auditCmd(), a.networksCmd(), a.drillsCmd(), tokenCmd(a))
 	// Unknown commands are usage errors too.
 	root.RunE = func(cmd *cobra.Command, args []string) error {
