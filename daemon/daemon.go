@@ -94,16 +94,24 @@ func Setup(ctx context.Context, process string) (*Daemon, error) {
 }
 
 // registerCollectors adds the scrape-time collectors: failover_active_jobs
-// (from Postgres) in every process, and asynq's queue metrics (from Redis)
-// in the API process only, since they are the same from everywhere. The
-// API process also makes sure every product queue exists in Redis, so that
-// asynqmon and the queue metrics list them before their first task.
+// (from Postgres) in every process, and in the API process only, since
+// they are the same from everywhere, the active jobs' ages (from Postgres)
+// and asynq's queue metrics (from Redis). The API process also makes sure
+// every product queue exists in Redis, so that asynqmon and the queue
+// metrics list them before their first task.
 func (d *Daemon) registerCollectors(ctx context.Context, process string) error {
-	types := []string{tasks.ProbeChain}
+	kinds := []metrics.JobKind{{Type: tasks.ProbeChain, FailoverType: metrics.FailoverTypeNone}}
 	if d.Engine != nil {
-		types = append(types, failover.JobFailover, failover.JobRollback, failover.JobCommit)
+		kinds = append(kinds,
+			metrics.JobKind{Type: failover.JobFailover, FailoverType: string(failover.Test)},
+			metrics.JobKind{Type: failover.JobFailover, FailoverType: string(failover.Live)},
+			metrics.JobKind{Type: failover.JobRollback, FailoverType: string(failover.Test)},
+			metrics.JobKind{Type: failover.JobRollback, FailoverType: string(failover.Live)},
+			metrics.JobKind{Type: failover.JobCommit, FailoverType: string(failover.Live)},
+			metrics.JobKind{Type: drill.JobType, FailoverType: metrics.FailoverTypeNone})
 	}
-	if err := d.Registry.Register(&metrics.ActiveJobs{Pool: d.Store.Pool(), Types: types, Logger: d.Log}); err != nil {
+	err := d.Registry.Register(&metrics.ActiveJobs{Store: d.Store, Kinds: kinds, Ages: process == "api", Logger: d.Log})
+	if err != nil {
 		return fmt.Errorf("registering failover_active_jobs: %w", err)
 	}
 	if process != "api" {
