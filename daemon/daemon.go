@@ -6,6 +6,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -210,18 +211,44 @@ func SignalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
-// Serve serves h on addr until ctx is done, then shuts down gracefully;
-// onShutdown funcs run when the shutdown starts (for example to end
-// long-polling requests).
+// Serve serves h over plain HTTP on addr until ctx is done, then shuts
+// down gracefully; onShutdown funcs run when the shutdown starts (for
+// example to end long-polling requests).
 func Serve(ctx context.Context, log *slog.Logger, addr string, h http.Handler, onShutdown ...func()) error {
+	return ServeTLS(ctx, log, addr, TLSFiles{}, h, onShutdown...)
+}
+
+// TLSFiles are the PEM certificate (chain) and private key files a server
+// serves HTTPS with; the zero value serves plain HTTP.
+type TLSFiles struct {
+	CertFile, KeyFile string
+}
+
+// ServeTLS is Serve over HTTPS (TLS 1.2 and later) with the certificate
+// and key of files, read once here, or over plain HTTP when files is
+// zero.
+func ServeTLS(ctx context.Context, log *slog.Logger, addr string, files TLSFiles, h http.Handler, onShutdown ...func()) error {
 	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
+	if files != (TLSFiles{}) {
+		cert, err := tls.LoadX509KeyPair(files.CertFile, files.KeyFile)
+		if err != nil {
+			return fmt.Errorf("serving HTTPS on %s: %w", addr, err)
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
 	for _, f := range onShutdown {
 		srv.RegisterOnShutdown(f)
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("listening", "addr", addr)
+	go func() {
+		if srv.TLSConfig != nil {
+			errc <- srv.ListenAndServeTLS("", "")
+		} else {
+			errc <- srv.ListenAndServe()
+		}
+	}()
+	log.Info("listening", "addr", addr, "tls", srv.TLSConfig != nil)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving on %s: %w", addr, err)
