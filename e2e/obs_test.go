@@ -36,8 +36,10 @@ import (
 // with a final sync and its rollback, a failover that fails at a step and
 // its rollback) and then checks what operators see: every process's
 // /metrics passes promtool and carries what the dashboard and the alert
-// rules use, asynqmon under /monitoring/ behind the API's roles and
-// rendered in headless Chromium, and the worker's JSON logs.
+// rules use, every query of the dashboard and the rules run on a
+// Prometheus scraping the processes, asynqmon under /monitoring/ behind the
+// API's roles and rendered in headless Chromium, and the worker's JSON
+// logs.
 func TestObservability(t *testing.T) {
 	t.Parallel()
 	b := setupObs(t, 2)
@@ -111,6 +113,7 @@ func TestObservability(t *testing.T) {
 	}
 	t.Run("exported", func(t *testing.T) { checkExported(t, fams) })
 	t.Run("counted", func(t *testing.T) { checkCounted(t, fams, sync.Progress.BytesTotal) })
+	t.Run("queries", func(t *testing.T) { checkQueries(t, b) })
 	t.Run("asynqmon", func(t *testing.T) { checkAsynqmon(t, b) })
 	t.Run("chromium", func(t *testing.T) { checkChromium(t, b) })
 	t.Run("logs", func(t *testing.T) { checkStepLogs(t, filepath.Join(b.logDir, "worker.log"), jobs) })
