@@ -6,6 +6,8 @@ package metrics
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/ossea/unifiedfailover/store"
 )
 
 // FailoverType is the failover_type label of a job whose failover type
@@ -25,7 +27,7 @@ const FailoverTypeNone = "none"
 
 // DrillOutcomes are the outcomes of failover_drills_total, reported from
 // the start.
-var DrillOutcomes = []string{"passed", "failed"}
+var DrillOutcomes = []string{string(store.DrillPassed), string(store.DrillFailed)}
 
 // Metrics holds the product's collectors.
 type Metrics struct {
