@@ -76,7 +76,7 @@ func (a *ActiveJobs) Collect(ch chan<- prometheus.Metric) {
 		if log == nil {
 			log = slog.Default()
 		}
-		log.Warn("failover_active_jobs not collected", "error", err)
+		log.Warn("active-job metrics (failover_active_jobs and the ages) not collected", "error", err)
 		return
 	}
 	for k, g := range groups {
