@@ -5,6 +5,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"os"
@@ -30,6 +31,13 @@ type Config struct {
 	// APIAddr is FAILOVER_API_ADDR, where the API listens. Defaults to
 	// 127.0.0.1:8080.
 	APIAddr string
+	// APITLSCert is FAILOVER_API_TLS_CERT: the PEM certificate (chain) the
+	// API serves HTTPS with (TLS 1.2 and later), with APITLSKey; both or
+	// neither, read at start. Defaults to empty: plain HTTP.
+	APITLSCert string
+	// APITLSKey is FAILOVER_API_TLS_KEY: the PEM private key of
+	// APITLSCert. Defaults to empty: plain HTTP.
+	APITLSKey string
 	// WorkerMetricsAddr is FAILOVER_WORKER_METRICS_ADDR, where a worker
 	// serves /metrics and /healthz. Defaults to 127.0.0.1:9101; empty
 	// string "off" disables.
@@ -116,6 +124,8 @@ func Load() (Config, error) {
 		DatabaseURL:          get("FAILOVER_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/failover?sslmode=disable"),
 		RedisAddr:            get("FAILOVER_REDIS_ADDR", queue.DefaultRedisAddr),
 		APIAddr:              get("FAILOVER_API_ADDR", "127.0.0.1:8080"),
+		APITLSCert:           get("FAILOVER_API_TLS_CERT", ""),
+		APITLSKey:            get("FAILOVER_API_TLS_KEY", ""),
 		WorkerMetricsAddr:    get("FAILOVER_WORKER_METRICS_ADDR", "127.0.0.1:9101"),
 		SchedulerMetricsAddr: get("FAILOVER_SCHEDULER_METRICS_ADDR", "127.0.0.1:9102"),
 		APITokensFile:        get("FAILOVER_API_TOKENS_FILE", ""),
@@ -177,6 +187,9 @@ func Load() (Config, error) {
 	if c.VCenterInsecure, err = strconv.ParseBool(get("FAILOVER_VCENTER_INSECURE", "false")); err != nil {
 		errsList = append(errsList, "FAILOVER_VCENTER_INSECURE: not true or false")
 	}
+	if err := checkTLS(c.APITLSCert, c.APITLSKey); err != nil {
+		errsList = append(errsList, err.Error())
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("FAILOVER_LOG_LEVEL", "info"))); err != nil {
 		errsList = append(errsList, "FAILOVER_LOG_LEVEL: not debug, info, warn or error")
 	}
@@ -208,6 +221,23 @@ func secret(name string) (string, error) {
 		return "", fmt.Errorf("%s_FILE: %w", name, err)
 	}
 	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// checkTLS refuses one of FAILOVER_API_TLS_CERT and _KEY without the
+// other, and a pair that cannot be read or does not make a key pair.
+func checkTLS(cert, key string) error {
+	switch {
+	case cert == "" && key == "":
+		return nil
+	case key == "":
+		return fmt.Errorf("FAILOVER_API_TLS_CERT is set without FAILOVER_API_TLS_KEY: set both (HTTPS) or neither (plain HTTP)")
+	case cert == "":
+		return fmt.Errorf("FAILOVER_API_TLS_KEY is set without FAILOVER_API_TLS_CERT: set both (HTTPS) or neither (plain HTTP)")
+	}
+	if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
+		return fmt.Errorf("FAILOVER_API_TLS_CERT and FAILOVER_API_TLS_KEY: %s and %s: %w", cert, key, err)
+	}
+	return nil
 }
 
 // Logger returns the process's JSON logger at the configured level.

@@ -2,11 +2,13 @@ package config
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ossea/unifiedfailover/queue"
+	"github.com/ossea/unifiedfailover/testsvc"
 	"github.com/ossea/unifiedfailover/virtio"
 )
 
@@ -17,7 +19,8 @@ func clearEnv(t *testing.T) {
 	for _, name := range []string{"FAILOVER_REDIS_ADDR", "FAILOVER_REDIS_DB", "FAILOVER_WORKER_CONCURRENCY", "FAILOVER_API_MAX_BODY_BYTES",
 		"FAILOVER_VIRTIO_CONCURRENCY", "FAILOVER_VIRTIO_DEVICE_WAIT", "FAILOVER_VIRTIO_COMMAND", "FAILOVER_VIRTIO_DEVICE_DIR",
 		"FAILOVER_SCHEDULER_SYNC_INTERVAL", "FAILOVER_SHUTDOWN_TIMEOUT", "FAILOVER_RETENTION", "FAILOVER_LOG_LEVEL",
-		"FAILOVER_SOURCE_NBD_URI", "FAILOVER_REPLICA_NBD_URI", "FAILOVER_REPLICA_VOLUME_NAME"} {
+		"FAILOVER_SOURCE_NBD_URI", "FAILOVER_REPLICA_NBD_URI", "FAILOVER_REPLICA_VOLUME_NAME",
+		"FAILOVER_API_TLS_CERT", "FAILOVER_API_TLS_KEY"} {
 		t.Setenv(name, "")
 		if err := os.Unsetenv(name); err != nil {
 			t.Fatal(err)
@@ -35,7 +38,7 @@ func TestLoadDefaults(t *testing.T) {
 		c.ShutdownTimeout != queue.DefaultShutdownTimeout || c.VirtioCommand != virtio.DefaultCommand ||
 		c.VirtioDeviceDir != virtio.DefaultDeviceDir || c.VirtioConcurrency != virtio.DefaultConcurrency ||
 		c.VirtioDeviceWait != virtio.DefaultDeviceWait || c.SchedulerSyncInterval != 5*time.Second ||
-		c.Retention != 90*24*time.Hour || c.MaxBodyBytes != 1<<20 ||
+		c.Retention != 90*24*time.Hour || c.MaxBodyBytes != 1<<20 || c.APITLSCert != "" || c.APITLSKey != "" ||
 		c.SourceNBDURI != "" || c.ReplicaNBDURI != "" || c.ReplicaVolumeName != "{vm_name}-disk{disk_number}" {
 		t.Fatalf("defaults: %+v", c)
 	}
@@ -80,5 +83,36 @@ func TestLoadReadsValues(t *testing.T) {
 		c.SourceNBDURI != "nbd://gw:10809/{vm_uuid}-{disk_key}" || c.ReplicaNBDURI != "nbd://appliance:10809/{volume_id}" ||
 		c.ReplicaVolumeName != "{vm_uuid}-{disk_key}" {
 		t.Fatalf("%+v %v", c, err)
+	}
+}
+
+func TestLoadTLSBothOrNeither(t *testing.T) {
+	cert, key, _ := testsvc.SelfSignedCert(t)
+	otherCert, _, _ := testsvc.SelfSignedCert(t)
+	for _, c := range []struct {
+		name, cert, key string
+		want            string // in the error; "" for none
+	}{
+		{"cert without key", cert, "", "FAILOVER_API_TLS_CERT is set without FAILOVER_API_TLS_KEY"},
+		{"key without cert", "", key, "FAILOVER_API_TLS_KEY is set without FAILOVER_API_TLS_CERT"},
+		{"unreadable cert", filepath.Join(t.TempDir(), "missing.crt"), key, "missing.crt"},
+		{"key of another cert", otherCert, key, "private key does not match public key"},
+		{"both", cert, key, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv("FAILOVER_API_TLS_CERT", c.cert)
+			t.Setenv("FAILOVER_API_TLS_KEY", c.key)
+			got, err := Load()
+			if c.want == "" {
+				if err != nil || got.APITLSCert != cert || got.APITLSKey != key {
+					t.Fatalf("Load: %v, TLS %q %q", err, got.APITLSCert, got.APITLSKey)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Load: %v, want an error saying %q", err, c.want)
+			}
+		})
 	}
 }

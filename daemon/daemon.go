@@ -6,6 +6,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -94,16 +95,24 @@ func Setup(ctx context.Context, process string) (*Daemon, error) {
 }
 
 // registerCollectors adds the scrape-time collectors: failover_active_jobs
-// (from Postgres) in every process, and asynq's queue metrics (from Redis)
-// in the API process only, since they are the same from everywhere. The
-// API process also makes sure every product queue exists in Redis, so that
-// asynqmon and the queue metrics list them before their first task.
+// (from Postgres) in every process, and in the API process only, since
+// they are the same from everywhere, the active jobs' ages (from Postgres)
+// and asynq's queue metrics (from Redis). The API process also makes sure
+// every product queue exists in Redis, so that asynqmon and the queue
+// metrics list them before their first task.
 func (d *Daemon) registerCollectors(ctx context.Context, process string) error {
-	types := []string{tasks.ProbeChain}
+	kinds := []metrics.JobKind{{Type: tasks.ProbeChain, FailoverType: metrics.FailoverTypeNone}}
 	if d.Engine != nil {
-		types = append(types, failover.JobFailover, failover.JobRollback, failover.JobCommit)
+		kinds = append(kinds,
+			metrics.JobKind{Type: failover.JobFailover, FailoverType: string(failover.Test)},
+			metrics.JobKind{Type: failover.JobFailover, FailoverType: string(failover.Live)},
+			metrics.JobKind{Type: failover.JobRollback, FailoverType: string(failover.Test)},
+			metrics.JobKind{Type: failover.JobRollback, FailoverType: string(failover.Live)},
+			metrics.JobKind{Type: failover.JobCommit, FailoverType: string(failover.Live)},
+			metrics.JobKind{Type: drill.JobType, FailoverType: metrics.FailoverTypeNone})
 	}
-	if err := d.Registry.Register(&metrics.ActiveJobs{Pool: d.Store.Pool(), Types: types, Logger: d.Log}); err != nil {
+	err := d.Registry.Register(&metrics.ActiveJobs{Store: d.Store, Kinds: kinds, Ages: process == "api", Logger: d.Log})
+	if err != nil {
 		return fmt.Errorf("registering failover_active_jobs: %w", err)
 	}
 	if process != "api" {
@@ -204,18 +213,44 @@ func SignalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
-// Serve serves h on addr until ctx is done, then shuts down gracefully;
-// onShutdown funcs run when the shutdown starts (for example to end
-// long-polling requests).
+// Serve serves h over plain HTTP on addr until ctx is done, then shuts
+// down gracefully; onShutdown funcs run when the shutdown starts (for
+// example to end long-polling requests).
 func Serve(ctx context.Context, log *slog.Logger, addr string, h http.Handler, onShutdown ...func()) error {
+	return ServeTLS(ctx, log, addr, TLSFiles{}, h, onShutdown...)
+}
+
+// TLSFiles are the PEM certificate (chain) and private key files a server
+// serves HTTPS with; the zero value serves plain HTTP.
+type TLSFiles struct {
+	CertFile, KeyFile string
+}
+
+// ServeTLS is Serve over HTTPS (TLS 1.2 and later) with the certificate
+// and key of files, read once here, or over plain HTTP when files is
+// zero.
+func ServeTLS(ctx context.Context, log *slog.Logger, addr string, files TLSFiles, h http.Handler, onShutdown ...func()) error {
 	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
+	if files != (TLSFiles{}) {
+		cert, err := tls.LoadX509KeyPair(files.CertFile, files.KeyFile)
+		if err != nil {
+			return fmt.Errorf("serving HTTPS on %s: %w", addr, err)
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
 	for _, f := range onShutdown {
 		srv.RegisterOnShutdown(f)
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("listening", "addr", addr)
+	go func() {
+		if srv.TLSConfig != nil {
+			errc <- srv.ListenAndServeTLS("", "")
+		} else {
+			errc <- srv.ListenAndServe()
+		}
+	}()
+	log.Info("listening", "addr", addr, "tls", srv.TLSConfig != nil)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving on %s: %w", addr, err)

@@ -349,9 +349,66 @@ func TestMetricNames(t *testing.T) {
 	for _, name := range []string{"failover_jobs_total", "failover_job_duration_seconds_bucket",
 		"failover_step_duration_seconds_bucket", "failover_step_failures_total", "failover_active_jobs",
 		"failover_sync_bytes_total", "asynq_queue_size", "asynq_queue_latency_seconds",
-		"failover_api_requests_total", "failover_api_request_duration_seconds_bucket"} {
+		"failover_api_requests_total", "failover_api_request_duration_seconds_bucket",
+		"failover_oldest_active_job_age_seconds", "failover_active_job_last_step_age_seconds",
+		"failover_drills_total", "failover_drill_rto_seconds_bucket", "failover_drill_vms_skipped_total"} {
 		if !used[name] {
 			t.Errorf("metric %s is shown nowhere", name)
+		}
+	}
+}
+
+// reREADMEMetric is one metric of the README's metrics table, with its
+// labels: `name{a,b}` or `name`.
+var reREADMEMetric = regexp.MustCompile("`([a-z_:][a-z0-9_:]*)(?:\\{([a-z_,]*)\\})?`")
+
+// TestREADMEMetricsTable checks the README's metrics table against
+// Exported both ways: every family the product exports has a row with its
+// labels, and every row names an exported family with those labels.
+func TestREADMEMetricsTable(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n### Metrics\n")
+	if !ok {
+		t.Fatal("README.md has no ### Metrics section")
+	}
+	section, _, _ = strings.Cut(section, "\n#")
+	documented := map[string][]string{}
+	for _, line := range strings.Split(section, "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 3 || !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		for _, m := range reREADMEMetric.FindAllStringSubmatch(cells[1], -1) {
+			labels := []string{}
+			if m[2] != "" {
+				labels = strings.Split(m[2], ",")
+			}
+			if _, dup := documented[m[1]]; dup {
+				t.Errorf("README metrics table: %s has two rows", m[1])
+			}
+			documented[m[1]] = labels
+		}
+	}
+	for name, labels := range Exported {
+		if slices.Contains(Synthetic, name) {
+			continue
+		}
+		doc, ok := documented[name]
+		if !ok {
+			t.Errorf("README metrics table has no row for %s", name)
+			continue
+		}
+		if !slices.Equal(slices.Sorted(slices.Values(doc)), slices.Sorted(slices.Values(labels))) {
+			t.Errorf("README metrics table: %s{%s}, deploy.Exported says {%s}", name, strings.Join(doc, ","), strings.Join(labels, ","))
+		}
+	}
+	for name := range documented {
+		if _, ok := Exported[name]; !ok {
+			t.Errorf("README metrics table lists %s, which deploy.Exported does not", name)
 		}
 	}
 }

@@ -11,15 +11,26 @@ package deploy
 // exported by a running api, worker and scheduler.
 var Exported = map[string][]string{
 	// metrics/metrics.go and metrics/active.go, every process.
-	"failover_jobs_total":                   {"type", "outcome"},
-	"failover_job_duration_seconds":         {"type"}, // histogram
-	"failover_step_duration_seconds":        {"step", "type"},
-	"failover_step_failures_total":          {"step", "class"},
-	"failover_active_jobs":                  {"type"}, // same from every process: max by (type)
+	// failover_type is test or live for a failover and for the rollback or
+	// commit of one (its failover's type), none for drills and probes.
+	"failover_jobs_total":                   {"type", "failover_type", "outcome"},
+	"failover_job_duration_seconds":         {"type", "failover_type"}, // histogram
+	"failover_step_duration_seconds":        {"step", "type", "failover_type"},
+	"failover_step_failures_total":          {"step", "failover_type", "class"},
+	"failover_active_jobs":                  {"type", "failover_type"}, // same from every process: max by (...)
 	"failover_sync_bytes_total":             {},
 	"failover_sync_duration_seconds":        {}, // histogram
+	"failover_drills_total":                 {"outcome"},
+	"failover_drill_rto_seconds":            {}, // histogram
+	"failover_drill_vms_skipped_total":      {},
 	"failover_api_requests_total":           {"route", "code"},
 	"failover_api_request_duration_seconds": {"route"}, // histogram
+	// metrics/active.go, API process only (Postgres' figures, the same
+	// from every replica: max by (...)).
+	"failover_oldest_active_job_age_seconds":    {"type", "failover_type"},
+	"failover_active_job_last_step_age_seconds": {"type", "failover_type"},
+	// cmd/api.
+	"failover_api_tokens_reload_errors_total": {},
 	// metrics/queues.go, API process only: asynq's queue metrics with the
 	// names of asynq's exporter (github.com/hibiken/asynq/x/metrics), except
 	// its two gauges named *_total (asynq_tasks_enqueued_total,
@@ -40,7 +51,7 @@ var Exported = map[string][]string{
 
 // Histograms are the families of Exported that are histograms.
 var Histograms = []string{"failover_job_duration_seconds", "failover_step_duration_seconds",
-	"failover_sync_duration_seconds", "failover_api_request_duration_seconds"}
+	"failover_sync_duration_seconds", "failover_drill_rto_seconds", "failover_api_request_duration_seconds"}
 
 // Synthetic are the families of Exported that Prometheus adds itself.
 var Synthetic = []string{"up"}

@@ -36,8 +36,10 @@ import (
 // with a final sync and its rollback, a failover that fails at a step and
 // its rollback) and then checks what operators see: every process's
 // /metrics passes promtool and carries what the dashboard and the alert
-// rules use, asynqmon under /monitoring/ behind the API's roles and
-// rendered in headless Chromium, and the worker's JSON logs.
+// rules use, every query of the dashboard and the rules run on a
+// Prometheus scraping the processes, asynqmon under /monitoring/ behind the
+// API's roles and rendered in headless Chromium, and the worker's JSON
+// logs.
 func TestObservability(t *testing.T) {
 	t.Parallel()
 	b := setupObs(t, 2)
@@ -111,6 +113,7 @@ func TestObservability(t *testing.T) {
 	}
 	t.Run("exported", func(t *testing.T) { checkExported(t, fams) })
 	t.Run("counted", func(t *testing.T) { checkCounted(t, fams, sync.Progress.BytesTotal) })
+	t.Run("queries", func(t *testing.T) { checkQueries(t, b) })
 	t.Run("asynqmon", func(t *testing.T) { checkAsynqmon(t, b) })
 	t.Run("chromium", func(t *testing.T) { checkChromium(t, b) })
 	t.Run("logs", func(t *testing.T) { checkStepLogs(t, filepath.Join(b.logDir, "worker.log"), jobs) })
@@ -175,12 +178,13 @@ func checkExported(t *testing.T, fams map[string]map[string]*dto.MetricFamily) {
 			t.Errorf("%s is listed in deploy.Exported (dashboard, alerts) but no process exports it", name)
 		}
 	}
-	// The other way round, for the product's own families: one not listed
-	// cannot be used by the dashboard or the rules yet.
+	// The other way round, for the product's own families: every one a
+	// process exports is listed (and so, by deploy's test, in the README's
+	// metrics table).
 	for proc, fs := range fams {
 		for name := range fs {
 			if (strings.HasPrefix(name, "failover_") || strings.HasPrefix(name, "asynq_")) && deploy.Exported[name] == nil {
-				t.Logf("note: %s exports %s, which deploy.Exported does not list", proc, name)
+				t.Errorf("the %s exports %s, which deploy.Exported (and the README's metrics table) does not list", proc, name)
 			}
 		}
 	}
@@ -229,24 +233,52 @@ func checkCounted(t *testing.T, fams map[string]map[string]*dto.MetricFamily, sy
 			t.Errorf("%s%v = %v, want >= %v", name, match, v, min)
 		}
 	}
-	atLeast(w, "failover_jobs_total", map[string]string{"type": "failover", "outcome": "completed"}, 2)
-	atLeast(w, "failover_jobs_total", map[string]string{"type": "failover", "outcome": "failed"}, 1)
-	atLeast(w, "failover_jobs_total", map[string]string{"type": "rollback", "outcome": "completed"}, 3)
-	atLeast(w, "failover_job_duration_seconds", map[string]string{"type": "failover"}, 3)
+	// Jobs by type and failover type: a rollback's is its failover's.
+	jobs := func(typ, ft, outcome string) map[string]string {
+		return map[string]string{"type": typ, "failover_type": ft, "outcome": outcome}
+	}
+	atLeast(w, "failover_jobs_total", jobs("failover", "test", "completed"), 1)
+	atLeast(w, "failover_jobs_total", jobs("failover", "live", "completed"), 1)
+	atLeast(w, "failover_jobs_total", jobs("failover", "test", "failed"), 1)
+	atLeast(w, "failover_jobs_total", jobs("rollback", "test", "completed"), 2)
+	atLeast(w, "failover_jobs_total", jobs("rollback", "live", "completed"), 1)
+	atLeast(w, "failover_job_duration_seconds", map[string]string{"type": "failover", "failover_type": "test"}, 2)
+	atLeast(w, "failover_job_duration_seconds", map[string]string{"type": "failover", "failover_type": "live"}, 1)
 	atLeast(w, "failover_job_duration_seconds", map[string]string{"type": "rollback"}, 3)
 	atLeast(w, "failover_step_duration_seconds", map[string]string{"type": "failover", "step": "vm-creation"}, 3)
-	atLeast(w, "failover_step_duration_seconds", map[string]string{"type": "failover", "step": "final-sync"}, 1)
-	atLeast(w, "failover_step_duration_seconds", map[string]string{"type": "rollback"}, 3)
-	atLeast(w, "failover_step_failures_total", map[string]string{"step": "vm-creation", "class": "permanent"}, 1)
+	atLeast(w, "failover_step_duration_seconds", map[string]string{"type": "failover", "failover_type": "live", "step": "final-sync"}, 1)
+	atLeast(w, "failover_step_duration_seconds", map[string]string{"type": "rollback", "failover_type": "live"}, 1)
+	atLeast(w, "failover_step_failures_total", map[string]string{"step": "vm-creation", "failover_type": "test", "class": "permanent"}, 1)
+	for _, o := range []string{"passed", "failed"} {
+		if _, found := value(w, "failover_drills_total", map[string]string{"outcome": o}); !found {
+			t.Errorf("worker: no failover_drills_total{outcome=%q} before the first drill", o)
+		}
+	}
 	atLeast(w, "failover_sync_duration_seconds", nil, 1)
 	// The final sync adds its bytes as it copies; the total is what it copied.
 	if v, _ := value(w, "failover_sync_bytes_total", nil); v != float64(syncBytes) {
 		t.Errorf("failover_sync_bytes_total = %v, want the final sync's %d bytes", v, syncBytes)
 	}
 	for proc, fs := range fams {
-		v, found := value(fs, "failover_active_jobs", map[string]string{"type": "failover"})
-		if !found || v != 0 {
-			t.Errorf("%s: failover_active_jobs{type=failover} = %v (found %v), want 0", proc, v, found)
+		for _, ft := range []string{"test", "live"} {
+			match := map[string]string{"type": "failover", "failover_type": ft}
+			v, found := value(fs, "failover_active_jobs", match)
+			if !found || v != 0 {
+				t.Errorf("%s: failover_active_jobs%v = %v (found %v), want 0", proc, match, v, found)
+			}
+		}
+	}
+	// The ages of active jobs come from the API alone; with no job
+	// active they are 0.
+	for _, name := range []string{"failover_oldest_active_job_age_seconds", "failover_active_job_last_step_age_seconds"} {
+		match := map[string]string{"type": "failover", "failover_type": "live"}
+		if v, found := value(api, name, match); !found || v != 0 {
+			t.Errorf("api: %s%v = %v (found %v), want 0", name, match, v, found)
+		}
+		for _, proc := range []string{"worker", "scheduler"} {
+			if fams[proc][name] != nil {
+				t.Errorf("%s exports %s: only the API should", proc, name)
+			}
 		}
 	}
 	atLeast(api, "failover_api_requests_total", map[string]string{"route": "/api/v1/failover/unified", "code": "202"}, 3)

@@ -1,12 +1,33 @@
 // Package metrics defines the product's Prometheus metrics. Label sets are
-// bounded: job and step types, outcomes, error classes and routes, never VM
-// names or ids.
+// bounded: job and step types, failover types, outcomes, error classes and
+// routes, never VM names or ids.
 package metrics
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/ossea/unifiedfailover/store"
 )
+
+// FailoverType is the failover_type label of a job whose failover type
+// (store.Job.FailoverType) is ft: test or live for a failover and for the
+// rollback or commit of one (theirs is their failover's), none for jobs
+// without one (drills, probes).
+func FailoverType(ft string) string {
+	if ft == "" {
+		return FailoverTypeNone
+	}
+	return ft
+}
+
+// FailoverTypeNone is the failover_type of a job that is no failover and
+// undoes or commits none (a drill, a probe).
+const FailoverTypeNone = "none"
+
+// DrillOutcomes are the outcomes of failover_drills_total, reported from
+// the start.
+var DrillOutcomes = []string{string(store.DrillPassed), string(store.DrillFailed)}
 
 // Metrics holds the product's collectors.
 type Metrics struct {
@@ -30,22 +51,22 @@ func New(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		JobsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "failover_jobs_total",
-			Help: "Jobs that ended, by job type and outcome (completed, failed, cancelled).",
-		}, []string{"type", "outcome"}),
+			Help: "Jobs that ended, by job type, failover type (test, live, none) and outcome (completed, failed, cancelled).",
+		}, []string{"type", "failover_type", "outcome"}),
 		JobDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "failover_job_duration_seconds",
-			Help:    "Wall time of jobs from creation to end, by job type.",
+			Help:    "Wall time of jobs from creation to end, by job type and failover type (test, live, none).",
 			Buckets: []float64{1, 5, 10, 30, 60, 120, 300, 600, 1200, 3600, 7200},
-		}, []string{"type"}),
+		}, []string{"type", "failover_type"}),
 		StepDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "failover_step_duration_seconds",
-			Help:    "Wall time of one step attempt, by step and job type.",
+			Help:    "Wall time of one step attempt, by step, job type and failover type (test, live, none).",
 			Buckets: []float64{0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800},
-		}, []string{"step", "type"}),
+		}, []string{"step", "type", "failover_type"}),
 		StepFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "failover_step_failures_total",
-			Help: "Failed step attempts, by step and error class (transient, permanent).",
-		}, []string{"step", "class"}),
+			Help: "Failed step attempts, by step, failover type (test, live, none) and error class (transient, permanent).",
+		}, []string{"step", "failover_type", "class"}),
 		SyncBytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "failover_sync_bytes_total",
 			Help: "Bytes copied by final syncs.",
@@ -77,6 +98,9 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "failover_drill_vms_skipped_total",
 			Help: "VMs a DR drill skipped because they were busy with another job or not ready.",
 		}),
+	}
+	for _, o := range DrillOutcomes {
+		m.DrillsTotal.WithLabelValues(o) // the series exist before the first drill ends
 	}
 	reg.MustRegister(m.DrillsTotal, m.DrillRTO, m.DrillVMsSkipped)
 	reg.MustRegister(m.JobsTotal, m.JobDuration, m.StepDuration, m.StepFailures, m.SyncBytes,

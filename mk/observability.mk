@@ -4,7 +4,7 @@
 #   make observability-tools   install Chromium (headless screenshot of
 #                              asynqmon) and promtool (Debian's prometheus
 #                              package) if missing
-#   make observability-test    the end-to-end observability test (CI=true:
+#   make observability-test    the end-to-end observability tests (CI=true:
 #                              a missing tool fails instead of skipping);
 #                              the screenshot goes to $(ARTIFACTS_DIR)
 
@@ -29,4 +29,4 @@ observability-tools:
 
 observability-test: observability-tools
 	mkdir -p $(ARTIFACTS_DIR)
-	CI=$${CI:-true} ARTIFACTS_DIR=$(ARTIFACTS_DIR) $(GO) test -count=1 -run 'TestObservability' -timeout 15m ./e2e/
+	CI=$${CI:-true} ARTIFACTS_DIR=$(ARTIFACTS_DIR) $(GO) test -count=1 -run 'TestObs' -timeout 15m ./e2e/

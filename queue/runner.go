@@ -307,7 +307,7 @@ func (r *Runner) attempt(ctx context.Context, ref taskRef, job *store.Job, seq i
 		err = safeRun(ctx, ref.step.Run, run)
 	}
 	if r.metrics != nil {
-		r.metrics.StepDuration.WithLabelValues(ref.step.Name, job.Type).Observe(time.Since(began).Seconds())
+		r.metrics.StepDuration.WithLabelValues(ref.step.Name, job.Type, metrics.FailoverType(job.FailoverType)).Observe(time.Since(began).Seconds())
 	}
 	return run, began, err
 }
@@ -394,7 +394,7 @@ func (r *Runner) stepFailed(ctx context.Context, ref taskRef, run *StepRun, caus
 		}
 	}
 	if r.metrics != nil {
-		r.metrics.StepFailures.WithLabelValues(ref.step.Name, class).Inc()
+		r.metrics.StepFailures.WithLabelValues(ref.step.Name, metrics.FailoverType(run.Job.FailoverType), class).Inc()
 	}
 	// The worker is shutting down: asynq puts the task back without
 	// spending a retry; the step stays as it is.
@@ -437,8 +437,9 @@ func (r *Runner) observeJobEnd(job *store.Job, outcome store.JobStatus) {
 	if r.metrics == nil {
 		return
 	}
-	r.metrics.JobsTotal.WithLabelValues(job.Type, string(outcome)).Inc()
-	r.metrics.JobDuration.WithLabelValues(job.Type).Observe(time.Since(job.CreatedAt).Seconds())
+	ft := metrics.FailoverType(job.FailoverType)
+	r.metrics.JobsTotal.WithLabelValues(job.Type, ft, string(outcome)).Inc()
+	r.metrics.JobDuration.WithLabelValues(job.Type, ft).Observe(time.Since(job.CreatedAt).Seconds())
 }
 
 // safeRun runs a step, turning a panic into a permanent error.

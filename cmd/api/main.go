@@ -29,6 +29,8 @@ func main() {
 		if err != nil {
 			return err
 		}
-		return daemon.Serve(ctx, d.Log, d.Config.APIAddr, srv.Handler(), srv.Drain)
+		// HTTPS when FAILOVER_API_TLS_CERT and _KEY are set, else plain HTTP.
+		tlsFiles := daemon.TLSFiles{CertFile: d.Config.APITLSCert, KeyFile: d.Config.APITLSKey}
+		return daemon.ServeTLS(ctx, d.Log, d.Config.APIAddr, tlsFiles, srv.Handler(), srv.Drain)
 	})
 }
