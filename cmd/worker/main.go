@@ -15,14 +15,10 @@ import (
 
 func main() {
 	daemon.Main("worker", func(ctx context.Context, d *daemon.Daemon) error {
-		srv := queue.NewServer(d.RedisConfig(), queue.ServerConfig{
-			Concurrency: d.Config.WorkerConcurrency, ShutdownTimeout: d.Config.ShutdownTimeout}, d.Runner, d.Log)
-		if err := srv.Start(d.Runner.Mux()); err != nil {
-			return fmt.Errorf("starting the queue server: %w", err)
-		}
 		// The heartbeat says this worker is live and what it can run
-		// (pre-flight reads it); it stops, and its row goes, first on
-		// shutdown, since the worker takes no new step from then on.
+		// (pre-flight reads it). It beats once before the worker takes a
+		// step, and stops, its row removed, first on shutdown, since the
+		// worker takes no new step from then on.
 		hbCtx, stopBeat := context.WithCancel(ctx)
 		defer stopBeat()
 		hb := &queue.Heartbeat{Store: d.Store, Interval: d.Config.WorkerHeartbeat, Log: d.Log,
@@ -32,9 +28,15 @@ func main() {
 		}
 		beating := make(chan struct{})
 		go func() { defer close(beating); hb.Run(hbCtx) }()
+		endBeat := func() { stopBeat(); <-beating }
+		srv := queue.NewServer(d.RedisConfig(), queue.ServerConfig{
+			Concurrency: d.Config.WorkerConcurrency, ShutdownTimeout: d.Config.ShutdownTimeout}, d.Runner, d.Log)
+		if err := srv.Start(d.Runner.Mux()); err != nil {
+			endBeat()
+			return fmt.Errorf("starting the queue server: %w", err)
+		}
 		stop := func() {
-			stopBeat()
-			<-beating
+			endBeat()
 			srv.Shutdown()
 		}
 		// Jobs whose step task was lost (for example with Redis's data) are
