@@ -35,7 +35,11 @@ func TestWindowsFailoverRefusedWhenNoWorkerCanInject(t *testing.T) {
 	if !strings.Contains(c.Message, "/nonexistent/virt-v2v-in-place (FAILOVER_VIRTIO_COMMAND) does not exist") || c.Hard {
 		t.Fatalf("the check: %+v", c)
 	}
-	_, err := b.api.Failover(b.ctx, failover.FailoverRequest{ContextID: b.contexts[windows.Name], FailoverType: failover.Test})
+	ws, err := b.api.Workers(b.ctx)
+	if err != nil || len(ws) != 2 || ws[0].Capabilities["virtio"].Available || ws[0].Capabilities["virtio"].Command != "/nonexistent/virt-v2v-in-place" {
+		t.Fatalf("GET /workers: %+v %v", ws, err)
+	}
+	_, err = b.api.Failover(b.ctx, failover.FailoverRequest{ContextID: b.contexts[windows.Name], FailoverType: failover.Test})
 	if apiStatus(err) != http.StatusConflict || !strings.Contains(err.Error(), "worker-capabilities") ||
 		!strings.Contains(err.Error(), "skip_virtio") || !strings.Contains(err.Error(), "FAILOVER_VIRTIO_COMMAND") {
 		t.Fatalf("the test failover of %s: %v, want a pre-flight refusal naming skip_virtio", windows.Name, err)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/ossea/unifiedfailover/api/apiv1"
 )
 
 // CapabilityVirtio names the capability to run the VirtIO injection
@@ -14,18 +16,8 @@ import (
 const CapabilityVirtio = "virtio"
 
 // Capability is what a worker reports about one thing a step needs it to
-// run: whether it can, with what, or why not.
-type Capability struct {
-	// Available says the worker can run it.
-	Available bool `json:"available"`
-	// Command is what the worker is configured to run (for virtio,
-	// FAILOVER_VIRTIO_COMMAND).
-	Command string `json:"command,omitempty"`
-	// Path is the executable Command resolved to, when it did.
-	Path string `json:"path,omitempty"`
-	// Problem says why it is not available.
-	Problem string `json:"problem,omitempty"`
-}
+// run: whether it can, with what, or why not (the API's type, apiv1).
+type Capability = apiv1.WorkerCapability
 
 // Capabilities are a worker's capabilities by name (CapabilityVirtio).
 type Capabilities map[string]Capability
