@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/cloudstack"
@@ -474,8 +475,8 @@ func pickOffering(offs []cloudstack.ServiceOffering, cpus, memMB int) *cloudstac
 // failover chain's steps need beyond the worker binary, and what the
 // operator can do when no live worker has one.
 var stepCapabilities = map[string]struct{ capability, remedy string }{
-	StepVirtio: {store.CapabilityVirtio, "install the VirtIO command on a worker (on its PATH, or FAILOVER_VIRTIO_COMMAND " +
-		"set to its path) and restart it, or set skip_virtio if the guest already has its VirtIO drivers"},
+	StepVirtio: {store.CapabilityVirtio, "install the VirtIO command on a worker (on its PATH, or where its " +
+		"FAILOVER_VIRTIO_COMMAND points; the next heartbeat reports it), or set skip_virtio if the guest already has its VirtIO drivers"},
 }
 
 // checkWorkers fails a plan with a step that no live worker can run, by
@@ -503,7 +504,9 @@ func (e *Engine) checkWorkers(ctx context.Context, r *Report, cfg *Config) error
 		r.add(name, Pass, "no step of the plan needs more than a worker: %s", strings.Join(skipped, "; "))
 		return nil
 	}
-	workers, err := e.store.LiveWorkers(ctx)
+	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	workers, err := e.store.LiveWorkers(lctx)
+	cancel()
 	if err != nil {
 		return err
 	}

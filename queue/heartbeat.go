@@ -66,12 +66,7 @@ func buildVersion() string {
 // Start records the first heartbeat, so the worker is live as soon as
 // Start returns, and returns the worker's record. Run keeps it beating.
 func (h *Heartbeat) Start(ctx context.Context) (store.Worker, error) {
-	if h.Interval <= 0 {
-		h.Interval = DefaultHeartbeat
-	}
-	if h.Log == nil {
-		h.Log = slog.Default()
-	}
+	h.defaults()
 	id, host := NewWorkerID()
 	h.w = store.Worker{ID: id, Hostname: host, PID: os.Getpid(), Version: buildVersion(),
 		StartedAt: time.Now().UTC(), HeartbeatInterval: h.Interval}
@@ -81,6 +76,15 @@ func (h *Heartbeat) Start(ctx context.Context) (store.Worker, error) {
 	}
 	h.Log.InfoContext(ctx, "worker heartbeat started", "interval", h.Interval, "capabilities", h.w.Capabilities)
 	return h.w, nil
+}
+
+func (h *Heartbeat) defaults() {
+	if h.Interval <= 0 {
+		h.Interval = DefaultHeartbeat
+	}
+	if h.Log == nil {
+		h.Log = slog.Default()
+	}
 }
 
 // beat detects the capabilities and records them, under a deadline.
@@ -101,8 +105,9 @@ func (h *Heartbeat) beat(ctx context.Context) error {
 // Run beats every interval until ctx is done, then removes the worker's
 // row (a graceful stop: the worker is no longer live at once). A failed
 // beat is logged and retried at the next interval; rows of workers dead
-// for a day are pruned on the way.
+// for a day are pruned on the way. Call it after Start.
 func (h *Heartbeat) Run(ctx context.Context) {
+	h.defaults()
 	t := time.NewTicker(h.Interval)
 	defer t.Stop()
 	for {
