@@ -583,9 +583,9 @@ func (e *Engine) checkMappings(ctx context.Context, r *Report, vm *store.VMConte
 	nics := nicNetworks(vm)
 	switch {
 	case len(bad) > 0:
-		r.add(name, Fail, "%s names a network no NIC of VM %s is on (%s): correct or delete the mapping", strings.Join(bad, ", "), vm.VMName, nics)
+		r.add(name, Fail, "VM %s has no NIC on the network of %s (%s): correct or delete the mapping", vm.VMName, strings.Join(bad, ", "), nics)
 	case len(other) > 0:
-		r.add(name, Warn, "%s names a network no NIC of VM %s is on (%s); this failover does not use it", strings.Join(other, ", "), vm.VMName, nics)
+		r.add(name, Warn, "VM %s has no NIC on the network of %s (%s); this failover does not use it", vm.VMName, strings.Join(other, ", "), nics)
 	default:
 		r.add(name, Pass, "each of the VM's %d stored mapping(s) names a network one of its NICs is on", len(ms))
 	}
