@@ -72,6 +72,9 @@ var wireSchemas = map[string]any{
 	"Step":             apiv1.Step{},
 	"VMContext":        apiv1.VMContext{},
 	"Validation":       apiv1.Validation{},
+	"Worker":           apiv1.Worker{},
+	"WorkerCapability": apiv1.WorkerCapability{},
+	"WorkerList":       apiv1.WorkerList{},
 }
 
 // jsonField is a struct field as encoding/json names it.

@@ -236,6 +236,15 @@ func TestEveryEndpointMatchesOpenAPI(t *testing.T) {
 		t.Fatalf("commit: %v", job)
 	}
 
+	// The live workers and what they can run, as their heartbeats say.
+	w := beat(t, f.ctx, f.store, "true")
+	code, body = f.call(viewerToken, "GET", "/api/v1/workers", "")
+	expect(200, code, body, "workers")
+	if ws := body["workers"].([]any); len(ws) != 1 || ws[0].(map[string]any)["id"] != w.ID ||
+		ws[0].(map[string]any)["capabilities"].(map[string]any)["virtio"].(map[string]any)["available"] != true {
+		t.Fatalf("workers: %v", body)
+	}
+
 	// The audit has every decision with its actor.
 	code, body = f.call(viewerToken, "GET", "/api/v1/audit?limit=200", "")
 	expect(200, code, body, "audit")
@@ -302,6 +311,7 @@ func TestRefusalsChangeNothing(t *testing.T) {
 		// Authentication and roles.
 		{"no token", "", "GET", V + "/contexts", "", 401, ""},
 		{"wrong token", "uft_wrong", "GET", V + "/failover/jobs", "", 401, ""},
+		{"no token, workers", "", "GET", V + "/workers", "", 401, ""},
 		{"no token, mutation", "", "POST", V + "/failover/unified", `{"vm_name":"` + vm1.Name + `","failover_type":"test"}`, 401, ""},
 		{"viewer test failover", viewerToken, "POST", V + "/failover/unified", `{"vm_name":"` + vm1.Name + `","failover_type":"test"}`, 403, ""},
 		{"viewer rollback", viewerToken, "POST", V + "/failover/rollback", `{"vm_name":"` + vm1.Name + `"}`, 403, ""},

@@ -33,6 +33,7 @@ func (s *Server) routes(r chi.Router) {
 	r.Get("/drills/runs/{run_id}/report.html", s.handle(s.drillReportHTML))
 	r.Get("/drills/{id}", s.handle(s.getDrill))
 	r.Get("/drills/{id}/runs", s.handle(s.listDrillRuns))
+	r.Get("/workers", s.handle(s.listWorkers))
 	r.Group(func(r chi.Router) {
 		r.Use(s.needEngine)
 		r.Get("/failover/preflight/config/{failover_type}/{vm}", s.handle(s.preflightConfig))

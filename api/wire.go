@@ -102,6 +102,15 @@ func nicOut(n store.SourceNIC) apiv1.SourceNIC {
 	return apiv1.SourceNIC{NICKey: n.NICKey, Order: n.Order, NetworkName: n.NetworkName, MAC: n.MAC, AdapterType: n.AdapterType}
 }
 
+func workerOut(w store.Worker) apiv1.Worker {
+	caps := map[string]apiv1.WorkerCapability{}
+	for name, c := range w.Capabilities {
+		caps[name] = c
+	}
+	return apiv1.Worker{ID: w.ID, Hostname: w.Hostname, PID: w.PID, Version: w.Version, StartedAt: w.StartedAt,
+		HeartbeatInterval: apiv1.Duration(w.HeartbeatInterval), HeartbeatAt: w.HeartbeatAt, Capabilities: caps}
+}
+
 func mappingOut(m store.NetworkMapping) apiv1.NetworkMapping {
 	return apiv1.NetworkMapping{ID: m.ID, ContextID: m.ContextID, SourceNetworkName: m.SourceNetworkName,
 		DestinationNetworkID: m.DestinationNetworkID, DestinationNetworkName: m.DestinationNetworkName,

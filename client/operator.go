@@ -217,3 +217,12 @@ func (c *Client) ServiceOfferings(ctx context.Context, vm string) ([]ServiceOffe
 	var out apiv1.ServiceOfferingList
 	return out.Offerings, c.Do(ctx, http.MethodGet, "/api/v1/service-offerings/available"+encode(q), nil, &out)
 }
+
+// Worker is a live worker and what it can run.
+type Worker = apiv1.Worker
+
+// Workers lists the live workers, by id, with their capabilities.
+func (c *Client) Workers(ctx context.Context) ([]Worker, error) {
+	var out apiv1.WorkerList
+	return out.Workers, c.Do(ctx, http.MethodGet, "/api/v1/workers", nil, &out)
+}

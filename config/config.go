@@ -50,6 +50,11 @@ type Config struct {
 	// ShutdownTimeout is FAILOVER_SHUTDOWN_TIMEOUT: how long a graceful
 	// stop waits for running work. Defaults to 60s.
 	ShutdownTimeout time.Duration
+	// WorkerHeartbeat is FAILOVER_WORKER_HEARTBEAT: how often a worker
+	// records that it is alive and what it can run (100ms to 5m); a worker
+	// is live while its last heartbeat is younger than three intervals.
+	// Defaults to 10s.
+	WorkerHeartbeat time.Duration
 	// LogLevel is FAILOVER_LOG_LEVEL (debug, info, warn, error). Defaults
 	// to info.
 	LogLevel slog.Level
@@ -183,6 +188,7 @@ func Load() (Config, error) {
 	if c.Retention, err = parseRetention(get("FAILOVER_RETENTION", "90d")); err != nil {
 		errsList = append(errsList, "FAILOVER_RETENTION: "+err.Error())
 	}
+	c.WorkerHeartbeat = durIn("FAILOVER_WORKER_HEARTBEAT", queue.DefaultHeartbeat.String(), 100*time.Millisecond, 5*time.Minute)
 	c.ShutdownTimeout = durIn("FAILOVER_SHUTDOWN_TIMEOUT", queue.DefaultShutdownTimeout.String(), time.Second, time.Hour)
 	if c.VCenterInsecure, err = strconv.ParseBool(get("FAILOVER_VCENTER_INSECURE", "false")); err != nil {
 		errsList = append(errsList, "FAILOVER_VCENTER_INSECURE: not true or false")

@@ -18,7 +18,7 @@ func clearEnv(t *testing.T) {
 	t.Helper()
 	for _, name := range []string{"FAILOVER_REDIS_ADDR", "FAILOVER_REDIS_DB", "FAILOVER_WORKER_CONCURRENCY", "FAILOVER_API_MAX_BODY_BYTES",
 		"FAILOVER_VIRTIO_CONCURRENCY", "FAILOVER_VIRTIO_DEVICE_WAIT", "FAILOVER_VIRTIO_COMMAND", "FAILOVER_VIRTIO_DEVICE_DIR",
-		"FAILOVER_SCHEDULER_SYNC_INTERVAL", "FAILOVER_SHUTDOWN_TIMEOUT", "FAILOVER_RETENTION", "FAILOVER_LOG_LEVEL",
+		"FAILOVER_SCHEDULER_SYNC_INTERVAL", "FAILOVER_SHUTDOWN_TIMEOUT", "FAILOVER_WORKER_HEARTBEAT", "FAILOVER_RETENTION", "FAILOVER_LOG_LEVEL",
 		"FAILOVER_SOURCE_NBD_URI", "FAILOVER_REPLICA_NBD_URI", "FAILOVER_REPLICA_VOLUME_NAME",
 		"FAILOVER_API_TLS_CERT", "FAILOVER_API_TLS_KEY"} {
 		t.Setenv(name, "")
@@ -39,7 +39,8 @@ func TestLoadDefaults(t *testing.T) {
 		c.VirtioDeviceDir != virtio.DefaultDeviceDir || c.VirtioConcurrency != virtio.DefaultConcurrency ||
 		c.VirtioDeviceWait != virtio.DefaultDeviceWait || c.SchedulerSyncInterval != 5*time.Second ||
 		c.Retention != 90*24*time.Hour || c.MaxBodyBytes != 1<<20 || c.APITLSCert != "" || c.APITLSKey != "" ||
-		c.SourceNBDURI != "" || c.ReplicaNBDURI != "" || c.ReplicaVolumeName != "{vm_name}-disk{disk_number}" {
+		c.SourceNBDURI != "" || c.ReplicaNBDURI != "" || c.ReplicaVolumeName != "{vm_name}-disk{disk_number}" ||
+		c.WorkerHeartbeat != 10*time.Second {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -55,6 +56,8 @@ func TestLoadRefusesOutOfRange(t *testing.T) {
 		{"FAILOVER_VIRTIO_DEVICE_WAIT", "0s"},
 		{"FAILOVER_SCHEDULER_SYNC_INTERVAL", "1m"},
 		{"FAILOVER_SHUTDOWN_TIMEOUT", "soon"},
+		{"FAILOVER_WORKER_HEARTBEAT", "10ms"},
+		{"FAILOVER_WORKER_HEARTBEAT", "1h"},
 		{"FAILOVER_RETENTION", "30m"},
 		{"FAILOVER_RETENTION", "3w"},
 		{"FAILOVER_LOG_LEVEL", "loud"},
@@ -78,8 +81,9 @@ func TestLoadReadsValues(t *testing.T) {
 	t.Setenv("FAILOVER_SOURCE_NBD_URI", "nbd://gw:10809/{vm_uuid}-{disk_key}")
 	t.Setenv("FAILOVER_REPLICA_NBD_URI", "nbd://appliance:10809/{volume_id}")
 	t.Setenv("FAILOVER_REPLICA_VOLUME_NAME", "{vm_uuid}-{disk_key}")
+	t.Setenv("FAILOVER_WORKER_HEARTBEAT", "2s")
 	c, err := Load()
-	if err != nil || c.WorkerConcurrency != 7 || c.Retention != 30*24*time.Hour || c.SchedulerSyncInterval != 250*time.Millisecond ||
+	if err != nil || c.WorkerConcurrency != 7 || c.WorkerHeartbeat != 2*time.Second || c.Retention != 30*24*time.Hour || c.SchedulerSyncInterval != 250*time.Millisecond ||
 		c.SourceNBDURI != "nbd://gw:10809/{vm_uuid}-{disk_key}" || c.ReplicaNBDURI != "nbd://appliance:10809/{volume_id}" ||
 		c.ReplicaVolumeName != "{vm_uuid}-{disk_key}" {
 		t.Fatalf("%+v %v", c, err)

@@ -184,9 +184,19 @@ func MappingType(strategy string) store.MappingType {
 func planNICs(c *store.VMContext, cfg *Config, custom []NetworkChoice, stored []store.NetworkMapping) ([]NICPlan, error) {
 	byName := map[string]NetworkChoice{}
 	if cfg.NetworkStrategy == NetworkCustom {
+		onNIC := map[string]bool{}
+		for _, n := range c.NICs {
+			onNIC[n.NetworkName] = true
+		}
 		for i, m := range custom {
 			if strings.TrimSpace(m.SourceNetworkName) == "" || strings.TrimSpace(m.DestinationNetworkID) == "" {
 				return nil, errs.Field(fmt.Sprintf("network_mappings[%d]", i), "needs source_network_name and destination_network_id")
+			}
+			// The request's own mapping of a NIC the VM does not have is
+			// refused here; a stored one, in pre-flight (checkMappings).
+			if !onNIC[m.SourceNetworkName] {
+				return nil, errs.Field(fmt.Sprintf("network_mappings[%d].source_network_name", i),
+					"VM %s has no NIC on network %q (%s)", c.VMName, m.SourceNetworkName, nicNetworks(c))
 			}
 			byName[m.SourceNetworkName] = m
 		}

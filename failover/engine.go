@@ -76,6 +76,10 @@ const (
 	JobCommit   = "commit"
 )
 
+// StepVirtio is the failover chain's VirtIO injection step (tasks/chain.go
+// names it; pre-flight checks that a live worker can run it).
+const StepVirtio = "virtio-injection"
+
 // Planner lists the steps a job of type jobType (JobFailover, JobRollback
 // or JobCommit) will run, in order, each skipped one with the reason. The
 // engine stores the list with the job when it creates it, and shows it in

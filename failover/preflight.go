@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/cloudstack"
@@ -117,6 +118,9 @@ func (e *Engine) Preflight(ctx context.Context, vm *store.VMContext, cfg *Config
 	if err := e.checkNetworks(ctx, r, cfg); err != nil {
 		return nil, err
 	}
+	if err := e.checkMappings(ctx, r, vm, cfg); err != nil {
+		return nil, err
+	}
 	if err := e.checkReplicas(ctx, r, vm); err != nil {
 		return nil, err
 	}
@@ -149,6 +153,9 @@ func (e *Engine) Preflight(ctx context.Context, vm *store.VMContext, cfg *Config
 	}
 	checkNICLayout(r, cfg)
 	if err := e.checkIsolation(ctx, r, cfg); err != nil {
+		return nil, err
+	}
+	if err := e.checkWorkers(ctx, r, cfg); err != nil {
 		return nil, err
 	}
 	r.Passed = len(r.Failures()) == 0
@@ -462,4 +469,141 @@ func pickOffering(offs []cloudstack.ServiceOffering, cpus, memMB int) *cloudstac
 		return fit[i].ID < fit[j].ID
 	})
 	return &fit[0]
+}
+
+// stepCapabilities are the worker capabilities (store.Capability*) the
+// failover chain's steps need beyond the worker binary, and what the
+// operator can do when no live worker has one.
+var stepCapabilities = map[string]struct{ capability, remedy string }{
+	StepVirtio: {store.CapabilityVirtio, "install the VirtIO command on a worker (on its PATH, or where its " +
+		"FAILOVER_VIRTIO_COMMAND points; the next heartbeat reports it), or set skip_virtio if the guest already has its VirtIO drivers"},
+}
+
+// checkWorkers fails a plan with a step that no live worker can run, by
+// what the workers report with their heartbeats (queue.Heartbeat): today
+// the virtio-injection step of a Windows guest, unless skip_virtio. The
+// steps and their skip reasons are the chain's (the engine's Planner), so
+// the check runs exactly when the step would. With no live worker at all
+// it warns: the job waits in the queue for a worker rather than failing,
+// and its validation step runs this check again on the worker that takes
+// it.
+func (e *Engine) checkWorkers(ctx context.Context, r *Report, cfg *Config) error {
+	const name = "worker-capabilities"
+	var needed, skipped []string
+	for _, s := range e.planSteps(JobFailover, PlanInput{Config: cfg}) {
+		if _, ok := stepCapabilities[s.Name]; !ok {
+			continue
+		}
+		if s.SkipReason != "" {
+			skipped = append(skipped, fmt.Sprintf("%s is skipped (%s)", s.Name, s.SkipReason))
+			continue
+		}
+		needed = append(needed, s.Name)
+	}
+	if len(needed) == 0 {
+		r.add(name, Pass, "no step of the plan needs more than a worker: %s", strings.Join(skipped, "; "))
+		return nil
+	}
+	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	workers, err := e.store.LiveWorkers(lctx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	if len(workers) == 0 {
+		r.add(name, Warn, "no worker is live (none has sent a heartbeat within %d of its FAILOVER_WORKER_HEARTBEAT intervals): "+
+			"the job will wait for one, and its validation step checks again that the worker can run %s",
+			store.LiveBeats, strings.Join(needed, ", "))
+		return nil
+	}
+	var bad, good []string
+	for _, step := range needed {
+		need := stepCapabilities[step]
+		var can, cannot []string
+		for _, w := range workers {
+			switch c, ok := w.Capabilities[need.capability]; {
+			case ok && c.Available:
+				can = append(can, w.ID)
+			case !ok:
+				cannot = append(cannot, fmt.Sprintf("worker %s does not report the %s capability (an older version?)", w.ID, need.capability))
+			default:
+				cannot = append(cannot, fmt.Sprintf("worker %s: %s", w.ID, c.Problem))
+			}
+		}
+		if len(can) == 0 {
+			bad = append(bad, fmt.Sprintf("%d live worker(s), none can run the %s step: %s; %s", len(workers), step,
+				strings.Join(cannot, "; "), need.remedy))
+			continue
+		}
+		good = append(good, fmt.Sprintf("%s can run on %d of %d live worker(s) (%s)", step, len(can), len(workers), strings.Join(can, ", ")))
+	}
+	if len(bad) > 0 {
+		r.add(name, Fail, "%s", strings.Join(bad, ". "))
+		return nil
+	}
+	r.add(name, Pass, "%s", strings.Join(good, "; "))
+	return nil
+}
+
+// checkMappings fails a plan when a stored mapping of the type the plan
+// uses (test for the isolated strategy, live for production) names a
+// source network that no NIC of the VM is on: the operator meant a NIC
+// the VM does not have (a renamed port group, a mapping saved for another
+// VM), and the mapping would silently do nothing. A stale mapping of the
+// other type is reported as a warning; a custom plan uses none of them.
+func (e *Engine) checkMappings(ctx context.Context, r *Report, vm *store.VMContext, cfg *Config) error {
+	const name = "network-mappings"
+	ms, err := e.store.ListMappings(ctx, vm.ContextID, "")
+	if err != nil {
+		return err
+	}
+	if len(ms) == 0 {
+		return nil
+	}
+	var used store.MappingType
+	if cfg.NetworkStrategy != NetworkCustom {
+		used = MappingType(cfg.NetworkStrategy)
+	}
+	onNIC := map[string]bool{}
+	for _, n := range vm.NICs {
+		onNIC[n.NetworkName] = true
+	}
+	var bad, other []string
+	for _, m := range ms {
+		if onNIC[m.SourceNetworkName] {
+			continue
+		}
+		d := fmt.Sprintf("the %s mapping of %q (to %s)", m.MappingType, m.SourceNetworkName, m.DestinationNetworkID)
+		if m.MappingType == used {
+			bad = append(bad, d)
+		} else {
+			other = append(other, d)
+		}
+	}
+	nics := nicNetworks(vm)
+	switch {
+	case len(bad) > 0:
+		r.add(name, Fail, "VM %s has no NIC on the network of %s (%s): correct or delete the mapping", vm.VMName, strings.Join(bad, ", "), nics)
+	case len(other) > 0:
+		r.add(name, Warn, "VM %s has no NIC on the network of %s (%s); this failover does not use it", vm.VMName, strings.Join(other, ", "), nics)
+	default:
+		r.add(name, Pass, "each of the VM's %d stored mapping(s) names a network one of its NICs is on", len(ms))
+	}
+	return nil
+}
+
+// nicNetworks describes the source networks of vm's NICs, for messages.
+func nicNetworks(vm *store.VMContext) string {
+	var nets []string
+	seen := map[string]bool{}
+	for _, n := range vm.NICs {
+		if !seen[n.NetworkName] {
+			seen[n.NetworkName] = true
+			nets = append(nets, fmt.Sprintf("%q", n.NetworkName))
+		}
+	}
+	if len(nets) == 0 {
+		return "it has no NIC"
+	}
+	return "its NICs are on " + strings.Join(nets, ", ")
 }

@@ -47,6 +47,8 @@ func TestResolve(t *testing.T) {
 			func(c *Config) bool {
 				return c.NetworkStrategy == NetworkCustom && c.NICs[0].DestinationNetworkID == "n9"
 			}, ""},
+		{"custom mapping of a NIC the VM does not have", Test, Options{NetworkMappings: NetworkChoices{{SourceNetworkName: "prod", DestinationNetworkID: "n9"},
+			{SourceNetworkName: "backup", DestinationNetworkID: "n8"}}}, nil, "network_mappings[1].source_network_name"},
 		{"custom strategy without mappings", Test, Options{NetworkStrategy: NetworkCustom}, nil, "network_mappings"},
 		{"mappings with another strategy", Test, Options{NetworkStrategy: NetworkIsolated,
 			NetworkMappings: NetworkChoices{{SourceNetworkName: "prod", DestinationNetworkID: "n9"}}}, nil, "network_mappings"},

@@ -73,7 +73,9 @@ var failoverChain = []step{
 	// the appliance for the tool, and comes off again.
 	// Its CloudStack calls (attach, detach) are retried as any step's; a
 	// failure of the tool itself is permanent, never retried.
-	{name: "virtio-injection", run: (*stepEnv).injectVirtio, retry: retryCloud, timeout: 2 * time.Hour,
+	// Pre-flight fails when it runs and no live worker reports the VirtIO
+	// command (failover.StepVirtio, the worker-capabilities check).
+	{name: failover.StepVirtio, run: (*stepEnv).injectVirtio, retry: retryCloud, timeout: 2 * time.Hour,
 		skip: func(p *failover.PlanInput) string {
 			if p.Config.OSType != "windows" {
 				return "not a Windows guest"

@@ -2,6 +2,8 @@ package tasks_test
 
 import (
 	"encoding/json"
+	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -10,7 +12,9 @@ import (
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/lab"
+	"github.com/ossea/unifiedfailover/queue"
 	"github.com/ossea/unifiedfailover/store"
+	"github.com/ossea/unifiedfailover/tasks"
 	"github.com/ossea/unifiedfailover/tasks/taskstest"
 
 	cssim "github.com/ossea/unifiedfailover/sim/cloudstack"
@@ -163,5 +167,47 @@ func TestValidationRefusesADestinationNameTakenMeanwhile(t *testing.T) {
 	if len(sim.VMs()) != vms || sim.Calls("deployVirtualMachine") != deploys || sim.Calls("detachVolume") != 0 {
 		t.Errorf("validation changed CloudStack: %d VMs (was %d), %d deploys (was %d), %d detaches",
 			len(sim.VMs()), vms, sim.Calls("deployVirtualMachine"), deploys, sim.Calls("detachVolume"))
+	}
+}
+
+// TestValidationRefusesWhenTheLiveWorkersCannotInject: a Windows VM's
+// test failover started while no worker was live (the pre-flight only
+// warns: the job waits for one) fails its validation step once the live
+// workers report that they cannot run the VirtIO command; the injection
+// step never starts.
+func TestValidationRefusesWhenTheLiveWorkersCannotInject(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the lab (Postgres, Redis, nbdkit)")
+	}
+	t.Parallel()
+	env := taskstest.Start(t, lab.Config{VMs: 3, DiskSize: 16 << 20, JobDuration: 5 * time.Millisecond})
+	var win *lab.VM
+	for i := range env.Lab.VMs {
+		if env.Lab.VMs[i].OS == lab.OSWindows {
+			win = &env.Lab.VMs[i]
+		}
+	}
+	if win == nil {
+		t.Fatal("the lab has no Windows VM")
+	}
+	st, err := env.Engine.StartFailover(env.Ctx, failover.FailoverRequest{ContextID: env.Contexts[win.Name],
+		FailoverType: failover.Test}, failover.System("taskstest"))
+	if err != nil {
+		t.Fatalf("starting a test failover with no live worker: %v", err)
+	}
+	hb := &queue.Heartbeat{Store: env.Store, Interval: time.Minute, Log: slog.New(slog.DiscardHandler),
+		Detect: func() store.Capabilities {
+			return tasks.DetectCapabilities(filepath.Join(t.TempDir(), "virt-v2v-in-place"))
+		}}
+	if _, err := hb.Start(env.Ctx); err != nil {
+		t.Fatal(err)
+	}
+	err = env.Worker.Work(env.Ctx, st.Job.ID, "validation")
+	if !errs.Is(err, errs.FailedPrecondition) || !strings.Contains(err.Error(), "worker-capabilities") || !strings.Contains(err.Error(), "skip_virtio") {
+		t.Fatalf("validation with incapable workers: %v, want a failed worker-capabilities check", err)
+	}
+	j := env.Job(t, st.Job.ID)
+	if j.Status != store.JobFailed || j.CurrentStep != "validation" || j.Step(failover.StepVirtio).Status != store.StepPending {
+		t.Fatalf("the job after validation refused: %s at %s, virtio-injection %s", j.Status, j.CurrentStep, j.Step(failover.StepVirtio).Status)
 	}
 }

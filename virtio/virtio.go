@@ -149,7 +149,7 @@ func hasKey(env []string, key string) bool {
 func (c Config) validate() error {
 	var problems []string
 	if len(strings.Fields(c.Command)) == 0 {
-		problems = append(problems, "the command (FAILOVER_VIRTIO_COMMAND) is empty")
+		problems = append(problems, emptyCommand)
 	}
 	if c.Concurrency < 1 || c.Concurrency > MaxConcurrency {
 		problems = append(problems, fmt.Sprintf("concurrency (FAILOVER_VIRTIO_CONCURRENCY) is %d, not 1 to %d", c.Concurrency, MaxConcurrency))
@@ -175,6 +175,40 @@ func (c Config) validate() error {
 		return fmt.Errorf("virtio: %s", strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// emptyCommand is the problem of a command with no fields.
+const emptyCommand = "the command (FAILOVER_VIRTIO_COMMAND) is empty"
+
+// FindCommand says whether this process can run the injection command
+// command (FAILOVER_VIRTIO_COMMAND): its first field, an absolute or
+// relative path taken as it is or a bare name looked up on PATH
+// (exec.LookPath), must be an executable file. It returns the
+// executable's path, or an error that names the command and
+// FAILOVER_VIRTIO_COMMAND and says what is wrong. Workers report it with
+// their heartbeat, so pre-flight knows whether any of them can run the
+// virtio-injection step.
+func FindCommand(command string) (string, error) {
+	f := strings.Fields(command)
+	if len(f) == 0 {
+		return "", errors.New(emptyCommand)
+	}
+	name := f[0]
+	path, err := exec.LookPath(name)
+	switch {
+	case err == nil:
+		return path, nil
+	case !strings.Contains(name, "/") && errors.Is(err, exec.ErrNotFound):
+		return "", fmt.Errorf("%s (FAILOVER_VIRTIO_COMMAND) is not found on PATH", name)
+	case errors.Is(err, os.ErrNotExist):
+		return "", fmt.Errorf("%s (FAILOVER_VIRTIO_COMMAND) does not exist", name)
+	case errors.Is(err, syscall.EISDIR):
+		return "", fmt.Errorf("%s (FAILOVER_VIRTIO_COMMAND) is a directory, not an executable file", name)
+	case errors.Is(err, os.ErrPermission):
+		return "", fmt.Errorf("%s (FAILOVER_VIRTIO_COMMAND) is not an executable file", name)
+	default:
+		return "", fmt.Errorf("%s (FAILOVER_VIRTIO_COMMAND) cannot be run: %w", name, err)
+	}
 }
 
 // Injector runs VirtIO injections, at most Config.Concurrency at once.

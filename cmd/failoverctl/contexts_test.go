@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ossea/unifiedfailover/api/apiv1"
 )
@@ -71,5 +72,24 @@ func TestMappingsShowVMNames(t *testing.T) {
 	out := execute(t, base, false, (*app).mappingsCmd)
 	if !strings.Contains(out, "orders-database") || !strings.Contains(out, "ctx-db-2") {
 		t.Fatalf("mappings output lacks the VM name beside its context:\n%s", out)
+	}
+}
+
+// workers shows each live worker with whether it can run the VirtIO
+// command, and why not.
+func TestWorkersShowVirtio(t *testing.T) {
+	t.Parallel()
+	base := stubAPI(t, map[string]any{
+		"/api/v1/workers": apiv1.WorkerList{Workers: []apiv1.Worker{
+			{ID: "app1:10:ab", Hostname: "app1", HeartbeatAt: time.Now(), Capabilities: map[string]apiv1.WorkerCapability{
+				"virtio": {Available: true, Command: "virt-v2v-in-place", Path: "/usr/bin/virt-v2v-in-place"}}},
+			{ID: "app2:11:cd", Hostname: "app2", HeartbeatAt: time.Now(), Capabilities: map[string]apiv1.WorkerCapability{
+				"virtio": {Command: "virt-v2v-in-place", Problem: "virt-v2v-in-place (FAILOVER_VIRTIO_COMMAND) is not found on PATH"}}}}},
+	})
+	out := execute(t, base, false, (*app).workersCmd)
+	for _, want := range []string{"app1:10:ab", "yes: /usr/bin/virt-v2v-in-place", "app2:11:cd", "no: virt-v2v-in-place (FAILOVER_VIRTIO_COMMAND) is not found on PATH"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("workers output lacks %q:\n%s", want, out)
+		}
 	}
 }

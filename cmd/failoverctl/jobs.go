@@ -383,6 +383,38 @@ func (a *app) auditCmd() *cobra.Command {
 	return cmd
 }
 
+func (a *app) workersCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "workers",
+		Short: "List the live workers and what each can run (pre-flight's worker-capabilities check reads the same)",
+		Args:  nArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ws, err := a.client().Workers(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(ws)
+			}
+			tw := a.table()
+			fmt.Fprintln(tw, "WORKER	HOST	STARTED	HEARTBEAT	VIRTIO")
+			for _, w := range ws {
+				v, ok := w.Capabilities["virtio"]
+				virtio := "not reported"
+				switch {
+				case ok && v.Available:
+					virtio = "yes: " + v.Path
+				case ok:
+					virtio = "no: " + v.Problem
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s ago\t%s\n", w.ID, w.Hostname, w.StartedAt.Local().Format(time.DateTime),
+					time.Since(w.HeartbeatAt).Round(time.Second), virtio)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
 func (a *app) networksCmd() *cobra.Command {
 	var test bool
 	cmd := &cobra.Command{

@@ -122,7 +122,7 @@ follows it again).`,
 	pf.BoolVar(&a.json, "json", false, "print JSON instead of tables")
 	pf.DurationVar(&a.every, "poll", 250*time.Millisecond, "how often --watch polls the job")
 	root.AddCommand(a.inventoryCmd(), a.protectCmd(), a.contextsCmd(), a.mappingsCmd(), a.preflightCmd(), a.failoverCmd(), a.rollbackCmd(),
-		a.commitCmd(), a.retryCmd(), a.cancelCmd(), a.refreshCmd(), a.updateCmd(), a.unregisterCmd(), a.jobsCmd(), a.watchCmd(), a.auditCmd(), a.networksCmd(), a.drillsCmd(), tokenCmd(a))
+		a.commitCmd(), a.retryCmd(), a.cancelCmd(), a.refreshCmd(), a.updateCmd(), a.unregisterCmd(), a.jobsCmd(), a.watchCmd(), a.auditCmd(), a.networksCmd(), a.workersCmd(), a.drillsCmd(), tokenCmd(a))
 	// Unknown commands are usage errors too.
 	root.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) > 0 {
