@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ossea/unifiedfailover/queue"
+	"github.com/ossea/unifiedfailover/store"
 	"github.com/ossea/unifiedfailover/virtio"
 )
 
@@ -95,6 +96,11 @@ type Config struct {
 	// VirtioDeviceWait is FAILOVER_VIRTIO_DEVICE_WAIT: how long injection
 	// waits for the boot replica's device to appear. Defaults to 2m.
 	VirtioDeviceWait time.Duration
+	// RPOTarget is FAILOVER_RPO_TARGET: the RPO a VM should stay within
+	// unless it has a target of its own (1m to 168h). Pre-flight warns
+	// beyond it, and refuses a live failover unless accept_rpo. Defaults
+	// to 15m.
+	RPOTarget time.Duration
 }
 
 // Load reads the configuration from the environment.
@@ -158,6 +164,7 @@ func Load() (Config, error) {
 	if c.Retention, err = parseRetention(get("FAILOVER_RETENTION", "90d")); err != nil {
 		errsList = append(errsList, "FAILOVER_RETENTION: "+err.Error())
 	}
+	c.RPOTarget = durIn("FAILOVER_RPO_TARGET", store.DefaultRPOTarget.String(), store.MinRPOTarget, store.MaxRPOTarget)
 	c.ShutdownTimeout = durIn("FAILOVER_SHUTDOWN_TIMEOUT", queue.DefaultShutdownTimeout.String(), time.Second, time.Hour)
 	if c.VCenterInsecure, err = strconv.ParseBool(get("FAILOVER_VCENTER_INSECURE", "false")); err != nil {
 		errsList = append(errsList, "FAILOVER_VCENTER_INSECURE: not true or false")

@@ -16,7 +16,7 @@ func clearEnv(t *testing.T) {
 	t.Helper()
 	for _, name := range []string{"FAILOVER_REDIS_ADDR", "FAILOVER_REDIS_DB", "FAILOVER_WORKER_CONCURRENCY", "FAILOVER_API_MAX_BODY_BYTES",
 		"FAILOVER_VIRTIO_CONCURRENCY", "FAILOVER_VIRTIO_DEVICE_WAIT", "FAILOVER_VIRTIO_COMMAND", "FAILOVER_VIRTIO_DEVICE_DIR",
-		"FAILOVER_SCHEDULER_SYNC_INTERVAL", "FAILOVER_SHUTDOWN_TIMEOUT", "FAILOVER_RETENTION", "FAILOVER_LOG_LEVEL"} {
+		"FAILOVER_SCHEDULER_SYNC_INTERVAL", "FAILOVER_SHUTDOWN_TIMEOUT", "FAILOVER_RETENTION", "FAILOVER_LOG_LEVEL", "FAILOVER_RPO_TARGET"} {
 		t.Setenv(name, "")
 		if err := os.Unsetenv(name); err != nil {
 			t.Fatal(err)
@@ -34,7 +34,7 @@ func TestLoadDefaults(t *testing.T) {
 		c.ShutdownTimeout != queue.DefaultShutdownTimeout || c.VirtioCommand != virtio.DefaultCommand ||
 		c.VirtioDeviceDir != virtio.DefaultDeviceDir || c.VirtioConcurrency != virtio.DefaultConcurrency ||
 		c.VirtioDeviceWait != virtio.DefaultDeviceWait || c.SchedulerSyncInterval != 5*time.Second ||
-		c.Retention != 90*24*time.Hour || c.MaxBodyBytes != 1<<20 {
+		c.Retention != 90*24*time.Hour || c.MaxBodyBytes != 1<<20 || c.RPOTarget != 15*time.Minute {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -53,6 +53,9 @@ func TestLoadRefusesOutOfRange(t *testing.T) {
 		{"FAILOVER_RETENTION", "30m"},
 		{"FAILOVER_RETENTION", "3w"},
 		{"FAILOVER_LOG_LEVEL", "loud"},
+		{"FAILOVER_RPO_TARGET", "30s"},
+		{"FAILOVER_RPO_TARGET", "169h"},
+		{"FAILOVER_RPO_TARGET", "15"},
 	} {
 		t.Run(c.name+"="+c.value, func(t *testing.T) {
 			clearEnv(t)
@@ -70,8 +73,10 @@ func TestLoadReadsValues(t *testing.T) {
 	t.Setenv("FAILOVER_WORKER_CONCURRENCY", "7")
 	t.Setenv("FAILOVER_RETENTION", "30d")
 	t.Setenv("FAILOVER_SCHEDULER_SYNC_INTERVAL", "250ms")
+	t.Setenv("FAILOVER_RPO_TARGET", "1h30m")
 	c, err := Load()
-	if err != nil || c.WorkerConcurrency != 7 || c.Retention != 30*24*time.Hour || c.SchedulerSyncInterval != 250*time.Millisecond {
+	if err != nil || c.WorkerConcurrency != 7 || c.Retention != 30*24*time.Hour || c.SchedulerSyncInterval != 250*time.Millisecond ||
+		c.RPOTarget != 90*time.Minute {
 		t.Fatalf("%+v %v", c, err)
 	}
 }

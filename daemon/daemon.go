@@ -166,7 +166,7 @@ func (d *Daemon) setupEngine() error {
 		ZoneID: cfg.CloudStackZoneID, TemplateID: cfg.CloudStackTemplateID, ApplianceVMID: cfg.ApplianceVMID,
 		Virtio: virtio.Config{Command: cfg.VirtioCommand, Concurrency: cfg.VirtioConcurrency,
 			DeviceDir: cfg.VirtioDeviceDir, DeviceWait: cfg.VirtioDeviceWait},
-		Logger: d.Log, Metrics: d.Metrics, Timers: d.Queue, Planner: tasks.PlanSteps})
+		Logger: d.Log, Metrics: d.Metrics, Timers: d.Queue, Planner: tasks.PlanSteps, RPOTarget: cfg.RPOTarget})
 	if err != nil {
 		return err
 	}

@@ -91,6 +91,13 @@ func (e *Engine) Register(ctx context.Context, req RegisterRequest, who Actor) (
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
+	for i, d := range req.Disks {
+		if d.LastSyncedAt != nil {
+			if err := e.checkSyncedAt(fmt.Sprintf("disks[%d].last_synced_at", i), *d.LastSyncedAt); err != nil {
+				return nil, err
+			}
+		}
+	}
 	vc, err := e.VCenter(ctx)
 	if err != nil {
 		return nil, err
@@ -134,6 +141,10 @@ func (e *Engine) Register(ctx context.Context, req RegisterRequest, who Actor) (
 		}
 		disk := store.Disk{DiskKey: d.Key, UnitOrder: d.Order, Label: d.Label, SizeBytes: d.CapacityBytes,
 			VolumeID: rd.VolumeID, SourceNBDURI: rd.SourceNBDURI, ReplicaNBDURI: rd.ReplicaNBDURI, ChangeID: rd.ChangeID}
+		if rd.LastSyncedAt != nil {
+			at := rd.LastSyncedAt.UTC()
+			disk.LastSyncedAt = &at
+		}
 		if vol.VMID == e.cfg.ApplianceVMID {
 			// A rollback reattaches the replica at this device id.
 			dev := vol.DeviceID

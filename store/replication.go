@@ -6,6 +6,17 @@ import (
 	"github.com/ossea/unifiedfailover/api/apiv1"
 )
 
+// DefaultRPOTarget is the RPO a VM should stay within when neither the VM
+// nor FAILOVER_RPO_TARGET says otherwise.
+const DefaultRPOTarget = 15 * time.Minute
+
+// MinRPOTarget and MaxRPOTarget bound an RPO target, the default's and a
+// VM's own.
+const (
+	MinRPOTarget = time.Minute
+	MaxRPOTarget = 7 * 24 * time.Hour
+)
+
 // ReplicationState is a VM's replication health (the API's type, apiv1).
 type ReplicationState = apiv1.ReplicationState
 
