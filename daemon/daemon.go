@@ -95,7 +95,8 @@ func Setup(ctx context.Context, process string) (*Daemon, error) {
 
 // registerCollectors adds the scrape-time collectors: failover_active_jobs
 // (from Postgres) in every process, and asynq's queue metrics (from Redis)
-// in the API process only, since they are the same from everywhere. The
+// and each VM's RPO (failover_vm_rpo_seconds, from Postgres) in the API
+// process only, since they are the same from everywhere. The
 // API process also makes sure every product queue exists in Redis, so that
 // asynqmon and the queue metrics list them before their first task.
 func (d *Daemon) registerCollectors(ctx context.Context, process string) error {
@@ -115,6 +116,9 @@ func (d *Daemon) registerCollectors(ctx context.Context, process string) error {
 	}
 	if err := d.Registry.Register(&metrics.Queues{Inspector: insp, Logger: d.Log}); err != nil {
 		return fmt.Errorf("registering the asynq queue metrics: %w", err)
+	}
+	if err := d.Registry.Register(&metrics.RPO{Store: d.Store, Target: d.Config.RPOTarget, Logger: d.Log}); err != nil {
+		return fmt.Errorf("registering failover_vm_rpo_seconds: %w", err)
 	}
 	return nil
 }
