@@ -24,19 +24,19 @@ type ReplicationState = apiv1.ReplicationState
 // context, pre-flight's rpo check and failover_vm_rpo_seconds all read it
 // from ReplicationOf, so they agree.
 type Replication struct {
-	State ReplicationState `json:"state"`
+	State ReplicationState
 	// RPO is now minus the oldest disk's last sync (never negative); nil
 	// while a disk never reported a sync, or the VM has no disk.
-	RPO *time.Duration `json:"-"`
+	RPO *time.Duration
 	// Target is the VM's own target, or the default.
-	Target time.Duration `json:"-"`
+	Target time.Duration
 	// OldestDisk is the disk synced longest ago; with NeverSynced, the
 	// first disk that never reported a sync. Nil without disks.
-	OldestDisk *int32 `json:"oldest_disk"`
+	OldestDisk *int32
 	// OldestSyncedAt is that disk's last sync (nil with NeverSynced).
-	OldestSyncedAt *time.Time `json:"oldest_synced_at,omitempty"`
+	OldestSyncedAt *time.Time
 	// NeverSynced are the disks that never reported a sync.
-	NeverSynced []int32 `json:"never_synced,omitempty"`
+	NeverSynced []int32
 }
 
 // Behind says whether the RPO exceeds the target or is unknown: what the
