@@ -19,7 +19,7 @@ func (s *Server) registerContext(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, contextOut(c))
+	writeJSON(w, http.StatusCreated, s.contextOut(c))
 	return nil
 }
 
@@ -30,7 +30,7 @@ func (s *Server) listContexts(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := apiv1.ContextList{Contexts: make([]apiv1.VMContext, 0, len(cs))}
 	for _, c := range cs {
-		out.Contexts = append(out.Contexts, contextOut(c))
+		out.Contexts = append(out.Contexts, s.contextOut(c))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -49,7 +49,7 @@ func (s *Server) getContext(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, apiv1.ContextDetail{VMContext: contextOut(c), Mappings: mappingsOut(ms), Jobs: jobsOut(jobs)})
+	writeJSON(w, http.StatusOK, apiv1.ContextDetail{VMContext: s.contextOut(c), Mappings: mappingsOut(ms), Jobs: jobsOut(jobs)})
 	return nil
 }
 
@@ -58,7 +58,7 @@ func (s *Server) refreshContext(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, refreshOut(rep))
+	writeJSON(w, http.StatusOK, s.refreshOut(rep))
 	return nil
 }
 
@@ -71,7 +71,7 @@ func (s *Server) updateContext(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, contextOut(c))
+	writeJSON(w, http.StatusOK, s.contextOut(c))
 	return nil
 }
 

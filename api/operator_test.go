@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func mustJSON(v any) string {
@@ -298,6 +299,8 @@ func TestRefusalsChangeNothing(t *testing.T) {
 	src1 := url.PathEscape(vm1.NICs[0].NetworkName)
 	net1 := vm1.TestMappings[0].DestinationNetworkID
 	long := strings.Repeat("a", 300)
+	disk1 := mustJSON(vm1.Disks[0].Key)
+	future := time.Now().Add(5 * time.Minute).UTC().Format(time.RFC3339)
 	huge := `{"mappings":[` + strings.Repeat(`{"source_network_name":"x","destination_network_id":"y","mapping_type":"test"},`, 2000) + `{}]}`
 	before := f.dbState()
 
@@ -356,6 +359,13 @@ func TestRefusalsChangeNothing(t *testing.T) {
 		{"bad network strategy", viewerToken, "POST", V + "/failover/preflight/validate", `{"vm_name":"` + vm1.Name + `","failover_type":"test","network_strategy":"dmz"}`, 400, "network_strategy"},
 		{"sync without power-off", operatorToken, "POST", V + "/failover/unified", `{"vm_name":"` + vm1.Name + `","failover_type":"test","perform_final_sync":true}`, 400, "perform_final_sync"},
 		{"bad shutdown timeout", operatorToken, "POST", V + "/failover/unified", `{"vm_name":"` + vm1.Name + `","failover_type":"test","shutdown_timeout":"forever"}`, 400, "shutdown_timeout"},
+		{"sync time in the future", operatorToken, "PATCH", V + "/contexts/" + vm1.Name, `{"disks":[{"disk_key":` + disk1 + `,"last_synced_at":"` + future + `"}]}`, 400, "disks[0].last_synced_at"},
+		{"sync time not a time", operatorToken, "PATCH", V + "/contexts/" + vm1.Name, `{"disks":[{"disk_key":` + disk1 + `,"last_synced_at":"yesterday"}]}`, 400, ""},
+		{"sync time in the future at registration", operatorToken, "POST", V + "/contexts", `{"vmware_vm_id":"x","disks":[{"disk_key":1,"volume_id":"v","last_synced_at":"` + future + `"}]}`, 400, "disks[0].last_synced_at"},
+		{"RPO target too short", operatorToken, "PATCH", V + "/contexts/" + vm1.Name, `{"rpo_target":"30s"}`, 400, "rpo_target"},
+		{"RPO target too long", operatorToken, "PATCH", V + "/contexts/" + vm1.Name, `{"rpo_target":"200h"}`, 400, "rpo_target"},
+		{"RPO target not a duration", operatorToken, "PATCH", V + "/contexts/" + vm1.Name, `{"rpo_target":"900"}`, 400, "rpo_target"},
+		{"RPO target with a good sync time", operatorToken, "PATCH", V + "/contexts/" + vm1.Name, `{"disks":[{"disk_key":` + disk1 + `,"last_synced_at":"2020-01-01T00:00:00Z"}],"rpo_target":"soon"}`, 400, "rpo_target"},
 		{"bad mapping type", operatorToken, "POST", V + "/network-mappings", `{"vm_name":"` + vm1.Name + `","source_network_name":"a","destination_network_id":"` + net1 + `","mapping_type":"prod"}`, 400, "mapping_type"},
 		{"contradicting legacy type", operatorToken, "POST", V + "/network-mappings", `{"vm_name":"` + vm1.Name + `","source_network_name":"a","destination_network_id":"` + net1 + `","mapping_type":"live","is_test_network":true}`, 400, "is_test_network"},
 		{"bad path type", viewerToken, "GET", V + "/failover/preflight/config/prod/" + vm1.Name, "", 400, "failover_type"},

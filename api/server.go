@@ -43,6 +43,10 @@ type Config struct {
 	Gatherer prometheus.Gatherer
 	// MaxBodyBytes limits request bodies. Defaults to 1 MiB.
 	MaxBodyBytes int64
+	// RPOTarget is the RPO target of a VM without its own
+	// (FAILOVER_RPO_TARGET), shown with each context. Defaults to the
+	// engine's, or store.DefaultRPOTarget without an engine.
+	RPOTarget time.Duration
 }
 
 // WithDefaults fills the zero fields.
@@ -58,6 +62,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Auth == nil {
 		c.Auth = auth.Static(nil)
+	}
+	if c.RPOTarget <= 0 {
+		c.RPOTarget = store.DefaultRPOTarget
+		if c.Engine != nil {
+			c.RPOTarget = c.Engine.RPOTarget()
+		}
 	}
 	return c
 }

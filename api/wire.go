@@ -54,19 +54,24 @@ func eventOut(e store.Event) apiv1.Event {
 		Message: e.Message, Attrs: e.Attrs, CreatedAt: e.CreatedAt}
 }
 
-func contextOut(c *store.VMContext) apiv1.VMContext {
+// contextOut converts a context with its replication health now (RPO,
+// target, state: store.ReplicationOf, against the server's default
+// target).
+func (s *Server) contextOut(c *store.VMContext) apiv1.VMContext {
+	rep := c.Replication(time.Now(), s.cfg.RPOTarget)
 	return apiv1.VMContext{ContextID: c.ContextID, VMName: c.VMName, VMwareVMID: c.VMwareVMID, VCenterHost: c.VCenterHost,
 		Datacenter: c.Datacenter, CPUCount: c.CPUCount, MemoryMB: c.MemoryMB, OSType: c.OSType, Firmware: c.Firmware,
 		CurrentStatus: c.CurrentStatus, LastStatusChange: c.LastStatusChange, CreatedAt: c.CreatedAt,
-		Disks: each(c.Disks, diskOut), NICs: each(c.NICs, nicOut)}
+		Disks: each(c.Disks, diskOut), NICs: each(c.NICs, nicOut), RPOSeconds: rep.RPOSeconds(),
+		RPOTargetSeconds: int64(rep.Target / time.Second), ReplicationState: rep.State}
 }
 
 // contextPtr is contextOut of a context that may be nil.
-func contextPtr(c *store.VMContext) *apiv1.VMContext {
+func (s *Server) contextPtr(c *store.VMContext) *apiv1.VMContext {
 	if c == nil {
 		return nil
 	}
-	out := contextOut(c)
+	out := s.contextOut(c)
 	return &out
 }
 
@@ -95,7 +100,8 @@ func inventoryOut(en failover.InventoryEntry) apiv1.InventoryVM {
 
 func diskOut(d store.Disk) apiv1.Disk {
 	return apiv1.Disk{DiskKey: d.DiskKey, UnitOrder: d.UnitOrder, Label: d.Label, SizeBytes: d.SizeBytes, VolumeID: d.VolumeID,
-		SourceNBDURI: d.SourceNBDURI, ReplicaNBDURI: d.ReplicaNBDURI, ChangeID: d.ChangeID, ApplianceDeviceID: d.ApplianceDeviceID}
+		SourceNBDURI: d.SourceNBDURI, ReplicaNBDURI: d.ReplicaNBDURI, ChangeID: d.ChangeID, ApplianceDeviceID: d.ApplianceDeviceID,
+		LastSyncedAt: d.LastSyncedAt}
 }
 
 func nicOut(n store.SourceNIC) apiv1.SourceNIC {
@@ -184,8 +190,7 @@ func reportOut(r *failover.Report) *apiv1.PreflightReport {
 	if r == nil {
 		return nil
 	}
-	out := apiv1.PreflightReport(*r)
-	return &out
+	return &apiv1.PreflightReport{Passed: r.Passed, Checks: r.Checks}
 }
 
 func planOut(p *failover.Plan) *apiv1.Plan {
@@ -210,6 +215,6 @@ func plannedSteps(ps []store.PlannedStep) []apiv1.PlannedStep {
 	return out
 }
 
-func refreshOut(r *failover.RefreshReport) apiv1.RefreshReport {
-	return apiv1.RefreshReport{Context: contextPtr(r.Context), Changes: r.Changes, DisksWithoutReplica: r.DisksWithoutReplica}
+func (s *Server) refreshOut(r *failover.RefreshReport) apiv1.RefreshReport {
+	return apiv1.RefreshReport{Context: s.contextPtr(r.Context), Changes: r.Changes, DisksWithoutReplica: r.DisksWithoutReplica}
 }

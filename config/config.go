@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ossea/unifiedfailover/queue"
+	"github.com/ossea/unifiedfailover/store"
 	"github.com/ossea/unifiedfailover/virtio"
 )
 
@@ -120,6 +121,11 @@ type Config struct {
 	// disk's replica volume on the appliance. Defaults to
 	// {vm_name}-disk{disk_number}.
 	ReplicaVolumeName string
+	// RPOTarget is FAILOVER_RPO_TARGET: the RPO a VM should stay within
+	// unless it has a target of its own (1m to 168h). Pre-flight warns
+	// beyond it, and refuses a live failover unless accept_rpo. Defaults
+	// to 15m.
+	RPOTarget time.Duration
 }
 
 // Load reads the configuration from the environment.
@@ -189,6 +195,7 @@ func Load() (Config, error) {
 		errsList = append(errsList, "FAILOVER_RETENTION: "+err.Error())
 	}
 	c.WorkerHeartbeat = durIn("FAILOVER_WORKER_HEARTBEAT", queue.DefaultHeartbeat.String(), 100*time.Millisecond, 5*time.Minute)
+	c.RPOTarget = durIn("FAILOVER_RPO_TARGET", store.DefaultRPOTarget.String(), store.MinRPOTarget, store.MaxRPOTarget)
 	c.ShutdownTimeout = durIn("FAILOVER_SHUTDOWN_TIMEOUT", queue.DefaultShutdownTimeout.String(), time.Second, time.Hour)
 	if c.VCenterInsecure, err = strconv.ParseBool(get("FAILOVER_VCENTER_INSECURE", "false")); err != nil {
 		errsList = append(errsList, "FAILOVER_VCENTER_INSECURE: not true or false")

@@ -20,7 +20,7 @@ func clearEnv(t *testing.T) {
 		"FAILOVER_VIRTIO_CONCURRENCY", "FAILOVER_VIRTIO_DEVICE_WAIT", "FAILOVER_VIRTIO_COMMAND", "FAILOVER_VIRTIO_DEVICE_DIR",
 		"FAILOVER_SCHEDULER_SYNC_INTERVAL", "FAILOVER_SHUTDOWN_TIMEOUT", "FAILOVER_WORKER_HEARTBEAT", "FAILOVER_RETENTION", "FAILOVER_LOG_LEVEL",
 		"FAILOVER_SOURCE_NBD_URI", "FAILOVER_REPLICA_NBD_URI", "FAILOVER_REPLICA_VOLUME_NAME",
-		"FAILOVER_API_TLS_CERT", "FAILOVER_API_TLS_KEY"} {
+		"FAILOVER_API_TLS_CERT", "FAILOVER_API_TLS_KEY", "FAILOVER_RPO_TARGET"} {
 		t.Setenv(name, "")
 		if err := os.Unsetenv(name); err != nil {
 			t.Fatal(err)
@@ -40,7 +40,7 @@ func TestLoadDefaults(t *testing.T) {
 		c.VirtioDeviceWait != virtio.DefaultDeviceWait || c.SchedulerSyncInterval != 5*time.Second ||
 		c.Retention != 90*24*time.Hour || c.MaxBodyBytes != 1<<20 || c.APITLSCert != "" || c.APITLSKey != "" ||
 		c.SourceNBDURI != "" || c.ReplicaNBDURI != "" || c.ReplicaVolumeName != "{vm_name}-disk{disk_number}" ||
-		c.WorkerHeartbeat != 10*time.Second {
+		c.WorkerHeartbeat != 10*time.Second || c.RPOTarget != 15*time.Minute {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -61,6 +61,9 @@ func TestLoadRefusesOutOfRange(t *testing.T) {
 		{"FAILOVER_RETENTION", "30m"},
 		{"FAILOVER_RETENTION", "3w"},
 		{"FAILOVER_LOG_LEVEL", "loud"},
+		{"FAILOVER_RPO_TARGET", "30s"},
+		{"FAILOVER_RPO_TARGET", "169h"},
+		{"FAILOVER_RPO_TARGET", "15"},
 	} {
 		t.Run(c.name+"="+c.value, func(t *testing.T) {
 			clearEnv(t)
@@ -82,10 +85,11 @@ func TestLoadReadsValues(t *testing.T) {
 	t.Setenv("FAILOVER_REPLICA_NBD_URI", "nbd://appliance:10809/{volume_id}")
 	t.Setenv("FAILOVER_REPLICA_VOLUME_NAME", "{vm_uuid}-{disk_key}")
 	t.Setenv("FAILOVER_WORKER_HEARTBEAT", "2s")
+	t.Setenv("FAILOVER_RPO_TARGET", "1h30m")
 	c, err := Load()
 	if err != nil || c.WorkerConcurrency != 7 || c.WorkerHeartbeat != 2*time.Second || c.Retention != 30*24*time.Hour || c.SchedulerSyncInterval != 250*time.Millisecond ||
 		c.SourceNBDURI != "nbd://gw:10809/{vm_uuid}-{disk_key}" || c.ReplicaNBDURI != "nbd://appliance:10809/{volume_id}" ||
-		c.ReplicaVolumeName != "{vm_uuid}-{disk_key}" {
+		c.ReplicaVolumeName != "{vm_uuid}-{disk_key}" || c.RPOTarget != 90*time.Minute {
 		t.Fatalf("%+v %v", c, err)
 	}
 }

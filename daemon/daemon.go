@@ -96,10 +96,11 @@ func Setup(ctx context.Context, process string) (*Daemon, error) {
 
 // registerCollectors adds the scrape-time collectors: failover_active_jobs
 // (from Postgres) in every process, and in the API process only, since
-// they are the same from everywhere, the active jobs' ages (from Postgres)
-// and asynq's queue metrics (from Redis). The API process also makes sure
-// every product queue exists in Redis, so that asynqmon and the queue
-// metrics list them before their first task.
+// they are the same from everywhere, the active jobs' ages and each VM's
+// RPO (failover_vm_rpo_seconds; both from Postgres) and asynq's queue
+// metrics (from Redis). The API process also makes sure every product
+// queue exists in Redis, so that asynqmon and the queue metrics list them
+// before their first task.
 func (d *Daemon) registerCollectors(ctx context.Context, process string) error {
 	kinds := []metrics.JobKind{{Type: tasks.ProbeChain, FailoverType: metrics.FailoverTypeNone}}
 	if d.Engine != nil {
@@ -124,6 +125,9 @@ func (d *Daemon) registerCollectors(ctx context.Context, process string) error {
 	}
 	if err := d.Registry.Register(&metrics.Queues{Inspector: insp, Logger: d.Log}); err != nil {
 		return fmt.Errorf("registering the asynq queue metrics: %w", err)
+	}
+	if err := d.Registry.Register(&metrics.RPO{Store: d.Store, Target: d.Config.RPOTarget, Logger: d.Log}); err != nil {
+		return fmt.Errorf("registering failover_vm_rpo_seconds: %w", err)
 	}
 	return nil
 }
@@ -177,7 +181,7 @@ func (d *Daemon) setupEngine() error {
 			DeviceDir: cfg.VirtioDeviceDir, DeviceWait: cfg.VirtioDeviceWait},
 		Replicas: failover.ReplicaRules{SourceNBDURI: cfg.SourceNBDURI, ReplicaNBDURI: cfg.ReplicaNBDURI,
 			ReplicaVolumeName: cfg.ReplicaVolumeName},
-		Logger: d.Log, Metrics: d.Metrics, Timers: d.Queue, Planner: tasks.PlanSteps})
+		Logger: d.Log, Metrics: d.Metrics, Timers: d.Queue, Planner: tasks.PlanSteps, RPOTarget: cfg.RPOTarget})
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,10 @@ var Exported = map[string][]string{
 	"asynq_tasks_processed_total":           {"queue"},
 	"asynq_tasks_failed_total":              {"queue"},
 	"asynq_queue_paused":                    {"queue"},
+	// metrics/rpo.go, API process only: each VM's RPO (no series while a
+	// disk never reported a sync) and its target.
+	"failover_vm_rpo_seconds":        {"context_id", "vm_name"},
+	"failover_vm_rpo_target_seconds": {"context_id", "vm_name"},
 	// Prometheus' own per-target series.
 	"up": {},
 }

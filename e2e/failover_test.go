@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/failover"
@@ -110,6 +111,17 @@ func TestLiveFailoverNeedsApprovalThenRollsBackAndCommits(t *testing.T) {
 	}
 	if s := st.Step("final-sync"); s.Status != store.StepCompleted || s.Progress == nil || s.Progress.BytesDone != s.Progress.BytesTotal || s.Progress.BytesTotal == 0 {
 		t.Fatalf("final-sync step: %+v", s)
+	}
+	// The final sync brought every replica up to date: the RPO reads near zero.
+	if c, err := b.api.Context(b.ctx, ctxID); err != nil || c.RPOSeconds == nil || *c.RPOSeconds >= 60 ||
+		c.ReplicationState != apiv1.ReplicationInSync {
+		t.Fatalf("context after the final sync: %+v, %v", c, err)
+	} else {
+		for _, d := range c.Disks {
+			if d.LastSyncedAt == nil || time.Since(*d.LastSyncedAt) > time.Minute {
+				t.Fatalf("disk %d after the final sync: last_synced_at %v", d.DiskKey, d.LastSyncedAt)
+			}
+		}
 	}
 	b.assertFailedOver(t, vm, vm.Name, true, vm.LiveMappings)
 	if b.contextStatus(t, vm.Name) != store.StatusFailedOverLive {

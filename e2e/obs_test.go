@@ -114,6 +114,7 @@ func TestObservability(t *testing.T) {
 	t.Run("exported", func(t *testing.T) { checkExported(t, fams) })
 	t.Run("counted", func(t *testing.T) { checkCounted(t, fams, sync.Progress.BytesTotal) })
 	t.Run("queries", func(t *testing.T) { checkQueries(t, b) })
+	t.Run("rpo", func(t *testing.T) { checkRPO(t, fams, b.contexts[vm1.Name]) })
 	t.Run("asynqmon", func(t *testing.T) { checkAsynqmon(t, b) })
 	t.Run("chromium", func(t *testing.T) { checkChromium(t, b) })
 	t.Run("logs", func(t *testing.T) { checkStepLogs(t, filepath.Join(b.logDir, "worker.log"), jobs) })
@@ -295,6 +296,27 @@ func checkCounted(t *testing.T, fams map[string]map[string]*dto.MetricFamily, sy
 	for _, proc := range []string{"worker", "scheduler"} {
 		if fams[proc]["asynq_queue_size"] != nil {
 			t.Errorf("%s exports asynq's queue metrics: only the API should", proc)
+		}
+	}
+}
+
+// checkRPO checks the per-VM RPO series: the API exports them for every
+// VM (the lab registers its VMs in sync); the VM whose live failover ran a
+// final sync reads near zero; no other process repeats them.
+func checkRPO(t *testing.T, fams map[string]map[string]*dto.MetricFamily, liveCtx string) {
+	api := fams["api"]
+	if v, found := value(api, "failover_vm_rpo_seconds", map[string]string{"context_id": liveCtx}); !found || v >= 60 {
+		t.Errorf("api: failover_vm_rpo_seconds{context_id=%q} = %v (found %v), want under 60 after the final sync", liveCtx, v, found)
+	}
+	if v, found := value(api, "failover_vm_rpo_target_seconds", map[string]string{"context_id": liveCtx}); !found || v != 900 {
+		t.Errorf("api: failover_vm_rpo_target_seconds{context_id=%q} = %v (found %v), want 900 (FAILOVER_RPO_TARGET's default)", liveCtx, v, found)
+	}
+	if f := api["failover_vm_rpo_seconds"]; f == nil || len(f.Metric) < 2 {
+		t.Errorf("api: failover_vm_rpo_seconds should have a series per registered VM: %v", f)
+	}
+	for _, proc := range []string{"worker", "scheduler"} {
+		if fams[proc]["failover_vm_rpo_seconds"] != nil {
+			t.Errorf("%s exports failover_vm_rpo_seconds: only the API should", proc)
 		}
 	}
 }

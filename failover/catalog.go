@@ -83,6 +83,8 @@ func FailoverOptions(cfg *Config) []OptionInfo {
 			Description: "give each destination NIC the MAC address of its source NIC"},
 		{Name: "allow_non_isolated_network", Type: "boolean", Default: cfg.AllowNonIsolatedNetwork,
 			Description: "with the source running, allow a network a live mapping uses or a Shared one (admin role and confirm; needs keep_macs false; audited)"},
+		{Name: "accept_rpo", Type: "boolean", Default: cfg.AcceptRPO,
+			Description: "let a live failover run although the VM's RPO exceeds its target (rpo_target or FAILOVER_RPO_TARGET) or is unknown, accepting the loss of the writes since the oldest replica's last sync (audited, with the RPO)"},
 		{Name: "shutdown_timeout", Type: "string", Default: cfg.ShutdownTimeout,
 			Description: "how long a graceful guest shutdown may take before a hard power-off (a duration such as 5m, at most 2h)"},
 	}

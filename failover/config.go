@@ -85,7 +85,7 @@ func Resolve(c *store.VMContext, typ Type, opts Options, mappings []store.Networ
 		SnapshotType: SnapshotCloudStack, RollbackEnabled: true, KeepMACs: true,
 		ShutdownTimeout: Duration(5 * time.Minute), OSType: c.OSType, Firmware: c.Firmware,
 		CPUCount: c.CPUCount, MemoryMB: c.MemoryMB, SkipValidation: opts.SkipValidation,
-		SkipVirtio: opts.SkipVirtio, RequestedAt: now.UTC(),
+		SkipVirtio: opts.SkipVirtio, AcceptRPO: opts.AcceptRPO, RequestedAt: now.UTC(),
 	}
 	switch typ {
 	case Test:

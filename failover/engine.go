@@ -65,6 +65,9 @@ type EngineConfig struct {
 	// job is planned: the chains' tables, which are in package tasks
 	// (tasks.PlanSteps). Required.
 	Planner Planner
+	// RPOTarget is the RPO a VM should stay within unless it has a target
+	// of its own (FAILOVER_RPO_TARGET). Defaults to store.DefaultRPOTarget.
+	RPOTarget time.Duration
 	// Now defaults to time.Now.
 	Now func() time.Time
 }
@@ -103,6 +106,9 @@ func (c EngineConfig) WithDefaults() EngineConfig {
 		c.Now = time.Now
 	}
 	c.Replicas = c.Replicas.WithDefaults()
+	if c.RPOTarget <= 0 {
+		c.RPOTarget = store.DefaultRPOTarget
+	}
 	return c
 }
 
@@ -148,6 +154,17 @@ func New(cfg EngineConfig) (*Engine, error) {
 		e.vc = vsphere.NewSessions(cfg.VCenter)
 	}
 	return e, nil
+}
+
+// RPOTarget is the RPO a VM without a target of its own should stay
+// within (FAILOVER_RPO_TARGET).
+func (e *Engine) RPOTarget() time.Duration { return e.cfg.RPOTarget }
+
+// Replication is a VM's replication health now, against its own target
+// or the engine's default: what pre-flight, the API and the RPO metric
+// read.
+func (e *Engine) Replication(vm *store.VMContext) store.Replication {
+	return vm.Replication(e.cfg.Now(), e.cfg.RPOTarget)
 }
 
 // VCenter returns the process's vCenter session (vsphere.Sessions: one

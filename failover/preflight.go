@@ -39,7 +39,13 @@ var hardChecks = map[string]bool{"context-status": true, "active-job": true, "de
 type Report struct {
 	Passed bool    `json:"passed"`
 	Checks []Check `json:"checks"`
+	// replication is the VM's replication health the rpo check read.
+	replication *store.Replication
 }
+
+// Replication is the VM's replication health the rpo check read (nil
+// before the check ran).
+func (r *Report) Replication() *store.Replication { return r.replication }
 
 func (r *Report) add(name string, st CheckStatus, format string, args ...any) {
 	r.Checks = append(r.Checks, Check{Name: name, Status: st, Message: fmt.Sprintf(format, args...), Hard: hardChecks[name]})
@@ -124,6 +130,7 @@ func (e *Engine) Preflight(ctx context.Context, vm *store.VMContext, cfg *Config
 	if err := e.checkReplicas(ctx, r, vm); err != nil {
 		return nil, err
 	}
+	e.checkRPO(r, vm, cfg)
 	if err := e.checkOffering(ctx, r, cfg); err != nil {
 		return nil, err
 	}
@@ -160,6 +167,54 @@ func (e *Engine) Preflight(ctx context.Context, vm *store.VMContext, cfg *Config
 	}
 	r.Passed = len(r.Failures()) == 0
 	return r, nil
+}
+
+// checkRPO compares the VM's RPO (now minus its oldest replica's last
+// sync) with its target (its own rpo_target, or FAILOVER_RPO_TARGET). A
+// test failover beyond the target, or with an RPO unknown, is warned. A
+// live one fails unless the operator accepts it (accept_rpo, audited with
+// the RPO); the failure is hard, for a live failover only: skip_validation
+// does not accept losing data, only accept_rpo does.
+func (e *Engine) checkRPO(r *Report, vm *store.VMContext, cfg *Config) {
+	rep := e.Replication(vm)
+	r.replication = &rep
+	live := cfg.FailoverType == Live
+	add := func(st CheckStatus, format string, args ...any) {
+		r.Checks = append(r.Checks, Check{Name: "rpo", Status: st, Message: fmt.Sprintf(format, args...), Hard: live})
+	}
+	target := fmt.Sprintf("the target %s (FAILOVER_RPO_TARGET)", rep.Target)
+	if vm.RPOTargetSeconds != nil {
+		target = fmt.Sprintf("the VM's own target %s (rpo_target; FAILOVER_RPO_TARGET is %s)", rep.Target, e.cfg.RPOTarget)
+	}
+	var what string
+	switch {
+	case rep.OldestDisk == nil:
+		what = "the RPO is unknown: the VM has no disk"
+	case rep.RPO == nil:
+		what = fmt.Sprintf("the RPO is unknown: disk %s never reported a sync (last_synced_at), against %s",
+			joinKeys(rep.NeverSynced), target)
+	default:
+		what = fmt.Sprintf("the RPO is %s (disk %d, the oldest, last synced at %s), %s", rep.RPO.Round(time.Second),
+			*rep.OldestDisk, rep.OldestSyncedAt.UTC().Format(time.RFC3339), target)
+	}
+	switch {
+	case !rep.Behind():
+		add(Pass, "%s", what)
+	case live && cfg.AcceptRPO:
+		add(Warn, "accepted on request (accept_rpo, audited): %s; the writes since that sync are lost unless the final sync copies them", what)
+	case live:
+		add(Fail, "%s: a live failover would lose the writes since the oldest replica's last sync unless the final sync copies them; accept_rpo accepts that (audited), or bring the replicas up to date, or set a longer target (the VM's rpo_target, or FAILOVER_RPO_TARGET)", what)
+	default:
+		add(Warn, "%s: the test failover boots a copy that old (a live failover would need accept_rpo)", what)
+	}
+}
+
+func joinKeys(keys []int32) string {
+	s := make([]string, len(keys))
+	for i, k := range keys {
+		s[i] = fmt.Sprint(k)
+	}
+	return strings.Join(s, ", ")
 }
 
 // checkChangeIDs checks each disk's stored change id against vCenter

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/errs"
@@ -185,11 +186,25 @@ func (e *Engine) UpdateContext(ctx context.Context, contextID string, u ContextU
 		if du.ChangeID != "" {
 			d.ChangeID = du.ChangeID
 		}
+		if du.LastSyncedAt != nil {
+			if err := e.checkSyncedAt(f+".last_synced_at", *du.LastSyncedAt); err != nil {
+				return nil, err
+			}
+			at := du.LastSyncedAt.UTC()
+			d.LastSyncedAt = &at
+		}
 		if du.SourceNBDURI != "" || du.ReplicaNBDURI != "" {
 			if err := probeExports(ctx, d.DiskKey, d.SizeBytes, d.SourceNBDURI, d.ReplicaNBDURI); err != nil {
 				return nil, err
 			}
 		}
+	}
+	if u.RPOTarget != "" {
+		secs, err := parseRPOTarget(u.RPOTarget)
+		if err != nil {
+			return nil, err
+		}
+		next.RPOTargetSeconds = secs
 	}
 	if u.Status != "" {
 		next.CurrentStatus = u.Status
@@ -206,6 +221,36 @@ func (e *Engine) UpdateContext(ctx context.Context, contextID string, u ContextU
 		return nil, err
 	}
 	return e.store.GetContext(ctx, c.ContextID)
+}
+
+// syncClockSkew is how far ahead of this clock a replica's reported sync
+// time may be: the replication side's clock is another machine's.
+const syncClockSkew = time.Minute
+
+// checkSyncedAt refuses a sync time in the future (beyond syncClockSkew):
+// it would hide the VM's RPO.
+func (e *Engine) checkSyncedAt(field string, at time.Time) error {
+	if now := e.cfg.Now(); at.After(now.Add(syncClockSkew)) {
+		return errs.Field(field, "%s is in the future (this server's time is %s; at most %s of clock skew is allowed)",
+			at.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), syncClockSkew)
+	}
+	return nil
+}
+
+// parseRPOTarget reads a VM's RPO target: a duration from
+// store.MinRPOTarget to store.MaxRPOTarget in whole seconds, or "default"
+// (nil: FAILOVER_RPO_TARGET applies).
+func parseRPOTarget(v string) (*int, error) {
+	if v == "default" {
+		return nil, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < store.MinRPOTarget || d > store.MaxRPOTarget || d%time.Second != 0 {
+		return nil, errs.Field("rpo_target", "must be a duration in whole seconds from %s to %s (for example 30m), or default, not %q",
+			store.MinRPOTarget, store.MaxRPOTarget, v)
+	}
+	secs := int(d / time.Second)
+	return &secs, nil
 }
 
 // Unregister removes a VM's record (its jobs and the audit stay).

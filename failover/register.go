@@ -100,6 +100,13 @@ func (e *Engine) Register(ctx context.Context, req RegisterRequest, who Actor) (
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
+	for i, d := range req.Disks {
+		if d.LastSyncedAt != nil {
+			if err := e.checkSyncedAt(fmt.Sprintf("disks[%d].last_synced_at", i), *d.LastSyncedAt); err != nil {
+				return nil, err
+			}
+		}
+	}
 	vc, err := e.VCenter(ctx)
 	if err != nil {
 		return nil, err
@@ -210,6 +217,10 @@ func (e *Engine) registerDisks(ctx context.Context, vc *vsphere.Client, spec *vs
 		vars.VolumeID, vars.VolumeName = vol.ID, vol.Name
 		disk := store.Disk{DiskKey: d.Key, UnitOrder: d.Order, Label: d.Label, SizeBytes: d.CapacityBytes,
 			VolumeID: vol.ID, SourceNBDURI: rd.SourceNBDURI, ReplicaNBDURI: rd.ReplicaNBDURI, ChangeID: rd.ChangeID}
+		if rd.LastSyncedAt != nil {
+			at := rd.LastSyncedAt.UTC()
+			disk.LastSyncedAt = &at
+		}
 		if vol.VMID == e.cfg.ApplianceVMID {
 			// A rollback reattaches the replica at this device id.
 			dev := vol.DeviceID
@@ -254,13 +265,19 @@ func (e *Engine) registerDisks(ctx context.Context, vc *vsphere.Client, spec *vs
 			return nil, errs.New(errs.FailedPrecondition, "registering VM %s: %s", spec.Name, CBTHint(spec.Name)).
 				WithDetails("field", "vmware_vm_id")
 		}
+		now := e.cfg.Now().UTC()
 		ids, err := vc.CurrentChangeIDs(ctx, spec.UUID)
 		if err != nil {
 			return nil, err
 		}
 		for i := range out {
 			if out[i].ChangeID == "" {
+				// Declared in sync with the disk now: its sync time is
+				// when the change id was read, unless one was given.
 				out[i].ChangeID = ids[out[i].DiskKey]
+				if out[i].LastSyncedAt == nil {
+					out[i].LastSyncedAt = &now
+				}
 			}
 		}
 	}

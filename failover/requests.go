@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -245,9 +246,32 @@ func decisionsForFailover(req FailoverRequest, p *Plan) map[string]map[string]an
 	if cfg.AllowNonIsolatedNetwork {
 		d["non-isolated-network"] = map[string]any{"nics": cfg.NICs}
 	}
+	if rep := p.Preflight.Replication(); cfg.AcceptRPO && rep != nil {
+		d["accept-rpo"] = rpoDecision(p.Preflight, rep)
+	}
 	if cfg.SkipValidation {
 		d["skip-validation"] = map[string]any{"operation": "failover", "skipped_checks": p.SkippedChecks,
 			"failures": p.Preflight.Failures()}
+	}
+	return d
+}
+
+// rpoDecision is the audit record of an accept_rpo: the replication
+// health the pre-flight read, and whether the acceptance was needed (the
+// RPO was beyond the target or unknown).
+func rpoDecision(r *Report, rep *store.Replication) map[string]any {
+	d := map[string]any{"accepted": true, "needed": rep.Behind(), "state": rep.State, "rpo_seconds": rep.RPOSeconds(),
+		"target_seconds": int64(rep.Target / time.Second), "oldest_disk": rep.OldestDisk}
+	if rep.OldestSyncedAt != nil {
+		d["oldest_synced_at"] = rep.OldestSyncedAt.UTC()
+	}
+	if len(rep.NeverSynced) > 0 {
+		d["never_synced"] = rep.NeverSynced
+	}
+	for _, c := range r.Checks {
+		if c.Name == "rpo" {
+			d["check"] = c.Message
+		}
 	}
 	return d
 }

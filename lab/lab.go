@@ -134,6 +134,9 @@ type Disk struct {
 	Replica *nbdkit.Export
 	// ChangeID is the disk's CBT change id the replica is in sync with.
 	ChangeID string
+	// SyncedAt is when the replica was in sync with the source, at
+	// ChangeID: when the lab read the change id, the replica seeded.
+	SyncedAt time.Time
 }
 
 // NIC is a network adapter of a protected VM.

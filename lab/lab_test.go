@@ -276,7 +276,7 @@ func TestManifestJSON(t *testing.T) {
 		want []string
 	}{
 		{keys(reg), []string{"datacenter", "disks", "network_mappings", "nics", "vcenter_host", "vm_name", "vmware_vm_id"}},
-		{keys(first("disks")), []string{"change_id", "disk_key", "replica_nbd_uri", "source_nbd_uri", "volume_id"}},
+		{keys(first("disks")), []string{"change_id", "disk_key", "last_synced_at", "replica_nbd_uri", "source_nbd_uri", "volume_id"}},
 		{keys(first("nics")), []string{"mac_address", "source_network_name"}},
 		{keys(first("network_mappings")), []string{"destination_network_id", "destination_network_name", "mapping_type", "source_network_name"}},
 	} {

@@ -1,6 +1,9 @@
 package lab
 
-import "net/url"
+import (
+	"net/url"
+	"time"
+)
 
 // Mapping types of RegisterMapping.
 const (
@@ -37,7 +40,7 @@ type SourceDisk struct {
 
 // RegisterRequest is the body that registers a protected VM with the
 // product's API: its identity, its disks with their replica volumes, NBD
-// exports and the change ids the replicas are in sync with, its NICs, and
+// exports, the change ids the replicas are in sync with and when, its NICs, and
 // network mappings for test and live failover.
 type RegisterRequest struct {
 	VMwareVMID string `json:"vmware_vm_id"`
@@ -58,6 +61,9 @@ type RegisterDisk struct {
 	SourceNBDURI  string `json:"source_nbd_uri"`
 	ReplicaNBDURI string `json:"replica_nbd_uri"`
 	ChangeID      string `json:"change_id"`
+	// LastSyncedAt is when the replica was in sync with the source at
+	// ChangeID (the lab seeds it so at start).
+	LastSyncedAt time.Time `json:"last_synced_at"`
 }
 
 // RegisterNIC is one NIC of a RegisterRequest, in NIC order.
@@ -97,7 +103,7 @@ func (l *Lab) Manifest() Manifest {
 		for _, d := range vm.Disks {
 			reg.Disks = append(reg.Disks, RegisterDisk{
 				DiskKey: d.Key, VolumeID: d.VolumeID, SourceNBDURI: d.Source.URI,
-				ReplicaNBDURI: d.Replica.URI, ChangeID: d.ChangeID,
+				ReplicaNBDURI: d.Replica.URI, ChangeID: d.ChangeID, LastSyncedAt: d.SyncedAt,
 			})
 			mv.SourceDisks = append(mv.SourceDisks, SourceDisk{DiskKey: d.Key, NBDURI: d.Source.URI, SizeBytes: d.SizeBytes})
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -59,11 +60,12 @@ func (l *Lab) seedVMs(ctx context.Context, plans []vmPlan, sc scene) error {
 		// One disk after the other: each query takes a snapshot of the VM.
 		g.Go(func() error {
 			for j := range vm.Disks {
+				at := time.Now().UTC()
 				id, err := vc.CurrentChangeID(gctx, vm.UUID, vm.Disks[j].Key)
 				if err != nil {
 					return fmt.Errorf("reading the change id of disk %d of VM %s: %w", j+1, vm.Name, err)
 				}
-				vm.Disks[j].ChangeID = id
+				vm.Disks[j].ChangeID, vm.Disks[j].SyncedAt = id, at
 			}
 			return nil
 		})

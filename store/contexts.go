@@ -41,8 +41,20 @@ type VMContext struct {
 	CurrentStatus    ContextStatus
 	LastStatusChange time.Time
 	CreatedAt        time.Time
-	Disks            []Disk
-	NICs             []SourceNIC
+	// RPOTargetSeconds is the VM's own RPO target; nil takes the
+	// installation's default (FAILOVER_RPO_TARGET).
+	RPOTargetSeconds *int
+	// Syncs are the disks' last sync times, read with every context (also
+	// by ListContexts, which reads no disks), for Replication.
+	Syncs []DiskSync
+	Disks []Disk
+	NICs  []SourceNIC
+}
+
+// DiskSync is when one disk's replica was last brought up to date.
+type DiskSync struct {
+	DiskKey      int32      `json:"disk_key"`
+	LastSyncedAt *time.Time `json:"last_synced_at"`
 }
 
 // Disk is one disk of a VM context and its replica. Its json tags (and
@@ -61,6 +73,9 @@ type Disk struct {
 	// appliance VM at registration; a rollback reattaches it there. Nil
 	// when the replica was registered detached.
 	ApplianceDeviceID *int `json:"appliance_device_id,omitempty"`
+	// LastSyncedAt is when the replica was last brought up to date with
+	// the source disk; nil while it never reported a sync.
+	LastSyncedAt *time.Time `json:"last_synced_at,omitempty"`
 }
 
 // SourceNIC is one NIC of the source VM (json tags: see Disk).
@@ -82,11 +97,11 @@ func (s *Store) CreateContext(ctx context.Context, c *VMContext) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `
 			INSERT INTO vm_replication_contexts (context_id, vm_name, vmware_vm_id, vcenter_host, datacenter,
-				cpu_count, memory_mb, os_type, firmware, current_status)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
+				cpu_count, memory_mb, os_type, firmware, current_status, rpo_target_seconds)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
 			RETURNING last_status_change, created_at`,
 			c.ContextID, c.VMName, c.VMwareVMID, c.VCenterHost, c.Datacenter,
-			c.CPUCount, c.MemoryMB, c.OSType, c.Firmware, c.CurrentStatus,
+			c.CPUCount, c.MemoryMB, c.OSType, c.Firmware, c.CurrentStatus, c.RPOTargetSeconds,
 		).Scan(&c.LastStatusChange, &c.CreatedAt)
 		if err != nil {
 			return classify(err, "inserting context %s", c.ContextID)
@@ -132,14 +147,25 @@ func (s *Store) volumeTaken(ctx context.Context, c *VMContext) error {
 	return errs.New(errs.AlreadyExists, "a replica volume of VM %s already belongs to another VM", c.VMName)
 }
 
-const contextColumns = `context_id, vm_name, vmware_vm_id, vcenter_host, datacenter, cpu_count, memory_mb,
-	os_type, firmware, current_status, last_status_change, created_at`
+// contextColumns are a context's columns (of vm_replication_contexts c),
+// with its disks' sync times as a JSON array (DiskSync's keys).
+const contextColumns = `c.context_id, c.vm_name, c.vmware_vm_id, c.vcenter_host, c.datacenter, c.cpu_count, c.memory_mb,
+	c.os_type, c.firmware, c.current_status, c.last_status_change, c.created_at, c.rpo_target_seconds,
+	COALESCE((SELECT json_agg(json_build_object('disk_key', d.disk_key, 'last_synced_at', d.last_synced_at)
+		ORDER BY d.unit_order) FROM vm_disks d WHERE d.context_id = c.context_id), '[]'::json)`
 
 func scanContext(row pgx.Row) (*VMContext, error) {
 	var c VMContext
-	err := row.Scan(&c.ContextID, &c.VMName, &c.VMwareVMID, &c.VCenterHost, &c.Datacenter, &c.CPUCount,
-		&c.MemoryMB, &c.OSType, &c.Firmware, &c.CurrentStatus, &c.LastStatusChange, &c.CreatedAt)
-	return &c, err
+	var syncs []byte
+	if err := row.Scan(&c.ContextID, &c.VMName, &c.VMwareVMID, &c.VCenterHost, &c.Datacenter, &c.CPUCount,
+		&c.MemoryMB, &c.OSType, &c.Firmware, &c.CurrentStatus, &c.LastStatusChange, &c.CreatedAt, &c.RPOTargetSeconds,
+		&syncs); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(syncs, &c.Syncs); err != nil {
+		return nil, fmt.Errorf("decoding disk sync times of context %s: %w", c.ContextID, err)
+	}
+	return &c, nil
 }
 
 // GetContext returns a context with its disks and NICs.
@@ -158,7 +184,7 @@ func (s *Store) GetContext(ctx context.Context, contextID string) (*VMContext, e
 const contextChildrenJSON = `COALESCE((SELECT json_agg(json_build_object('disk_key', d.disk_key,
 		'unit_order', d.unit_order, 'label', d.label, 'size_bytes', d.size_bytes, 'volume_id', d.volume_id,
 		'source_nbd_uri', d.source_nbd_uri, 'replica_nbd_uri', d.replica_nbd_uri, 'disk_change_id', d.disk_change_id,
-		'appliance_device_id', d.appliance_device_id)
+		'appliance_device_id', d.appliance_device_id, 'last_synced_at', d.last_synced_at)
 		ORDER BY d.unit_order) FROM vm_disks d WHERE d.context_id = c.context_id), '[]'::json),
 	COALESCE((SELECT json_agg(json_build_object('nic_key', n.nic_key, 'nic_order', n.nic_order,
 		'source_network_name', n.source_network_name, 'mac_address', n.mac_address, 'adapter_type', n.adapter_type)
@@ -168,11 +194,15 @@ const contextChildrenJSON = `COALESCE((SELECT json_agg(json_build_object('disk_k
 // contextChildrenJSON.
 func scanContextWithChildren(row pgx.Row) (*VMContext, error) {
 	var c VMContext
-	var disks, nics []byte
+	var syncs, disks, nics []byte
 	err := row.Scan(&c.ContextID, &c.VMName, &c.VMwareVMID, &c.VCenterHost, &c.Datacenter, &c.CPUCount,
-		&c.MemoryMB, &c.OSType, &c.Firmware, &c.CurrentStatus, &c.LastStatusChange, &c.CreatedAt, &disks, &nics)
+		&c.MemoryMB, &c.OSType, &c.Firmware, &c.CurrentStatus, &c.LastStatusChange, &c.CreatedAt, &c.RPOTargetSeconds,
+		&syncs, &disks, &nics)
 	if err != nil {
 		return nil, err
+	}
+	if err := json.Unmarshal(syncs, &c.Syncs); err != nil {
+		return nil, fmt.Errorf("decoding disk sync times of context %s: %w", c.ContextID, err)
 	}
 	if err := json.Unmarshal(disks, &c.Disks); err != nil {
 		return nil, fmt.Errorf("decoding disks of context %s: %w", c.ContextID, err)
@@ -208,7 +238,7 @@ func (s *Store) ResolveContext(ctx context.Context, idOrName string) (*VMContext
 
 // ListContexts returns every context (without disks and NICs) by name.
 func (s *Store) ListContexts(ctx context.Context) ([]*VMContext, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+contextColumns+` FROM vm_replication_contexts ORDER BY vm_name, context_id`)
+	rows, err := s.pool.Query(ctx, `SELECT `+contextColumns+` FROM vm_replication_contexts c ORDER BY c.vm_name, c.context_id`)
 	if err != nil {
 		return nil, classify(err, "listing contexts")
 	}
@@ -236,10 +266,11 @@ func (s *Store) SetContextStatus(ctx context.Context, contextID string, status C
 	return nil
 }
 
-// SetDiskChangeID stores the CBT change id of one disk after a sync.
-func (s *Store) SetDiskChangeID(ctx context.Context, contextID string, diskKey int32, changeID string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE vm_disks SET disk_change_id = $3, updated_at = now()
-		WHERE context_id = $1 AND disk_key = $2`, contextID, diskKey, changeID)
+// SetDiskSynced stores, after a sync of one disk, the CBT change id the
+// replica is now in sync with and when it was (its last_synced_at).
+func (s *Store) SetDiskSynced(ctx context.Context, contextID string, diskKey int32, changeID string, syncedAt time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE vm_disks SET disk_change_id = $3, last_synced_at = $4, updated_at = now()
+		WHERE context_id = $1 AND disk_key = $2`, contextID, diskKey, changeID, syncedAt)
 	if err != nil {
 		return classify(err, "storing change id of disk %d of %s", diskKey, contextID)
 	}

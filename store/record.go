@@ -48,8 +48,8 @@ func (s *Store) ReplaceRecord(ctx context.Context, c *VMContext, what string, d 
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE vm_replication_contexts SET vm_name = $2, cpu_count = $3, memory_mb = $4,
-				os_type = $5, firmware = $6, updated_at = now() WHERE context_id = $1`,
-			c.ContextID, c.VMName, c.CPUCount, c.MemoryMB, c.OSType, c.Firmware); err != nil {
+				os_type = $5, firmware = $6, rpo_target_seconds = $7, updated_at = now() WHERE context_id = $1`,
+			c.ContextID, c.VMName, c.CPUCount, c.MemoryMB, c.OSType, c.Firmware, c.RPOTargetSeconds); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, setContextStatus, c.ContextID, c.CurrentStatus); err != nil {
@@ -93,10 +93,10 @@ func insertChildren(ctx context.Context, tx pgx.Tx, c *VMContext) error {
 	for _, d := range c.Disks {
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO vm_disks (context_id, disk_key, unit_order, label, size_bytes, volume_id,
-				source_nbd_uri, replica_nbd_uri, disk_change_id, appliance_device_id)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
+				source_nbd_uri, replica_nbd_uri, disk_change_id, appliance_device_id, last_synced_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
 			c.ContextID, d.DiskKey, d.UnitOrder, d.Label, d.SizeBytes, d.VolumeID,
-			d.SourceNBDURI, d.ReplicaNBDURI, d.ChangeID, d.ApplianceDeviceID); err != nil {
+			d.SourceNBDURI, d.ReplicaNBDURI, d.ChangeID, d.ApplianceDeviceID, d.LastSyncedAt); err != nil {
 			return classify(err, "inserting disk %d of context %s", d.DiskKey, c.ContextID)
 		}
 	}

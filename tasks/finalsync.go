@@ -13,9 +13,12 @@ import (
 
 // finalSync copies, for every disk, the areas vCenter reports changed
 // since the stored change id from the source disk's export to the
-// replica's export, flushes, and stores the new change id. A disk whose
-// new change id is stored reports no changes on a re-run (the source is
-// off), so a retry copies only what is left.
+// replica's export, flushes, and stores the new change id with the
+// disk's last_synced_at: the time its changed areas were read, when the
+// source was already off, so the replica holds the source as it is then
+// (and the VM's RPO reads near zero). A disk whose new change id is stored
+// reports no changes on a re-run (the source is off), so a retry copies
+// only what is left, and stores a later, as true, sync time.
 func (s *stepEnv) finalSync(ctx context.Context) error {
 	vc, err := s.e.VCenter(ctx)
 	if err != nil {
@@ -24,10 +27,12 @@ func (s *stepEnv) finalSync(ctx context.Context) error {
 	type pending struct {
 		disk     store.Disk
 		changeID string
+		syncedAt time.Time
 	}
 	var disks []blocksync.Disk
 	var todo []pending
 	for _, d := range s.vm.Disks {
+		syncedAt := time.Now()
 		areas, err := vc.ChangedAreas(ctx, s.cfg.VMwareVMID, d.DiskKey, d.ChangeID)
 		if err != nil {
 			return err
@@ -39,7 +44,7 @@ func (s *stepEnv) finalSync(ctx context.Context) error {
 		if len(ext) > 0 { // an empty list would mean "the whole disk" to blocksync
 			disks = append(disks, blocksync.Disk{Name: d.Label, SourceURI: d.SourceNBDURI, TargetURI: d.ReplicaNBDURI, Extents: ext})
 		}
-		todo = append(todo, pending{disk: d, changeID: areas.ChangeID})
+		todo = append(todo, pending{disk: d, changeID: areas.ChangeID, syncedAt: syncedAt})
 	}
 	began := time.Now()
 	var mu sync.Mutex
@@ -81,7 +86,7 @@ func (s *stepEnv) finalSync(ctx context.Context) error {
 		m.SyncDuration.Observe(time.Since(began).Seconds())
 	}
 	for _, p := range todo {
-		if err := s.e.store.SetDiskChangeID(ctx, s.vm.ContextID, p.disk.DiskKey, p.changeID); err != nil {
+		if err := s.e.store.SetDiskSynced(ctx, s.vm.ContextID, p.disk.DiskKey, p.changeID, p.syncedAt); err != nil {
 			return err
 		}
 	}

@@ -211,3 +211,73 @@ func TestValidationRefusesWhenTheLiveWorkersCannotInject(t *testing.T) {
 		t.Fatalf("the job after validation refused: %s at %s, virtio-injection %s", j.Status, j.CurrentStep, j.Step(failover.StepVirtio).Status)
 	}
 }
+
+// TestFinalSyncStoresEachDiskSyncTime: the final sync stores, with each
+// disk's new change id, when the replica was brought up to date, so the
+// VM's RPO reads near zero; run again (a worker that died after it), it
+// copies nothing, keeps the change ids and stores a later sync time.
+func TestFinalSyncStoresEachDiskSyncTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the lab (Postgres, Redis, nbdkit)")
+	}
+	t.Parallel()
+	env := taskstest.Start(t, lab.Config{VMs: 1, DiskSize: 16 << 20, JobDuration: 5 * time.Millisecond})
+	vm := &env.Lab.VMs[0]
+	ctxID := env.Contexts[vm.Name]
+	// The replicas' last sync is old: the live failover accepts it.
+	c, err := env.Store.GetContext(env.Ctx, ctxID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-3 * time.Hour)
+	for i := range c.Disks {
+		c.Disks[i].LastSyncedAt = &old
+	}
+	if err := env.Store.ReplaceRecord(env.Ctx, c, "ageing it", store.Decision{Decision: "update-context", Actor: "t", ContextID: ctxID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Engine.StartFailover(env.Ctx, failover.FailoverRequest{ContextID: ctxID, FailoverType: failover.Live,
+		Confirm: vm.Name}, failover.Actor{Name: "t", Role: "admin"}); !errs.Is(err, errs.FailedPrecondition) || !strings.Contains(err.Error(), "accept_rpo") {
+		t.Fatalf("a live failover 3h behind, not accepted: %v, want FailedPrecondition naming accept_rpo", err)
+	}
+	st, err := env.Engine.StartFailover(env.Ctx, failover.FailoverRequest{ContextID: ctxID, FailoverType: failover.Live,
+		Confirm: vm.Name, Options: failover.Options{AcceptRPO: true}}, failover.Actor{Name: "t", Role: "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now()
+	for _, step := range []string{"validation", "source-power-off"} {
+		if err := env.Worker.Work(env.Ctx, st.Job.ID, step); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	synced := func() *store.VMContext {
+		t.Helper()
+		c, err := env.Store.GetContext(env.Ctx, ctxID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if err := env.Worker.WorkUnrecorded(env.Ctx, st.Job.ID, "final-sync"); err != nil {
+		t.Fatalf("final-sync: %v", err)
+	}
+	first := synced()
+	for _, d := range first.Disks {
+		if d.LastSyncedAt == nil || d.LastSyncedAt.Before(before) || d.ChangeID == "" {
+			t.Fatalf("disk %d after the final sync: synced %v, change id %q", d.DiskKey, d.LastSyncedAt, d.ChangeID)
+		}
+	}
+	if r := env.Engine.Replication(first); r.State != "in_sync" || r.RPO == nil || *r.RPO > time.Minute {
+		t.Fatalf("replication after the final sync: %+v (RPO %v)", r, r.RPO)
+	}
+	if err := env.Worker.Work(env.Ctx, st.Job.ID, "final-sync"); err != nil {
+		t.Fatalf("final-sync, again: %v", err)
+	}
+	for i, d := range synced().Disks {
+		if d.ChangeID != first.Disks[i].ChangeID || d.LastSyncedAt.Before(*first.Disks[i].LastSyncedAt) {
+			t.Errorf("disk %d after the second final sync: change id %q (was %q), synced %v (was %v)", d.DiskKey, d.ChangeID,
+				first.Disks[i].ChangeID, d.LastSyncedAt, first.Disks[i].LastSyncedAt)
+		}
+	}
+}

@@ -33,7 +33,32 @@ type VMContext struct {
 	CreatedAt        time.Time     `json:"created_at"`
 	Disks            []Disk        `json:"disks"`
 	NICs             []SourceNIC   `json:"networks"`
+	// RPOSeconds is the replica's age: now minus the oldest disk's
+	// last_synced_at, in whole seconds. Nil while a disk never reported a
+	// sync.
+	RPOSeconds *int64 `json:"rpo_seconds"`
+	// RPOTargetSeconds is the RPO the VM should stay within: its own
+	// target (rpo_target in a PATCH) or FAILOVER_RPO_TARGET.
+	RPOTargetSeconds int64 `json:"rpo_target_seconds"`
+	// ReplicationState is the replica's health (ReplicationInSync …).
+	ReplicationState ReplicationState `json:"replication_state"`
 }
+
+// ReplicationState is a VM's replication health, read from its status
+// and its RPO against its target.
+type ReplicationState string
+
+// Replication states, in the order they are decided: a context whose
+// status is replicating or failed says so; otherwise unknown when a disk
+// never reported a sync (or the VM has no disk), behind when the RPO
+// exceeds the target, in_sync when it does not.
+const (
+	ReplicationReplicating ReplicationState = "replicating"
+	ReplicationFailed      ReplicationState = "failed"
+	ReplicationUnknown     ReplicationState = "unknown"
+	ReplicationBehind      ReplicationState = "behind"
+	ReplicationInSync      ReplicationState = "in_sync"
+)
 
 // Disk is one disk of a VM context and its replica.
 type Disk struct {
@@ -48,6 +73,9 @@ type Disk struct {
 	// ApplianceDeviceID is the CloudStack device id the replica had on the
 	// appliance VM at registration; nil when it was registered detached.
 	ApplianceDeviceID *int `json:"appliance_device_id,omitempty"`
+	// LastSyncedAt is when the replica was last brought up to date with
+	// the source disk; absent while it never reported a sync.
+	LastSyncedAt *time.Time `json:"last_synced_at,omitempty"`
 }
 
 // SourceNIC is one NIC of the source VM.
@@ -102,6 +130,10 @@ type RegisterDisk struct {
 	SourceNBDURI  string `json:"source_nbd_uri,omitempty"`
 	ReplicaNBDURI string `json:"replica_nbd_uri,omitempty"`
 	ChangeID      string `json:"change_id,omitempty"`
+	// LastSyncedAt is when the replica was last in sync with the source
+	// (at ChangeID); absent, the VM's RPO is unknown until an update sets
+	// it.
+	LastSyncedAt *time.Time `json:"last_synced_at,omitempty"`
 }
 
 // RegisterNIC is one NIC of a RegisterRequest (MAC addresses otherwise come
@@ -125,8 +157,12 @@ type ContextUpdate struct {
 	// Status is replicating, ready_for_failover or failed (replication
 	// failed); ready_for_failover needs every disk's replica set.
 	Status ContextStatus `json:"status,omitempty"`
-	// Disks set replicas, exports and change ids by disk key.
+	// Disks set replicas, exports, change ids and sync times by disk key.
 	Disks []DiskUpdate `json:"disks,omitempty"`
+	// RPOTarget sets the VM's own RPO target, a duration from 1m to 168h
+	// (for example "30m"); "default" clears it (FAILOVER_RPO_TARGET
+	// applies).
+	RPOTarget string `json:"rpo_target,omitempty"`
 }
 
 // DiskUpdate sets one disk's replica fields; an empty field is left as it
@@ -137,6 +173,9 @@ type DiskUpdate struct {
 	SourceNBDURI  string `json:"source_nbd_uri,omitempty"`
 	ReplicaNBDURI string `json:"replica_nbd_uri,omitempty"`
 	ChangeID      string `json:"change_id,omitempty"`
+	// LastSyncedAt is when the replica was last brought up to date
+	// (RFC 3339); at most a minute ahead of the server's clock.
+	LastSyncedAt *time.Time `json:"last_synced_at,omitempty"`
 }
 
 // RefreshReport is what a refresh found changed in vCenter

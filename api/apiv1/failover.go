@@ -28,6 +28,10 @@ type Options struct {
 	// running put its VM on a network that is not isolated from
 	// production (audited; needs keep_macs false, and the admin role).
 	AllowNonIsolatedNetwork bool `json:"allow_non_isolated_network,omitempty"`
+	// AcceptRPO lets a live failover run although the VM's RPO exceeds
+	// its target, or is unknown: the operator accepts losing the writes
+	// since the oldest replica's last sync (audited, with the RPO).
+	AcceptRPO bool `json:"accept_rpo,omitempty"`
 	// NetworkStrategy is production, isolated or custom; custom needs
 	// NetworkMappings.
 	NetworkStrategy string `json:"network_strategy,omitempty"`
@@ -240,15 +244,17 @@ type FailoverConfig struct {
 	SkipValidation      bool      `json:"skip_validation"`
 	SkipVirtio          bool      `json:"skip_virtio"`
 	// AllowNonIsolatedNetwork: see Options.
-	AllowNonIsolatedNetwork bool      `json:"allow_non_isolated_network,omitempty"`
-	RollbackEnabled         bool      `json:"rollback_enabled"`
-	KeepMACs                bool      `json:"keep_macs"`
-	ShutdownTimeout         Duration  `json:"shutdown_timeout"`
-	OSType                  string    `json:"os_type"`
-	Firmware                string    `json:"firmware"`
-	CPUCount                int       `json:"cpu_count"`
-	MemoryMB                int       `json:"memory_mb"`
-	RequestedAt             time.Time `json:"requested_at"`
+	AllowNonIsolatedNetwork bool `json:"allow_non_isolated_network,omitempty"`
+	// AcceptRPO: see Options.
+	AcceptRPO       bool      `json:"accept_rpo,omitempty"`
+	RollbackEnabled bool      `json:"rollback_enabled"`
+	KeepMACs        bool      `json:"keep_macs"`
+	ShutdownTimeout Duration  `json:"shutdown_timeout"`
+	OSType          string    `json:"os_type"`
+	Firmware        string    `json:"firmware"`
+	CPUCount        int       `json:"cpu_count"`
+	MemoryMB        int       `json:"memory_mb"`
+	RequestedAt     time.Time `json:"requested_at"`
 }
 
 // Duration is a time.Duration that reads and writes JSON as "5m0s".

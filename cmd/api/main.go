@@ -25,7 +25,7 @@ func main() {
 			d.Log.Warn("FAILOVER_API_TOKENS_FILE is not set: every API request will be refused (401)")
 		}
 		srv, err := api.New(api.Config{Auth: authn, Store: d.Store, Runner: d.Runner, Engine: d.Engine, Redis: d.Redis, Logger: d.Log,
-			Metrics: d.Metrics, Gatherer: d.Registry, MaxBodyBytes: d.Config.MaxBodyBytes})
+			Metrics: d.Metrics, Gatherer: d.Registry, MaxBodyBytes: d.Config.MaxBodyBytes, RPOTarget: d.Config.RPOTarget})
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +92,65 @@ func TestWorkersShowVirtio(t *testing.T) {
 	for _, want := range []string{"app1:10:ab", "yes: /usr/bin/virt-v2v-in-place", "app2:11:cd", "no: virt-v2v-in-place (FAILOVER_VIRTIO_COMMAND) is not found on PATH"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("workers output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// contexts shows each VM's replication state, RPO and target, in the list
+// and in one VM's detail with each disk's last sync.
+func TestContextsShowReplication(t *testing.T) {
+	t.Parallel()
+	rpo := int64(7265)
+	synced := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	behind := apiv1.VMContext{ContextID: "ctx-web-1", VMName: "web-1", CurrentStatus: "ready_for_failover",
+		RPOSeconds: &rpo, RPOTargetSeconds: 900, ReplicationState: apiv1.ReplicationBehind,
+		Disks: []apiv1.Disk{{DiskKey: 2000, VolumeID: "vol-1", LastSyncedAt: &synced}, {DiskKey: 2001, VolumeID: "vol-2"}}}
+	unknown := apiv1.VMContext{ContextID: "ctx-db-2", VMName: "db-2", CurrentStatus: "ready_for_failover",
+		RPOTargetSeconds: 1800, ReplicationState: apiv1.ReplicationUnknown}
+	base := stubAPI(t, map[string]any{
+		"/api/v1/contexts":       apiv1.ContextList{Contexts: []apiv1.VMContext{behind, unknown}},
+		"/api/v1/contexts/web-1": apiv1.ContextDetail{VMContext: behind},
+	})
+	out := execute(t, base, false, (*app).contextsCmd)
+	for _, want := range []string{"REPLICATION", "RPO", "behind", "2h1m5s", "15m0s", "unknown", "30m0s"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("list lacks %q:\n%s", want, out)
+		}
+	}
+	out = execute(t, base, false, (*app).contextsCmd, "web-1")
+	for _, want := range []string{"replication behind, RPO 2h1m5s (target 15m0s)", "disk 2000: volume vol-1, 0 bytes, synced 2026-12-01T10:00:00Z",
+		"disk 2001: volume vol-2, 0 bytes, never synced"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("detail lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// failover --accept-rpo sends accept_rpo.
+func TestFailoverAcceptRPOFlag(t *testing.T) {
+	t.Parallel()
+	for _, accept := range []bool{false, true} {
+		var got map[string]any
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			switch {
+			case r.Method == http.MethodGet && r.URL.Path == "/api/v1/contexts/web-1":
+				_ = json.NewEncoder(w).Encode(apiv1.ContextDetail{VMContext: apiv1.VMContext{ContextID: "ctx-web-1", VMName: "web-1"}})
+			case r.Method == http.MethodPost && r.URL.Path == "/api/v1/failover/unified":
+				_ = json.NewDecoder(r.Body).Decode(&got)
+				_ = json.NewEncoder(w).Encode(apiv1.DryRun{DryRun: true, Plan: &apiv1.Plan{Operation: "live-failover", VMName: "web-1"}})
+			default:
+				http.NotFound(w, r)
+			}
+		}))
+		args := []string{"--type", "live", "--dry-run", "web-1"}
+		if accept {
+			args = append(args, "--accept-rpo")
+		}
+		execute(t, srv.URL, false, (*app).failoverCmd, args...)
+		srv.Close()
+		if v, _ := got["accept_rpo"].(bool); v != accept {
+			t.Fatalf("--accept-rpo %v sent %v", accept, got)
 		}
 	}
 }

@@ -147,7 +147,7 @@ func printPlan(a *app, p *apiv1.Plan) {
 
 func (a *app) failoverCmd() *cobra.Command {
 	var typ, strategy, timeout, confirm string
-	var watch, dryRun, skipValidation, skipVirtio bool
+	var watch, dryRun, skipValidation, skipVirtio, acceptRPO bool
 	var powerOff, finalSync, keepMACs bool
 	cmd := &cobra.Command{
 		Use:   "failover --type test|live VM [--watch] [--confirm VM]",
@@ -160,6 +160,7 @@ func (a *app) failoverCmd() *cobra.Command {
 			req := apiv1.FailoverRequest{FailoverType: apiv1.FailoverType(typ), DryRun: dryRun}
 			req.VMName = args[0]
 			req.SkipValidation, req.SkipVirtio, req.NetworkStrategy, req.ShutdownTimeout = skipValidation, skipVirtio, strategy, timeout
+			req.AcceptRPO = acceptRPO
 			f := cmd.Flags()
 			if f.Changed("power-off-source") {
 				req.PowerOffSource = &powerOff
@@ -194,6 +195,7 @@ func (a *app) failoverCmd() *cobra.Command {
 	f.BoolVar(&dryRun, "dry-run", false, "print the plan and run nothing")
 	f.BoolVar(&skipValidation, "skip-validation", false, "skip the pre-flight checks (audited)")
 	f.BoolVar(&skipVirtio, "skip-virtio", false, "do not inject VirtIO drivers into Windows guests")
+	f.BoolVar(&acceptRPO, "accept-rpo", false, "let a live failover run although the VM's RPO exceeds its target or is unknown, accepting the loss of the writes since (audited)")
 	f.BoolVar(&powerOff, "power-off-source", false, "power the source VM off first (default: live yes, test no)")
 	f.BoolVar(&finalSync, "final-sync", false, "run a final incremental sync after power-off (default: live yes)")
 	f.BoolVar(&keepMACs, "keep-macs", true, "keep the source NICs' MAC addresses")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -38,14 +39,14 @@ func (a *app) refreshCmd() *cobra.Command {
 }
 
 func (a *app) updateCmd() *cobra.Command {
-	var status string
+	var status, rpoTarget string
 	var replicas []string
 	cmd := &cobra.Command{
-		Use:   "update VM [--status S] [--replica KEY=VOLUME[,SOURCE_URI,REPLICA_URI] …]",
-		Short: "Set a VM's replicas and replication status (replicating, ready_for_failover, failed)",
+		Use:   "update VM [--status S] [--replica KEY=VOLUME[,SOURCE_URI,REPLICA_URI] …] [--rpo-target D]",
+		Short: "Set a VM's replicas, replication status (replicating, ready_for_failover, failed) and RPO target",
 		Args:  nArgs(1, "one VM"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			u := apiv1.ContextUpdate{Status: apiv1.ContextStatus(status)}
+			u := apiv1.ContextUpdate{Status: apiv1.ContextStatus(status), RPOTarget: rpoTarget}
 			for _, r := range replicas {
 				key, rest, ok := strings.Cut(r, "=")
 				k, err := strconv.ParseInt(key, 10, 32)
@@ -68,11 +69,13 @@ func (a *app) updateCmd() *cobra.Command {
 			if a.json {
 				return a.printJSON(c)
 			}
-			fmt.Fprintf(a.out, "%s (%s) is %s\n", c.VMName, c.ContextID, c.CurrentStatus)
+			fmt.Fprintf(a.out, "%s (%s) is %s; replication %s, RPO %s (target %s)\n", c.VMName, c.ContextID, c.CurrentStatus,
+				c.ReplicationState, rpoText(c.RPOSeconds), time.Duration(c.RPOTargetSeconds)*time.Second)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&status, "status", "", "replicating, ready_for_failover or failed")
+	cmd.Flags().StringVar(&rpoTarget, "rpo-target", "", "the VM's own RPO target (1m to 168h, e.g. 30m), or default for FAILOVER_RPO_TARGET")
 	cmd.Flags().StringArrayVar(&replicas, "replica", nil, "KEY=VOLUME[,SOURCE_URI,REPLICA_URI] for a disk (repeatable)")
 	return cmd
 }

@@ -151,8 +151,14 @@ func (a *app) contextsCmd() *cobra.Command {
 				}
 				fmt.Fprintf(a.out, "%s (%s)\n  status %s since %s\n  vmware %s, %d CPU, %d MB, %s %s\n", d.VMName, d.ContextID,
 					d.CurrentStatus, d.LastStatusChange.Format(time.RFC3339), d.VMwareVMID, d.CPUCount, d.MemoryMB, d.OSType, d.Firmware)
+				fmt.Fprintf(a.out, "  replication %s, RPO %s (target %s)\n", d.ReplicationState, rpoText(d.RPOSeconds),
+					time.Duration(d.RPOTargetSeconds)*time.Second)
 				for _, disk := range d.Disks {
-					fmt.Fprintf(a.out, "  disk %d: volume %s, %d bytes\n", disk.DiskKey, disk.VolumeID, disk.SizeBytes)
+					synced := "never synced"
+					if disk.LastSyncedAt != nil {
+						synced = "synced " + disk.LastSyncedAt.Format(time.RFC3339)
+					}
+					fmt.Fprintf(a.out, "  disk %d: volume %s, %d bytes, %s\n", disk.DiskKey, disk.VolumeID, disk.SizeBytes, synced)
 				}
 				for _, n := range d.NICs {
 					fmt.Fprintf(a.out, "  nic %s %s\n", n.NetworkName, n.MAC)
@@ -177,13 +183,22 @@ func (a *app) contextsCmd() *cobra.Command {
 				return a.printJSON(cs)
 			}
 			tw := a.table()
-			fmt.Fprintln(tw, "VM\tCONTEXT\tSTATUS\tCPU\tMEMORY MB\tOS")
+			fmt.Fprintln(tw, "VM\tCONTEXT\tSTATUS\tREPLICATION\tRPO\tTARGET\tCPU\tMEMORY MB\tOS")
 			for _, x := range cs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", x.VMName, x.ContextID, x.CurrentStatus, x.CPUCount, x.MemoryMB, x.OSType)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", x.VMName, x.ContextID, x.CurrentStatus, x.ReplicationState,
+					rpoText(x.RPOSeconds), time.Duration(x.RPOTargetSeconds)*time.Second, x.CPUCount, x.MemoryMB, x.OSType)
 			}
 			return tw.Flush()
 		},
 	}
+}
+
+// rpoText shows an RPO in seconds as a duration, or unknown.
+func rpoText(secs *int64) string {
+	if secs == nil {
+		return "unknown"
+	}
+	return (time.Duration(*secs) * time.Second).String()
 }
 
 func (a *app) mappingsCmd() *cobra.Command {
