@@ -78,11 +78,15 @@ func TestProtectFromInventory(t *testing.T) {
 	if code != http.StatusCreated {
 		t.Fatalf("protecting %s by UUID: %d %v", first.Name, code, body)
 	}
+	if body["replication_state"] != "in_sync" || body["rpo_seconds"] == nil || body["rpo_seconds"].(float64) > 60 {
+		t.Errorf("%s protected by UUID: replication %v, RPO %v; want in sync as of now", first.Name, body["replication_state"], body["rpo_seconds"])
+	}
 	m := f.lab.Manifest().VMs[0].Register
 	for i, d := range body["disks"].([]any) {
 		disk := d.(map[string]any)
 		want := m.Disks[i]
-		if disk["volume_id"] != want.VolumeID || disk["disk_change_id"] != want.ChangeID || disk["source_nbd_uri"] == "" || disk["replica_nbd_uri"] == "" {
+		if disk["volume_id"] != want.VolumeID || disk["disk_change_id"] != want.ChangeID || disk["source_nbd_uri"] == "" || disk["replica_nbd_uri"] == "" ||
+			disk["last_synced_at"] == nil {
 			t.Errorf("%s disk %d = %v, want volume %s and change id %s", first.Name, i, disk, want.VolumeID, want.ChangeID)
 		}
 	}
