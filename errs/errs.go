@@ -42,6 +42,12 @@ const (
 	FailedPrecondition Code = Code(apiv1.CodeFailedPrecondition)
 	// ApprovalRequired is a request that needs an explicit operator approval.
 	ApprovalRequired Code = Code(apiv1.CodeApprovalRequired)
+	// PreconditionRequired is an edit without the If-Match header it
+	// needs.
+	PreconditionRequired Code = Code(apiv1.CodePreconditionRequired)
+	// PreconditionFailed is an edit of a version that is no longer
+	// current (If-Match).
+	PreconditionFailed Code = Code(apiv1.CodePreconditionFailed)
 	// Unauthenticated is a missing or wrong credential.
 	Unauthenticated Code = Code(apiv1.CodeUnauthenticated)
 	// PermissionDenied is a credential without the needed role.
@@ -63,8 +69,10 @@ func (c Code) HTTPStatus() int {
 		return http.StatusConflict
 	case FailedPrecondition:
 		return http.StatusConflict
-	case ApprovalRequired:
+	case ApprovalRequired, PreconditionRequired:
 		return http.StatusPreconditionRequired
+	case PreconditionFailed:
+		return http.StatusPreconditionFailed
 	case Unauthenticated:
 		return http.StatusUnauthorized
 	case PermissionDenied:

@@ -86,7 +86,8 @@ func TestField(t *testing.T) {
 	if e.Code != InvalidArgument || e.Details["field"] != "disks[0].volume_id" || e.Error() != "disks[0].volume_id: is required" {
 		t.Fatalf("Field = %+v (%q)", e, e.Error())
 	}
-	if Code(InvalidArgument).HTTPStatus() != 400 || Inherit.HTTPStatus() != 500 {
+	if Code(InvalidArgument).HTTPStatus() != 400 || Inherit.HTTPStatus() != 500 ||
+		PreconditionRequired.HTTPStatus() != 428 || PreconditionFailed.HTTPStatus() != 412 {
 		t.Fatal("HTTP statuses")
 	}
 }

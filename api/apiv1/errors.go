@@ -23,6 +23,12 @@ const (
 	// CodeApprovalRequired is a request that needs an explicit operator
 	// approval (428); the answer carries the plan.
 	CodeApprovalRequired ErrorCode = "approval_required"
+	// CodePreconditionRequired is an edit without the If-Match header
+	// that makes it safe (428).
+	CodePreconditionRequired ErrorCode = "precondition_required"
+	// CodePreconditionFailed is an edit whose If-Match names a version
+	// that is no longer current (412); the details carry the current one.
+	CodePreconditionFailed ErrorCode = "precondition_failed"
 	// CodeUnauthenticated is a missing or wrong credential (401).
 	CodeUnauthenticated ErrorCode = "unauthenticated"
 	// CodePermissionDenied is a credential without the needed role (403).
