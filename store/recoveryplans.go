@@ -32,11 +32,48 @@ func scanRecoveryPlan(row pgx.Row) (*apiv1.RecoveryPlan, error) {
 // CreateRecoveryPlan stores a new plan at version 1 and returns it. A taken
 // name is AlreadyExists.
 func (s *Store) CreateRecoveryPlan(ctx context.Context, spec apiv1.PlanSpec, createdBy string) (*apiv1.RecoveryPlan, error) {
+	return s.createRecoveryPlan(ctx, s.pool, spec, createdBy)
+}
+
+// CreateRecoveryPlanAudited is CreateRecoveryPlan that records decision d
+// (its choice completed with the plan's id, name and version) in the same
+// transaction.
+func (s *Store) CreateRecoveryPlanAudited(ctx context.Context, spec apiv1.PlanSpec, createdBy string, d Decision) (*apiv1.RecoveryPlan, error) {
+	var p *apiv1.RecoveryPlan
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) (err error) {
+		if p, err = s.createRecoveryPlan(ctx, tx, spec, createdBy); err != nil {
+			return err
+		}
+		return s.RecordDecision(ctx, tx, planDecision(d, p.ID, p.Name, p.Version))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// planQuerier is the pool or a transaction.
+type planQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// planDecision is d with the plan it is about in its choice.
+func planDecision(d Decision, id, name string, version int) Decision {
+	choice := map[string]any{}
+	for k, v := range d.Choice {
+		choice[k] = v
+	}
+	choice["plan_id"], choice["plan"], choice["version"] = id, name, version
+	d.Choice = choice
+	return d
+}
+
+func (s *Store) createRecoveryPlan(ctx context.Context, q planQuerier, spec apiv1.PlanSpec, createdBy string) (*apiv1.RecoveryPlan, error) {
 	raw, err := json.Marshal(spec)
 	if err != nil {
 		return nil, fmt.Errorf("encoding recovery plan %q: %w", spec.Name, err)
 	}
-	p, err := scanRecoveryPlan(s.pool.QueryRow(ctx, `INSERT INTO recovery_plans (id, name, spec, created_by)
+	p, err := scanRecoveryPlan(q.QueryRow(ctx, `INSERT INTO recovery_plans (id, name, spec, created_by)
 		VALUES ($1, $2, $3, $4) RETURNING `+recoveryPlanColumns, uuid.NewString(), spec.Name, raw, createdBy))
 	if isUniqueViolation(err, "recovery_plans_name_key") {
 		return nil, errs.New(errs.AlreadyExists, "name: a recovery plan named %q exists", spec.Name).WithDetails("field", "name")
@@ -84,11 +121,34 @@ func (s *Store) ListRecoveryPlans(ctx context.Context) ([]apiv1.RecoveryPlan, er
 // a stale edit never overwrites a newer one; a taken name is
 // AlreadyExists.
 func (s *Store) UpdateRecoveryPlan(ctx context.Context, id string, ifVersion int, spec apiv1.PlanSpec) (*apiv1.RecoveryPlan, error) {
+	return s.updateRecoveryPlan(ctx, s.pool, id, ifVersion, spec)
+}
+
+// UpdateRecoveryPlanAudited is UpdateRecoveryPlan that records decision d
+// (its choice completed with the plan's id, name, new version and
+// from_version) in the same transaction.
+func (s *Store) UpdateRecoveryPlanAudited(ctx context.Context, id string, ifVersion int, spec apiv1.PlanSpec, d Decision) (*apiv1.RecoveryPlan, error) {
+	var p *apiv1.RecoveryPlan
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) (err error) {
+		if p, err = s.updateRecoveryPlan(ctx, tx, id, ifVersion, spec); err != nil {
+			return err
+		}
+		d = planDecision(d, p.ID, p.Name, p.Version)
+		d.Choice["from_version"] = ifVersion
+		return s.RecordDecision(ctx, tx, d)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (s *Store) updateRecoveryPlan(ctx context.Context, q planQuerier, id string, ifVersion int, spec apiv1.PlanSpec) (*apiv1.RecoveryPlan, error) {
 	raw, err := json.Marshal(spec)
 	if err != nil {
 		return nil, fmt.Errorf("encoding recovery plan %q: %w", spec.Name, err)
 	}
-	p, err := scanRecoveryPlan(s.pool.QueryRow(ctx, `UPDATE recovery_plans SET name = $3, spec = $4, version = version + 1,
+	p, err := scanRecoveryPlan(q.QueryRow(ctx, `UPDATE recovery_plans SET name = $3, spec = $4, version = version + 1,
 		updated_at = now() WHERE id::text = $1 AND version = $2 RETURNING `+recoveryPlanColumns, id, ifVersion, spec.Name, raw))
 	switch {
 	case isUniqueViolation(err, "recovery_plans_name_key"):
@@ -116,4 +176,22 @@ func (s *Store) DeleteRecoveryPlan(ctx context.Context, id string) error {
 		return errs.New(errs.NotFound, "no recovery plan %s", id)
 	}
 	return nil
+}
+
+// DeleteRecoveryPlanAudited deletes a plan by id and records decision d
+// (its choice completed with the plan's id, name and last version) in the
+// same transaction; no such plan is NotFound and records nothing.
+func (s *Store) DeleteRecoveryPlanAudited(ctx context.Context, id string, d Decision) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var name string
+		var version int
+		err := tx.QueryRow(ctx, `DELETE FROM recovery_plans WHERE id::text = $1 RETURNING name, version`, id).Scan(&name, &version)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errs.New(errs.NotFound, "no recovery plan %s", id)
+		}
+		if err != nil {
+			return classify(err, "deleting recovery plan %s", id)
+		}
+		return s.RecordDecision(ctx, tx, planDecision(d, id, name, version))
+	})
 }

@@ -2,10 +2,13 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/errs"
+	"github.com/ossea/unifiedfailover/store"
 )
 
 // TestRecoveryPlanVersions: a plan is stored at version 1, each update
@@ -45,5 +48,48 @@ func TestRecoveryPlanVersions(t *testing.T) {
 	}
 	if _, err := b.store.GetRecoveryPlan(b.ctx, p.ID); !errs.Is(err, errs.NotFound) {
 		t.Fatalf("after delete: %v", err)
+	}
+}
+
+// TestRecoveryPlanDecisions: each audited change records its decision with
+// the plan's id and version in the same transaction; a refused change
+// records none.
+func TestRecoveryPlanDecisions(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	spec := apiv1.PlanSpec{Name: "shop", Waves: []apiv1.Wave{{Members: []apiv1.Member{{VM: "db1"}}}}}
+	p, err := b.store.CreateRecoveryPlanAudited(b.ctx, spec, "otto", store.Decision{Decision: "plan-create", Actor: "otto"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.store.CreateRecoveryPlanAudited(b.ctx, spec, "otto", store.Decision{Decision: "plan-create", Actor: "otto"}); !errs.Is(err, errs.AlreadyExists) {
+		t.Fatalf("a second plan named shop: %v", err)
+	}
+	if _, err := b.store.UpdateRecoveryPlanAudited(b.ctx, p.ID, 1, spec, store.Decision{Decision: "plan-update", Actor: "otto"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.store.UpdateRecoveryPlanAudited(b.ctx, p.ID, 1, spec, store.Decision{Decision: "plan-update", Actor: "otto"}); !errs.Is(err, errs.FailedPrecondition) {
+		t.Fatalf("a stale update: %v", err)
+	}
+	if err := b.store.DeleteRecoveryPlanAudited(b.ctx, p.ID, store.Decision{Decision: "plan-delete", Actor: "ada"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.store.DeleteRecoveryPlanAudited(b.ctx, p.ID, store.Decision{Decision: "plan-delete", Actor: "ada"}); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("a second delete: %v", err)
+	}
+	ds, err := b.store.ListAudit(b.ctx, store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range ds {
+		if d.Choice["plan_id"] != p.ID || d.Choice["plan"] != "shop" {
+			t.Errorf("decision %s does not name the plan: %v", d.Decision, d.Choice)
+		}
+		got = append(got, fmt.Sprintf("%s by %s at v%v", d.Decision, d.Actor, d.Choice["version"]))
+	}
+	want := []string{"plan-delete by ada at v2", "plan-update by otto at v2", "plan-create by otto at v1"}
+	if strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Fatalf("audit: %v, want %v", got, want)
 	}
 }
