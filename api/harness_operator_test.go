@@ -156,6 +156,13 @@ func (f *full) call(token, method, path, body string) (int, map[string]any) {
 // raw is call without decoding; header, when not nil, adds headers.
 func (f *full) raw(token, method, path, body string, header http.Header) (int, []byte) {
 	f.t.Helper()
+	code, _, raw := f.send(token, method, path, body, header)
+	return code, raw
+}
+
+// send is raw that also returns the answer's headers.
+func (f *full) send(token, method, path, body string, header http.Header) (int, http.Header, []byte) {
+	f.t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -180,7 +187,7 @@ func (f *full) raw(token, method, path, body string, header http.Header) (int, [
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	f.validate(req, resp, raw)
-	return resp.StatusCode, raw
+	return resp.StatusCode, resp.Header, raw
 }
 
 // validate checks a response against the OpenAPI document and records

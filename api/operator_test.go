@@ -50,6 +50,54 @@ func TestEveryEndpointMatchesOpenAPI(t *testing.T) {
 	expect(202, code, body, "probe")
 	f.wait(body["job_id"].(string))
 
+	// Recovery plans: create, read, validate, edit under If-Match, delete.
+	planSpec := func(maxParallel int) string {
+		return mustJSON(map[string]any{"name": "shop", "max_parallel_vms": maxParallel, "waves": []any{
+			map[string]any{"name": "db", "members": []any{map[string]any{"vm": vm1.Name},
+				map[string]any{"vm": ctx2, "id": "app", "depends_on": []any{map[string]any{"member": vm1.Name}}}}},
+			map[string]any{"name": "web", "members": []any{map[string]any{"vm": vm3.Name, "readiness": map[string]any{"type": "tcp", "address": "web:443"}}}},
+		}})
+	}
+	code, hdr, raw := f.send(operatorToken, "POST", "/api/v1/plans", planSpec(4), nil)
+	if code != 201 || hdr.Get("ETag") != `"v1"` {
+		t.Fatalf("create plan: %d %s %s", code, hdr.Get("ETag"), raw)
+	}
+	var plan map[string]any
+	_ = json.Unmarshal(raw, &plan)
+	planID := plan["id"].(string)
+	code, body = f.call(viewerToken, "GET", "/api/v1/plans", "")
+	expect(200, code, body, "plans")
+	if ps := body["plans"].([]any); len(ps) != 1 || ps[0].(map[string]any)["id"] != planID {
+		t.Fatalf("plans: %v", body)
+	}
+	code, hdr, raw = f.send(viewerToken, "GET", "/api/v1/plans/shop", "", nil)
+	if code != 200 || hdr.Get("ETag") != `"v1"` || !strings.Contains(string(raw), `"max_parallel_vms":4`) {
+		t.Fatalf("plan by name: %d %s %s", code, hdr.Get("ETag"), raw)
+	}
+	code, body = f.call(viewerToken, "POST", "/api/v1/plans/"+planID+"/validate", "")
+	expect(200, code, body, "validate for both modes")
+	if body["valid"] != true || len(body["blockers"].([]any)) != 0 {
+		t.Fatalf("the lab's registered VMs should make a valid plan: %v", body)
+	}
+	code, body = f.call(viewerToken, "POST", "/api/v1/plans/shop/validate", `{"mode":"test"}`)
+	expect(200, code, body, "validate for a test run")
+	code, hdr, raw = f.send(operatorToken, "PUT", "/api/v1/plans/"+planID, planSpec(8), http.Header{"If-Match": {`"v1"`}})
+	if code != 200 || hdr.Get("ETag") != `"v2"` || !strings.Contains(string(raw), `"version":2`) {
+		t.Fatalf("update plan: %d %s %s", code, hdr.Get("ETag"), raw)
+	}
+	code, _, raw = f.send(operatorToken, "PUT", "/api/v1/plans/"+planID, planSpec(2), http.Header{"If-Match": {`"v1"`}})
+	if code != 412 || !strings.Contains(string(raw), `"version":2`) || !strings.Contains(string(raw), "precondition_failed") {
+		t.Fatalf("stale update: %d %s", code, raw)
+	}
+	code, body = f.call(operatorToken, "PUT", "/api/v1/plans/"+planID, planSpec(2))
+	expect(428, code, body, "update without If-Match")
+	code, body = f.call(operatorToken, "DELETE", "/api/v1/plans/"+planID, "")
+	expect(403, code, body, "delete plan by an operator")
+	code, body = f.call(adminToken, "DELETE", "/api/v1/plans/shop", "")
+	expect(204, code, body, "delete plan")
+	code, body = f.call(viewerToken, "GET", "/api/v1/plans/"+planID, "")
+	expect(404, code, body, "deleted plan")
+
 	// Network mappings.
 	code, body = f.call(viewerToken, "GET", "/api/v1/network-mappings", "")
 	expect(200, code, body, "all mappings")
@@ -258,7 +306,7 @@ func TestEveryEndpointMatchesOpenAPI(t *testing.T) {
 		actors[d["actor"].(string)][d["decision"].(string)] = true
 	}
 	for actor, kinds := range map[string][]string{"otto": {"register", "network-mapping-upsert", "network-mapping-replace",
-		"network-mapping-delete", "failover-options", "rollback"}, "ada": {"approval", "commit"}} {
+		"network-mapping-delete", "failover-options", "rollback", "plan-create", "plan-update"}, "ada": {"approval", "commit", "plan-delete"}} {
 		for _, k := range kinds {
 			if !actors[actor][k] {
 				t.Errorf("audit lacks %s's %s decision: %v", actor, k, actors)

@@ -34,6 +34,10 @@ func (s *Server) routes(r chi.Router) {
 	r.Get("/drills/{id}", s.handle(s.getDrill))
 	r.Get("/drills/{id}/runs", s.handle(s.listDrillRuns))
 	r.Get("/workers", s.handle(s.listWorkers))
+	r.Get("/plans", s.handle(s.listPlans))
+	r.Get("/plans/{id}", s.handle(s.getPlan))
+	// Validating reads the store only (recovery.Checker.Validate).
+	r.Post("/plans/{id}/validate", s.handle(s.validatePlan))
 	r.Group(func(r chi.Router) {
 		r.Use(s.needEngine)
 		r.Get("/failover/preflight/config/{failover_type}/{vm}", s.handle(s.preflightConfig))
@@ -53,6 +57,10 @@ func (s *Server) routes(r chi.Router) {
 		r.Delete("/network-mappings/{vm}/{source_network}", s.handle(s.deleteVMMapping))
 		r.Delete("/network-mappings/context/{context_id}", s.handle(s.deleteContextMappings))
 		r.Delete("/network-mappings/context/{context_id}/{source_network}", s.handle(s.deleteSourceMapping))
+		// Recovery plans' definitions; running a plan follows what it
+		// does, as a failover does.
+		r.Post("/plans", s.handle(s.createPlan))
+		r.Put("/plans/{id}", s.handle(s.updatePlan))
 		r.Group(func(r chi.Router) {
 			r.Use(s.needEngine)
 			// A mapping is saved only once CloudStack has its destination
@@ -73,13 +81,15 @@ func (s *Server) routes(r chi.Router) {
 		})
 	})
 
-	// Admin: what ends a VM's protection, and drill schedules.
+	// Admin: what ends a VM's protection, recovery plans' deletion, and
+	// drill schedules.
 	r.Group(func(r chi.Router) {
 		r.Use(s.require(auth.Admin))
 		r.With(s.needEngine).Delete("/contexts/{context_id}", s.handle(s.unregisterContext))
 		r.Post("/drills", s.handle(s.createDrill))
 		r.Put("/drills/{id}", s.handle(s.updateDrill))
 		r.Delete("/drills/{id}", s.handle(s.deleteDrill))
+		r.Delete("/plans/{id}", s.handle(s.deletePlan))
 		r.With(s.needEngine).Post("/drills/{id}/run", s.handle(s.runDrill))
 	})
 }

@@ -173,3 +173,10 @@ type PlanValidation struct {
 	Blockers []PlanIssue `json:"blockers"`
 	Warnings []PlanIssue `json:"warnings"`
 }
+
+// PlanValidateRequest is the optional body of POST /plans/{id}/validate:
+// the run mode to validate for (ModeTest or ModeLive); empty validates
+// for both.
+type PlanValidateRequest struct {
+	Mode string `json:"mode,omitempty"`
+}
