@@ -350,6 +350,13 @@ func TestRefusalsChangeNothing(t *testing.T) {
 	disk1 := mustJSON(vm1.Disks[0].Key)
 	future := time.Now().Add(5 * time.Minute).UTC().Format(time.RFC3339)
 	huge := `{"mappings":[` + strings.Repeat(`{"source_network_name":"x","destination_network_id":"y","mapping_type":"test"},`, 2000) + `{}]}`
+	// A plan to refuse edits of.
+	goodPlan := `{"name":"shop","waves":[{"members":[{"vm":"` + vm1.Name + `"}]}]}`
+	if code, body := f.call(operatorToken, "POST", "/api/v1/plans", goodPlan); code != 201 {
+		t.Fatalf("creating a plan: %d %v", code, body)
+	}
+	cycle := `{"name":"loop","waves":[{"members":[{"vm":"a","depends_on":[{"member":"c"}]},{"vm":"b","depends_on":[{"member":"a"}]},{"vm":"c","depends_on":[{"member":"b"}]}]}]}`
+	across := `{"name":"across","waves":[{"members":[{"vm":"db"}]},{"members":[{"vm":"app","depends_on":[{"member":"db"}]}]}]}`
 	before := f.dbState()
 
 	type tc struct {
@@ -472,6 +479,24 @@ func TestRefusalsChangeNothing(t *testing.T) {
 		{"NUL in registration", operatorToken, "POST", V + "/contexts", `{"vmware_vm_id":"x\u0000","disks":[{"disk_key":1,"volume_id":"v"}]}`, 400, "vmware_vm_id"},
 		{"NUL in nested body name", operatorToken, "POST", V + "/contexts", `{"vmware_vm_id":"x","disks":[{"disk_key":1,"volume_id":"v\u0000"}]}`, 400, "disks[0].volume_id"},
 		{"bad UTF-8 escaped path", viewerToken, "GET", V + "/network-mappings/%ff%fe", "", 400, "vm"},
+		// Recovery plans.
+		{"viewer creates a plan", viewerToken, "POST", V + "/plans", goodPlan, 403, ""},
+		{"viewer edits a plan", viewerToken, "PUT", V + "/plans/shop", goodPlan, 403, ""},
+		{"operator deletes a plan", operatorToken, "DELETE", V + "/plans/shop", "", 403, ""},
+		{"plan with a cycle", operatorToken, "POST", V + "/plans", cycle, 400, "waves[0].members"},
+		{"plan with a dependency across waves", operatorToken, "POST", V + "/plans", across, 400, "waves[1].members[0].depends_on[0]"},
+		{"plan without waves", operatorToken, "POST", V + "/plans", `{"name":"empty","waves":[]}`, 400, "waves"},
+		{"plan with a bad hook", operatorToken, "POST", V + "/plans", `{"name":"h","waves":[{"members":[{"vm":"a","pre_power_on":[{"type":"webhook","url":"ftp://x"}]}]}]}`, 400, "waves[0].members[0].pre_power_on[0].url"},
+		{"plan with an unknown field", operatorToken, "POST", V + "/plans", `{"name":"u","waves":[{"members":[{"vm":"a","boot_delay":30}]}]}`, 400, "waves[0].members[0].boot_delay"},
+		{"plan named with a slash", operatorToken, "POST", V + "/plans", `{"name":"a/b","waves":[{"members":[{"vm":"a"}]}]}`, 400, "name"},
+		{"plan named twice", operatorToken, "POST", V + "/plans", goodPlan, 409, ""},
+		{"plan edit without If-Match", operatorToken, "PUT", V + "/plans/shop", goodPlan, 428, "If-Match"},
+		{"unknown plan", viewerToken, "GET", V + "/plans/nosuchplan", "", 404, ""},
+		{"unknown plan edit", operatorToken, "PUT", V + "/plans/nosuchplan", goodPlan, 404, ""},
+		{"unknown plan delete", adminToken, "DELETE", V + "/plans/nosuchplan", "", 404, ""},
+		{"unknown plan validate", viewerToken, "POST", V + "/plans/nosuchplan/validate", "", 404, ""},
+		{"plan validate, bad mode", viewerToken, "POST", V + "/plans/shop/validate", `{"mode":"prod"}`, 400, "mode"},
+		{"plan validate, unknown field", viewerToken, "POST", V + "/plans/shop/validate", `{"type":"test"}`, 400, "type"},
 		// Oversized bodies.
 		{"oversized bulk", operatorToken, "POST", V + "/network-mappings/context/" + ctx1, huge, 413, ""},
 		{"oversized failover", operatorToken, "POST", V + "/failover/unified", `{"vm_name":"` + strings.Repeat("x", 70<<10) + `"}`, 413, ""},
@@ -484,6 +509,34 @@ func TestRefusalsChangeNothing(t *testing.T) {
 		}
 		if c.field != "" && body["field"] != c.field {
 			t.Errorf("%s: the error should name field %q: %v", c.name, c.field, body)
+		}
+	}
+	// A refused plan names the members at fault; edits need the current
+	// version in If-Match.
+	if _, body := f.call(operatorToken, "POST", V+"/plans", cycle); !strings.Contains(body["error"].(string), "a, c, b") ||
+		len(body["details"].(map[string]any)["blockers"].([]any)) != 1 {
+		t.Errorf("a cycle should be refused naming its members: %v", body)
+	}
+	for _, c := range []struct {
+		ifMatch, body string
+		code          int
+		field         string
+	}{
+		{`"v2"`, goodPlan, 412, ""},
+		{`v1`, goodPlan, 400, "If-Match"},
+		{`"1"`, goodPlan, 400, "If-Match"},
+		{`*`, goodPlan, 400, "If-Match"},
+		{`"v1"`, cycle, 400, "waves[0].members"},
+		{`"v1"`, `{"name":"shop","waves":[{"members":[{"vm":"a"}]}],"bogus":1}`, 400, "bogus"},
+	} {
+		code, raw := f.raw(operatorToken, "PUT", V+"/plans/shop", c.body, http.Header{"If-Match": {c.ifMatch}})
+		var body map[string]any
+		_ = json.Unmarshal(raw, &body)
+		if code != c.code || (c.field != "" && body["field"] != c.field) {
+			t.Errorf("PUT with If-Match %s: %d %s, want %d naming %q", c.ifMatch, code, raw, c.code, c.field)
+		}
+		if c.code == 412 && body["details"].(map[string]any)["version"] != float64(1) {
+			t.Errorf("a stale edit should say the current version: %s", raw)
 		}
 	}
 	// Only application/json is JSON: no Content-Type, or a lookalike, is 400.
