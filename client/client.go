@@ -85,6 +85,11 @@ func IsTransient(err error) bool {
 // Do sends a request with a JSON body (when in is not nil) and decodes a
 // 2xx JSON answer into out (when not nil). Other answers are *APIError.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
+	return c.DoWithHeader(ctx, method, path, nil, in, out)
+}
+
+// DoWithHeader is Do with extra request headers (such as If-Match).
+func (c *Client) DoWithHeader(ctx context.Context, method, path string, header http.Header, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -99,6 +104,9 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range header {
+		req.Header[http.CanonicalHeaderKey(k)] = v
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
