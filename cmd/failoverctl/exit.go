@@ -73,7 +73,7 @@ func exitCode(err error) int {
 			return exitUsage
 		case http.StatusPreconditionRequired:
 			return exitApproval
-		case http.StatusConflict:
+		case http.StatusConflict, http.StatusPreconditionFailed:
 			return exitConflict
 		case http.StatusUnauthorized, http.StatusForbidden:
 			return exitAuth

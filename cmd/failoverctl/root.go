@@ -108,7 +108,8 @@ http://127.0.0.1:8080) with the bearer token in $FAILOVER_API_TOKEN.
 
 Exit codes: 0 ok; 1 failed job or error; 2 usage or invalid input (400, 413);
 3 approval needed (428: add --confirm); 4 conflict (409: an active job, or a
-state that does not allow it); 5 authentication or permission (401, 403);
+state that does not allow it; 412: a plan changed since it was read; "plans
+validate" of a plan with blockers); 5 authentication or permission (401, 403);
 6 not found (404); 7 API unreachable or unavailable (503); 130 interrupted
 (Ctrl-C while watching: the job keeps running, "failoverctl watch JOB"
 follows it again).`,
@@ -122,7 +123,7 @@ follows it again).`,
 	pf.BoolVar(&a.json, "json", false, "print JSON instead of tables")
 	pf.DurationVar(&a.every, "poll", 250*time.Millisecond, "how often --watch polls the job")
 	root.AddCommand(a.inventoryCmd(), a.protectCmd(), a.contextsCmd(), a.mappingsCmd(), a.preflightCmd(), a.failoverCmd(), a.rollbackCmd(),
-		a.commitCmd(), a.retryCmd(), a.cancelCmd(), a.refreshCmd(), a.updateCmd(), a.unregisterCmd(), a.jobsCmd(), a.watchCmd(), a.auditCmd(), a.networksCmd(), a.workersCmd(), a.drillsCmd(), tokenCmd(a))
+		a.commitCmd(), a.retryCmd(), a.cancelCmd(), a.refreshCmd(), a.updateCmd(), a.unregisterCmd(), a.jobsCmd(), a.watchCmd(), a.auditCmd(), a.networksCmd(), a.workersCmd(), a.drillsCmd(), a.plansCmd(), tokenCmd(a))
 	// Unknown commands are usage errors too.
 	root.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) > 0 {
