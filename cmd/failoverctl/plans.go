@@ -104,6 +104,9 @@ func decodePlan(raw []byte, spec *apiv1.PlanSpec) error {
 		if err := yaml.Unmarshal(raw, &doc); err != nil {
 			return fmt.Errorf("not YAML: %w", err)
 		}
+		if doc == nil {
+			return fmt.Errorf("the file holds no plan")
+		}
 		doc, err := jsonable(doc, "")
 		if err != nil {
 			return err

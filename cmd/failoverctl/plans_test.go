@@ -149,6 +149,7 @@ func TestPlansCreateUpdate(t *testing.T) {
 		writeFile(t, "bad.yaml", "name: shop\nwaves:\n  - members:\n      - vm: a\n        boot_delay: 30\n"),
 		writeFile(t, "bad.json", `{"name":"shop","waves":[],"colour":"red"}`),
 		writeFile(t, "notyaml.yaml", "name: [shop\n"),
+		writeFile(t, "empty.yaml", "# nothing\n"),
 	} {
 		if out, code := s.run(false, "create", "-f", bad); code != exitUsage {
 			t.Errorf("create -f %s: %d %q, want exit %d", filepath.Base(bad), code, out, exitUsage)
