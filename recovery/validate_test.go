@@ -160,3 +160,26 @@ func TestValidate(t *testing.T) {
 		t.Fatalf("validating started a job: %v", err)
 	}
 }
+
+// TestValidateRPOTarget: the RPO is read against the installation's
+// target (Checker.RPOTarget, FAILOVER_RPO_TARGET) for a VM without its
+// own, store.DefaultRPOTarget by default.
+func TestValidateRPOTarget(t *testing.T) {
+	t.Parallel()
+	l := setup(t)
+	now := time.Now()
+	l.vm(t, "db", store.StatusReadyForFailover, now.Add(-20*time.Minute), store.MappingTest, store.MappingLive)
+	spec := plan(members("db"))
+	for _, c := range []struct {
+		target   time.Duration
+		warnings int
+	}{{0, 1}, {time.Hour, 0}, {10 * time.Minute, 1}} {
+		v, err := recovery.Checker{Store: l.st, RPOTarget: c.target, Now: func() time.Time { return now }}.Validate(l.ctx, spec, "live")
+		if err != nil || !v.Valid || len(v.Warnings) != c.warnings {
+			t.Fatalf("target %s: %+v %v, want valid with %d warning(s)", c.target, v, err, c.warnings)
+		}
+		if c.warnings == 1 && !strings.Contains(v.Warnings[0].Message, "20m0s, beyond its target") {
+			t.Fatalf("target %s: %+v", c.target, v.Warnings)
+		}
+	}
+}
