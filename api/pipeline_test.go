@@ -14,6 +14,7 @@ import (
 	"github.com/ossea/unifiedfailover/metrics"
 	"github.com/ossea/unifiedfailover/queue"
 	"github.com/ossea/unifiedfailover/store"
+	"github.com/ossea/unifiedfailover/store/storetest"
 	"github.com/ossea/unifiedfailover/tasks"
 	"github.com/ossea/unifiedfailover/testsvc"
 )
@@ -33,11 +34,7 @@ type pipeline struct {
 
 func newPipeline(t *testing.T, ctx context.Context) *pipeline {
 	t.Helper()
-	st, err := store.Open(ctx, testsvc.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st := storetest.Open(t, ctx)
 	rd := testsvc.StartRedis(t, testsvc.RedisOptions{})
 	p := &pipeline{store: st, redis: queue.RedisConfig{Addr: rd.Addr}, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		reg: prometheus.NewRegistry()}

@@ -10,6 +10,7 @@ import (
 	"github.com/ossea/unifiedfailover/drill"
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/store"
+	"github.com/ossea/unifiedfailover/store/storetest"
 	"github.com/ossea/unifiedfailover/testsvc"
 )
 
@@ -17,11 +18,7 @@ func TestValidateNamesTheField(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st, err := store.Open(ctx, testsvc.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st := storetest.Open(t, ctx)
 	vm := &store.VMContext{ContextID: "ctx-drill-1", VMName: "drill1", VMwareVMID: "uuid-drill-1", OSType: "linux", Firmware: "bios", CurrentStatus: store.StatusReadyForFailover}
 	if err := st.CreateContext(ctx, vm); err != nil {
 		t.Fatal(err)

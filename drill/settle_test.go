@@ -16,6 +16,7 @@ import (
 	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/queue"
 	"github.com/ossea/unifiedfailover/store"
+	"github.com/ossea/unifiedfailover/store/storetest"
 	"github.com/ossea/unifiedfailover/testsvc"
 )
 
@@ -34,11 +35,7 @@ func setupSettle(t *testing.T) *settleBundle {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
-	st, err := store.Open(ctx, testsvc.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st := storetest.Open(t, ctx)
 	rd := testsvc.StartRedis(t, testsvc.RedisOptions{})
 	client := asynq.NewClient(queue.RedisConfig{Addr: rd.Addr}.ConnOpt())
 	t.Cleanup(func() { client.Close() })

@@ -11,7 +11,7 @@ import (
 
 	"github.com/ossea/unifiedfailover/metrics"
 	"github.com/ossea/unifiedfailover/store"
-	"github.com/ossea/unifiedfailover/testsvc"
+	"github.com/ossea/unifiedfailover/store/storetest"
 )
 
 // gather returns the samples of reg by family and "type/failover_type".
@@ -48,11 +48,7 @@ func TestActiveJobsAgesFromPostgres(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st, err := store.Open(ctx, testsvc.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t, ctx)
 	// An active live failover created an hour ago whose step last changed
 	// 45 minutes ago, and an active drill (no failover type).
 	fo, err := st.CreateJob(ctx, store.NewJob{Type: "failover", FailoverType: "live", Queue: "critical",

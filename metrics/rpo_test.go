@@ -11,7 +11,7 @@ import (
 
 	"github.com/ossea/unifiedfailover/metrics"
 	"github.com/ossea/unifiedfailover/store"
-	"github.com/ossea/unifiedfailover/testsvc"
+	"github.com/ossea/unifiedfailover/store/storetest"
 )
 
 // TestRPOCollector: each VM exports its target, and its RPO unless a disk
@@ -20,11 +20,7 @@ func TestRPOCollector(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st, err := store.Open(ctx, testsvc.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st := storetest.Open(t, ctx)
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	synced := now.Add(-2 * time.Hour)
 	recent := now.Add(-90 * time.Second)

@@ -16,6 +16,7 @@ import (
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/queue"
 	"github.com/ossea/unifiedfailover/store"
+	"github.com/ossea/unifiedfailover/store/storetest"
 	"github.com/ossea/unifiedfailover/testsvc"
 )
 
@@ -46,11 +47,7 @@ func setup(t *testing.T, chain func(b *bundle) *queue.Chain) *bundle {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
-	st, err := store.Open(ctx, testsvc.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st := storetest.Open(t, ctx)
 	rd := testsvc.StartRedis(t, testsvc.RedisOptions{})
 	b := &bundle{ctx: ctx, store: st, redis: queue.RedisConfig{Addr: rd.Addr}}
 	client := asynq.NewClient(b.redis.ConnOpt())

@@ -9,7 +9,7 @@ import (
 
 	"github.com/ossea/unifiedfailover/queue"
 	"github.com/ossea/unifiedfailover/store"
-	"github.com/ossea/unifiedfailover/testsvc"
+	"github.com/ossea/unifiedfailover/store/storetest"
 )
 
 // A worker's heartbeat makes it live from Start, reports what Detect says
@@ -18,11 +18,7 @@ func TestHeartbeatReportsCapabilitiesAndGoesOnStop(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st, err := store.Open(ctx, testsvc.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st := storetest.Open(t, ctx)
 	var capable atomic.Bool
 	hb := &queue.Heartbeat{Store: st, Interval: 50 * time.Millisecond, Detect: func() store.Capabilities {
 		return store.Capabilities{store.CapabilityVirtio: {Available: capable.Load(), Command: "virt-v2v-in-place"}}

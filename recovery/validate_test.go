@@ -10,7 +10,7 @@ import (
 	"github.com/ossea/unifiedfailover/errs"
 	"github.com/ossea/unifiedfailover/recovery"
 	"github.com/ossea/unifiedfailover/store"
-	"github.com/ossea/unifiedfailover/testsvc"
+	"github.com/ossea/unifiedfailover/store/storetest"
 )
 
 type lab struct {
@@ -22,11 +22,7 @@ func setup(t *testing.T) *lab {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
-	st, err := store.Open(ctx, testsvc.PostgresURL(t))
-	if err != nil {
-		t.Fatalf("opening store: %v", err)
-	}
-	t.Cleanup(st.Close)
+	st := storetest.Open(t, ctx)
 	return &lab{ctx: ctx, st: st}
 }
 

@@ -12,9 +12,8 @@ import (
 	"github.com/ossea/unifiedfailover/drill"
 	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/queue"
-	"github.com/ossea/unifiedfailover/store"
+	"github.com/ossea/unifiedfailover/store/storetest"
 	"github.com/ossea/unifiedfailover/tasks"
-	"github.com/ossea/unifiedfailover/testsvc"
 )
 
 // TestRegisterRegistersEveryChain: one Register registers the probe, and
@@ -24,11 +23,7 @@ func TestRegisterRegistersEveryChain(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st, err := store.Open(ctx, testsvc.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t, ctx)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	engineTypes := []string{failover.JobFailover, failover.JobRollback, failover.JobCommit}
 
