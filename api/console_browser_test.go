@@ -106,6 +106,12 @@ func login(t *testing.T, b context.Context, base, token string) {
 		chromedp.WaitVisible(chromedp.ID("vms")))
 }
 
+// logout logs out of the console with its button.
+func logout(t *testing.T, b context.Context) {
+	t.Helper()
+	run(t, b, "logging out", chromedp.Click(chromedp.CSS(`header form.who button`)), chromedp.WaitVisible(chromedp.ID("token")))
+}
+
 // waitText waits until the text of sel (by query) is want, without
 // reloading the page.
 func waitText(sel, want string) chromedp.Action[chromedp.Void] {
@@ -221,7 +227,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 
 	// A viewer sees no action button, on the VM and on the job.
-	run(t, b, "logging out", chromedp.Click(chromedp.CSS(`header form.who button`)), chromedp.WaitVisible(chromedp.ID("token")))
+	logout(t, b)
 	login(t, b, f.url, viewerToken)
 	for _, p := range []string{"/ui/vms/" + f.contexts[vm], "/ui/jobs/" + failoverJob, "/ui/jobs/" + rollbackJob} {
 		run(t, b, "opening "+p, chromedp.Navigate(f.url+p), chromedp.WaitVisible(chromedp.CSS("main h1")))
@@ -259,12 +265,33 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("admin's live failover without the name: %d %s", code, body)
 	}
 
+	// With the admin role and the typed name, a live failover runs.
+	logout(t, b)
+	login(t, b, f.url, adminToken)
+	run(t, b, "starting a live failover",
+		chromedp.Navigate(f.url+"/ui/vms/"+f.contexts[vm]),
+		chromedp.SendKeys(chromedp.ID("live-confirm"), vm),
+		chromedp.Click(chromedp.ID("start-live")))
+	liveURL := waitLeave(t, b, f.url+"/ui/vms/"+f.contexts[vm])
+	run(t, b, "watching the live failover complete", chromedp.WaitVisible(chromedp.ID("job-live")),
+		waitText("#job-status", "completed"), waitText("#failover-status", "completed"))
+	if !strings.Contains(liveURL, "/ui/jobs/") {
+		t.Fatalf("the live failover went to %s", liveURL)
+	}
+	if title := value(t, b, "reading the heading", chromedp.TextContent(chromedp.CSS("main h1"))); !strings.HasPrefix(title, "live failover") {
+		t.Fatalf("the live job's heading is %q", title)
+	}
+
 	// The cookie opens asynqmon: the viewer looks, and may not act.
 	if code, _ := viewer.get(t, "/monitoring"+"/api/queues"); code != http.StatusOK {
 		t.Fatalf("viewer's asynqmon with the cookie: %d", code)
 	}
 	if code, _ := viewer.post(t, "/monitoring/api/queues/default:pause", nil); code != http.StatusForbidden {
 		t.Fatalf("viewer pausing a queue with the cookie: %d", code)
+	}
+	// An admin's cookie acts only from this site.
+	if code, body := admin.do(t, "POST", "/monitoring/api/queues/default:pause", nil, "Origin", "https://evil.example"); code != http.StatusForbidden {
+		t.Fatalf("a cross-site pause with the admin's cookie: %d %s", code, body)
 	}
 }
 
@@ -293,7 +320,7 @@ func consoleClient(t *testing.T, f *full, token string) *cclient {
 	return c
 }
 
-func (c *cclient) do(t *testing.T, method, path string, form url.Values) (int, string) {
+func (c *cclient) do(t *testing.T, method, path string, form url.Values, header ...string) (int, string) {
 	t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -304,6 +331,9 @@ func (c *cclient) do(t *testing.T, method, path string, form url.Values) (int, s
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	resp, err := c.c.Do(req)
 	if err != nil {
 		t.Fatal(err)
