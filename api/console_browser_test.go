@@ -168,6 +168,12 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("start-test")))
 	preflight := value(t, b, "reading the pre-flight report", chromedp.TextContent(chromedp.ID("readiness")))
 	t.Logf("pre-flight: %s", preflight)
+	// Its plan, before anything runs, then start it from there.
+	run(t, b, "opening the plan", chromedp.Click(chromedp.ID("plan-test")), chromedp.WaitVisible(chromedp.ID("plan-steps")))
+	planned := value(t, b, "reading the plan", chromedp.Evaluate[[]string](`[...document.querySelectorAll("#plan-steps li")].map(li => li.textContent)`))
+	if len(planned) == 0 || !strings.HasPrefix(planned[0], "validation") {
+		t.Fatalf("the plan's steps: %q", planned)
+	}
 	run(t, b, "starting a test failover",
 		chromedp.Click(chromedp.ID("start-test")),
 		chromedp.WaitVisible(chromedp.ID("job-live")),
@@ -268,11 +274,18 @@ func TestConsoleInBrowser(t *testing.T) {
 	// With the admin role and the typed name, a live failover runs.
 	logout(t, b)
 	login(t, b, f.url, adminToken)
-	run(t, b, "starting a live failover",
+	run(t, b, "opening the live plan",
 		chromedp.Navigate(f.url+"/ui/vms/"+f.contexts[vm]),
+		chromedp.Click(chromedp.ID("plan-live")),
+		chromedp.WaitVisible(chromedp.ID("plan-needs")))
+	if needs := value(t, b, "reading what it needs", chromedp.TextContent(chromedp.ID("plan-needs"))); !strings.Contains(needs, "admin") || !strings.Contains(needs, "typed") {
+		t.Fatalf("the live plan needs %q: want the admin role and the typed name", needs)
+	}
+	planURL := value(t, b, "reading the URL", chromedp.Location())
+	run(t, b, "starting a live failover",
 		chromedp.SendKeys(chromedp.ID("live-confirm"), vm),
 		chromedp.Click(chromedp.ID("start-live")))
-	liveURL := waitLeave(t, b, f.url+"/ui/vms/"+f.contexts[vm])
+	liveURL := waitLeave(t, b, planURL)
 	run(t, b, "watching the live failover complete", chromedp.WaitVisible(chromedp.ID("job-live")),
 		waitText("#job-status", "completed"), waitText("#failover-status", "completed"))
 	if !strings.Contains(liveURL, "/ui/jobs/") {

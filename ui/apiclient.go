@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 
 	"github.com/ossea/unifiedfailover/api/apiv1"
 )
@@ -64,6 +65,9 @@ func (c *Console) call(ctx context.Context, s session, method, path string, body
 	}
 	return nil
 }
+
+// pathEscape escapes a path segment of an API route.
+func pathEscape(s string) string { return url.PathEscape(s) }
 
 // recorder is the in-memory http.ResponseWriter of an in-process call.
 type recorder struct {

@@ -18,7 +18,7 @@ var templateFS embed.FS
 type pages struct{ byName map[string]*template.Template }
 
 // pageNames are the pages that use the layout (templates/<name>.html).
-var pageNames = []string{"login", "vms", "vm", "jobs", "job", "audit", "error"}
+var pageNames = []string{"login", "vms", "vm", "jobs", "job", "audit", "error", "plan"}
 
 func loadPages() *pages {
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html"))

@@ -19,6 +19,7 @@ func (c *Console) Handler() http.Handler {
 
 	m.HandleFunc("GET "+Path+"/vms", page(c.vmList))
 	m.HandleFunc("GET "+Path+"/vms/{id}", page(c.vmDetail))
+	m.HandleFunc("GET "+Path+"/vms/{id}/plan", page(c.plan))
 	m.HandleFunc("POST "+Path+"/vms/{id}/failover", act(c.startFailover))
 	m.HandleFunc("GET "+Path+"/jobs", page(c.jobList))
 	m.HandleFunc("GET "+Path+"/jobs/{id}", page(c.jobPage))

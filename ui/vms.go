@@ -70,7 +70,7 @@ type vmDetailData struct {
 // start a failover.
 func (c *Console) vmDetail(w http.ResponseWriter, r *http.Request) {
 	s := sessionOf(r)
-	id := url.PathEscape(r.PathValue("id"))
+	id := pathEscape(r.PathValue("id"))
 	var d vmDetailData
 	if err := c.call(r.Context(), s, http.MethodGet, "/contexts/"+id, nil, &d.VM); err != nil {
 		c.failErr(w, r, err)
