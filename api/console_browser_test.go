@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -168,6 +169,39 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("start-test")))
 	preflight := value(t, b, "reading the pre-flight report", chromedp.TextContent(chromedp.ID("readiness")))
 	t.Logf("pre-flight: %s", preflight)
+	// Edit a test mapping: another proposed test network.
+	// Not a network any live mapping uses, nor a shared one: those fail
+	// the test-isolation check.
+	code, all := f.call(viewerToken, "GET", "/api/v1/network-mappings", "")
+	if code != http.StatusOK {
+		t.Fatalf("GET /network-mappings: %d %v", code, all)
+	}
+	var live []string
+	for _, m := range all["mappings"].([]any) {
+		if m := m.(map[string]any); m["mapping_type"] == "live" {
+			live = append(live, m["destination_network_id"].(string))
+		}
+	}
+	liveJSON, _ := json.Marshal(live)
+	pick := value(t, b, "choosing a test network", chromedp.Evaluate[[]string](`(() => {
+		const live = `+string(liveJSON)+`;
+		const sel = document.querySelector('#mapping-editor select[data-type="test"]');
+		const o = [...sel.options].find(o => o.value && o.value !== sel.value && !live.includes(o.value) &&
+			!o.text.includes("(Shared)") && o.text.includes("proposed test network"));
+		return o ? [sel.id, o.value, o.text.split(" (")[0], sel.dataset.source] : [];
+	})()`))
+	if len(pick) != 4 {
+		t.Fatal("the mapping editor offers no other proposed test network")
+	}
+	vmURL := value(t, b, "reading the URL", chromedp.Location())
+	run(t, b, "saving the mapping", chromedp.SetValue(chromedp.ID(pick[0]), pick[1]), chromedp.Click(chromedp.ID("save-mappings")))
+	waitLeave(t, b, vmURL)
+	run(t, b, "reloading the VM", chromedp.WaitVisible(chromedp.ID("mappings")))
+	mapped := value(t, b, "reading the mappings", chromedp.Evaluate[[]string](`[...document.querySelectorAll("#mappings tbody tr")].map(r => [...r.cells].map(c => c.textContent).join("|"))`))
+	if want := pick[3] + "|test|" + pick[2] + " (" + pick[1] + ")"; !contains(mapped, want) {
+		t.Fatalf("mappings %q after the edit: want %q", mapped, want)
+	}
+
 	// Its plan, before anything runs, then start it from there.
 	run(t, b, "opening the plan", chromedp.Click(chromedp.ID("plan-test")), chromedp.WaitVisible(chromedp.ID("plan-steps")))
 	planned := value(t, b, "reading the plan", chromedp.Evaluate[[]string](`[...document.querySelectorAll("#plan-steps li")].map(li => li.textContent)`))

@@ -21,6 +21,7 @@ func (c *Console) Handler() http.Handler {
 	m.HandleFunc("GET "+Path+"/vms/{id}", page(c.vmDetail))
 	m.HandleFunc("GET "+Path+"/vms/{id}/plan", page(c.plan))
 	m.HandleFunc("POST "+Path+"/vms/{id}/failover", act(c.startFailover))
+	m.HandleFunc("POST "+Path+"/vms/{id}/mappings", act(c.saveMappings))
 	m.HandleFunc("GET "+Path+"/jobs", page(c.jobList))
 	m.HandleFunc("GET "+Path+"/jobs/{id}", page(c.jobPage))
 	m.HandleFunc("GET "+Path+"/jobs/{id}/live", page(c.jobLive))

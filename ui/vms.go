@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ossea/unifiedfailover/api/apiv1"
+	"github.com/ossea/unifiedfailover/auth"
 )
 
 // vmRow is one row of the protected VMs' table.
@@ -60,7 +61,11 @@ func (c *Console) vmList(w http.ResponseWriter, r *http.Request) {
 }
 
 type vmDetailData struct {
-	VM             apiv1.ContextDetail
+	VM apiv1.ContextDetail
+	// Rows and Networks are the mapping editor's (for operators).
+	Rows           []mappingRow
+	Networks       []apiv1.Network
+	NetworksError  string
 	Readiness      *apiv1.ReadinessReport
 	ReadinessError string
 }
@@ -75,6 +80,14 @@ func (c *Console) vmDetail(w http.ResponseWriter, r *http.Request) {
 	if err := c.call(r.Context(), s, http.MethodGet, "/contexts/"+id, nil, &d.VM); err != nil {
 		c.failErr(w, r, err)
 		return
+	}
+	if s.who.Role.Allows(auth.Operator) {
+		d.Rows = mappingRows(d.VM)
+		var nets apiv1.NetworkList
+		if err := c.call(r.Context(), s, http.MethodGet, "/networks/available", nil, &nets); err != nil {
+			d.NetworksError = err.Error()
+		}
+		d.Networks = nets.Networks
 	}
 	var rep apiv1.ReadinessReport
 	if err := c.call(r.Context(), s, http.MethodGet, "/failover/"+id+"/readiness?failover_type=test", nil, &rep); err != nil {
