@@ -24,7 +24,10 @@ const xssName = `<img src=x onerror=alert(1)>`
 
 // stubAPI answers the few /api/v1 routes the pages call, with the API's
 // role rule for starting a failover, and records the POSTs.
-type stubAPI struct{ posts []string }
+type stubAPI struct {
+	posts  []string
+	bodies []string
+}
 
 func (a *stubAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p, ok := principals[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
@@ -44,6 +47,10 @@ func (a *stubAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out = apiv1.JobList{}
 	case r.Method == http.MethodGet && r.URL.Path == "/api/v1/failover/ctx-1/readiness":
 		out = apiv1.ReadinessReport{Ready: true, Preflight: &apiv1.PreflightReport{Passed: true}}
+	case r.Method == http.MethodPost && r.URL.Path == "/api/v1/network-mappings/context/ctx-1":
+		raw, _ := io.ReadAll(r.Body)
+		a.posts, a.bodies = append(a.posts, r.URL.Path), append(a.bodies, string(raw))
+		out = apiv1.Mappings{}
 	case r.Method == http.MethodPost && r.URL.Path == "/api/v1/failover/unified":
 		a.posts = append(a.posts, r.URL.Path)
 		if !p.Role.Allows(auth.Operator) {
@@ -246,5 +253,32 @@ func TestTimesAreLocalWithUTCInTheTitle(t *testing.T) {
 	}
 	if want := `datetime="2026-12-01T21:00:00Z" title="2026-12-01T21:00:00Z UTC"`; !strings.Contains(b.String(), want) {
 		t.Fatalf("%s: want %s", b.String(), want)
+	}
+}
+
+func TestTheMappingEditorSavesEveryRowInOneRequest(t *testing.T) {
+	vm := apiv1.ContextDetail{VMContext: apiv1.VMContext{NICs: []apiv1.SourceNIC{{NetworkName: "web"}, {NetworkName: "db"}, {NetworkName: "web"}}},
+		Mappings: []apiv1.NetworkMapping{{SourceNetworkName: "db", MappingType: apiv1.MappingTest, DestinationNetworkID: "n-test"}}}
+	rows := mappingRows(vm)
+	if len(rows) != 4 || rows[0].Source != "web" || rows[0].Type != apiv1.MappingLive || rows[3].Source != "db" ||
+		rows[3].Type != apiv1.MappingTest || rows[3].DestinationID != "n-test" || rows[2].DestinationID != "" {
+		t.Fatalf("rows %+v", rows)
+	}
+	c, api, h := newConsole(t)
+	form := url.Values{csrfField: {c.csrf.token("tok-operator")},
+		"src_0": {"web"}, "type_0": {"live"}, "dst_0": {"n-live"},
+		"src_1": {"web"}, "type_1": {"test"}, "dst_1": {""},
+		"src_2": {"db"}, "type_2": {"test"}, "dst_2": {"n-iso"}}
+	w := do(h, "POST", "/ui/vms/ctx-1/mappings", "tok-operator", form, nil)
+	if w.Code != http.StatusSeeOther || len(api.bodies) != 1 {
+		t.Fatalf("save: %d, API got %v", w.Code, api.bodies)
+	}
+	want := `{"mappings":[{"source_network_name":"web","destination_network_id":"n-live","mapping_type":"live"},` +
+		`{"source_network_name":"db","destination_network_id":"n-iso","mapping_type":"test"}]}`
+	if api.bodies[0] != want {
+		t.Fatalf("the API got %s\nwant %s", api.bodies[0], want)
+	}
+	if w := do(h, "POST", "/ui/vms/ctx-1/mappings", "tok-operator", url.Values{"src_0": {"web"}, "dst_0": {"x"}}, nil); w.Code != http.StatusForbidden {
+		t.Fatalf("save without a CSRF token: %d", w.Code)
 	}
 }
