@@ -144,6 +144,9 @@ func waitLeave(t *testing.T, b context.Context, from string) string {
 // decisions in the audit; a viewer sees no action and a forged POST is
 // refused; a POST without the CSRF token is refused.
 func TestConsoleInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a headless-Chromium test: make test-short leaves out the real-tool tests; run it without -short")
+	}
 	f := setupFullWith(t, lab.Config{VMs: 2, Names: []string{xssVMName}})
 	vm := f.lab.Manifest().VMs[1].Name
 	b, dialogs := browser(t, f.ctx)
@@ -327,6 +330,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	if title := value(t, b, "reading the heading", chromedp.TextContent(chromedp.CSS("main h1"))); !strings.HasPrefix(title, "live failover") {
 		t.Fatalf("the live job's heading is %q", title)
+	}
+
+	// /api/v1 never takes the cookie.
+	if code, _ := admin.get(t, "/api/v1/contexts"); code != http.StatusUnauthorized {
+		t.Fatalf("/api/v1 with the console's cookie: %d, want 401", code)
 	}
 
 	// The cookie opens asynqmon: the viewer looks, and may not act.
