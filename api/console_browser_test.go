@@ -63,6 +63,16 @@ func browser(t *testing.T, ctx context.Context) (context.Context, *atomic.Int32)
 	if err := chromedp.Do(bctx, chromedp.EmulateViewport(1280, 800)); err != nil {
 		t.Fatalf("setting the viewport: %v", err)
 	}
+	// Every page records the Content-Security-Policy violations it sees,
+	// in the tab's sessionStorage (cspViolations reads them).
+	if _, err := chromedp.Call(bctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
+		document.addEventListener("securitypolicyviolation", e => {
+			const v = JSON.parse(sessionStorage.getItem("csp") || "[]");
+			v.push(location.pathname + ": " + e.violatedDirective + " " + e.blockedURI);
+			sessionStorage.setItem("csp", JSON.stringify(v));
+		});`}); err != nil {
+		t.Fatalf("adding the CSP listener: %v", err)
+	}
 	return bctx, dialogs
 }
 
@@ -267,6 +277,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	if !forFailover || !forRollback {
 		t.Fatalf("audit rows %q: want a decision of the failover %s and the rollback %s", audited, failoverJob, rollbackJob)
+	}
+
+	// The pages, htmx and its swaps ran within the CSP.
+	if v := value(t, b, "reading the CSP violations", chromedp.Evaluate[string](`sessionStorage.getItem("csp") || "[]"`)); v != "[]" {
+		t.Fatalf("Content-Security-Policy violations: %s", v)
 	}
 
 	// A viewer sees no action button, on the VM and on the job.
