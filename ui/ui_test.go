@@ -52,7 +52,8 @@ func (a *stubAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.posts, a.bodies = append(a.posts, r.URL.Path), append(a.bodies, string(raw))
 		out = apiv1.Mappings{}
 	case r.Method == http.MethodPost && r.URL.Path == "/api/v1/failover/unified":
-		a.posts = append(a.posts, r.URL.Path)
+		raw, _ := io.ReadAll(r.Body)
+		a.posts, a.bodies = append(a.posts, r.URL.Path), append(a.bodies, string(raw))
 		if !p.Role.Allows(auth.Operator) {
 			w.WriteHeader(http.StatusForbidden)
 			_ = json.NewEncoder(w).Encode(apiv1.Error{Error: "needs the operator role"})
@@ -280,5 +281,20 @@ func TestTheMappingEditorSavesEveryRowInOneRequest(t *testing.T) {
 	}
 	if w := do(h, "POST", "/ui/vms/ctx-1/mappings", "tok-operator", url.Values{"src_0": {"web"}, "dst_0": {"x"}}, nil); w.Code != http.StatusForbidden {
 		t.Fatalf("save without a CSRF token: %d", w.Code)
+	}
+}
+
+func TestTheStartFormsCarryTheirOptions(t *testing.T) {
+	c, api, h := newConsole(t)
+	tok := c.csrf.token("tok-admin")
+	do(h, "POST", "/ui/vms/ctx-1/failover", "tok-admin", url.Values{csrfField: {tok}, "failover_type": {"test"}, "test_duration": {" 30m "}}, nil)
+	do(h, "POST", "/ui/vms/ctx-1/failover", "tok-admin", url.Values{csrfField: {tok}, "failover_type": {"live"}, "confirm": {xssName}, "accept_rpo": {"on"}}, nil)
+	want := []string{`{"context_id":"ctx-1","failover_type":"test","test_duration":"30m"}`,
+		`{"context_id":"ctx-1","failover_type":"live","accept_rpo":true,"confirm":"\u003cimg src=x onerror=alert(1)\u003e"}`}
+	if len(api.bodies) != 2 || api.bodies[0] != want[0] || api.bodies[1] != want[1] {
+		t.Fatalf("the API got %q\nwant %q", api.bodies, want)
+	}
+	if w := do(h, "POST", "/ui/vms/ctx-1/failover", "tok-admin", url.Values{csrfField: {tok}, "failover_type": {"drill"}}, nil); w.Code != http.StatusBadRequest {
+		t.Fatalf("failover_type drill: %d", w.Code)
 	}
 }

@@ -106,7 +106,9 @@ func (c *Console) startFailover(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusBadRequest, "failover_type must be test or live")
 		return
 	}
-	req := apiv1.FailoverRequest{ContextID: r.PathValue("id"), FailoverType: typ, Confirm: r.PostFormValue("confirm")}
+	req := apiv1.FailoverRequest{ContextID: r.PathValue("id"), FailoverType: typ, Confirm: r.PostFormValue("confirm"),
+		TestDuration: strings.TrimSpace(r.PostFormValue("test_duration"))}
+	req.AcceptRPO = r.PostFormValue("accept_rpo") == "on"
 	var started apiv1.Started
 	if err := c.call(r.Context(), sessionOf(r), http.MethodPost, "/failover/unified", req, &started); err != nil {
 		c.failErr(w, r, err)
