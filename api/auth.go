@@ -10,18 +10,38 @@ import (
 	"github.com/ossea/unifiedfailover/api/apiv1"
 	"github.com/ossea/unifiedfailover/auth"
 	"github.com/ossea/unifiedfailover/errs"
+	"github.com/ossea/unifiedfailover/ui"
 )
 
 type principalKey struct{}
 
 // authenticate requires a valid bearer token and puts its principal (and
 // the actor for the audit) in the request context.
-func (s *Server) authenticate(next http.Handler) http.Handler {
+func (s *Server) authenticate(next http.Handler) http.Handler { return s.authenticateWith(next, false) }
+
+// authenticateBrowser is authenticate that also takes the console's
+// session cookie (ui.CookieName) when the request has no Authorization
+// header, so a browser logged into the console opens /monitoring/. A
+// state-changing request authenticated by the cookie must come from this
+// site (ui.SameOrigin; the cookie is SameSite=Strict too): asynqmon's
+// own requests carry no CSRF token. /api/v1 never takes the cookie.
+func (s *Server) authenticateBrowser(next http.Handler) http.Handler {
+	return s.authenticateWith(next, true)
+}
+
+func (s *Server) authenticateWith(next http.Handler, cookie bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
 		token, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok {
 			token = ""
+		}
+		if cookie && h == "" {
+			token = ui.SessionToken(r)
+			if token != "" && r.Method != http.MethodGet && r.Method != http.MethodHead && !ui.SameOrigin(r) {
+				s.writeError(w, r, errs.New(errs.PermissionDenied, "a request with the console's cookie must come from this site"))
+				return
+			}
 		}
 		p, err := s.cfg.Auth.Authenticate(strings.TrimSpace(token))
 		if err != nil {

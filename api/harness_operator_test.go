@@ -85,7 +85,14 @@ type full struct {
 // and the change ids read from vCenter.
 func setupFull(t *testing.T) *full {
 	t.Helper()
-	f := setupLab(t)
+	return setupFullWith(t, lab.Config{VMs: 3})
+}
+
+// setupFullWith is setupFull on a lab of cfg (its DiskSize and
+// JobDuration are the harness's).
+func setupFullWith(t *testing.T, cfg lab.Config) *full {
+	t.Helper()
+	f := setupLabWith(t, cfg)
 	for _, vm := range f.lab.Manifest().VMs {
 		raw, _ := json.Marshal(map[string]any{"vmware_vm_id": vm.VMwareVMID, "network_mappings": vm.Register.NetworkMappings})
 		code, body := f.call(operatorToken, "POST", "/api/v1/contexts", string(raw))
@@ -102,9 +109,17 @@ func setupFull(t *testing.T) *full {
 // chain, and tokens for every role; no VM is registered.
 func setupLab(t *testing.T) *full {
 	t.Helper()
+	return setupLabWith(t, lab.Config{VMs: 3})
+}
+
+// setupLabWith is setupLab on a lab of cfg (its DiskSize and JobDuration
+// are the harness's).
+func setupLabWith(t *testing.T, cfg lab.Config) *full {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
-	l, err := lab.Start(ctx, lab.Config{VMs: 3, DiskSize: 16 << 20, JobDuration: 5 * time.Millisecond})
+	cfg.DiskSize, cfg.JobDuration = 16<<20, 5*time.Millisecond
+	l, err := lab.Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("starting the lab: %v", err)
 	}

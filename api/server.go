@@ -21,6 +21,7 @@ import (
 	"github.com/ossea/unifiedfailover/metrics"
 	"github.com/ossea/unifiedfailover/queue"
 	"github.com/ossea/unifiedfailover/store"
+	"github.com/ossea/unifiedfailover/ui"
 )
 
 // Config configures the API server.
@@ -122,7 +123,16 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/readyz", s.readyz)
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.cfg.Gatherer, promhttp.HandlerOpts{}))
 	r.Get(MonitoringPath, http.RedirectHandler(MonitoringPath+"/", http.StatusMovedPermanently).ServeHTTP)
-	r.With(s.authenticate).Handle(MonitoringPath+"/*", s.monitoring())
+	r.With(s.authenticateBrowser).Handle(MonitoringPath+"/*", s.monitoring())
+	// The console calls the API through this router, in-process: each call
+	// is a new request to it, so chi's routing state of the console's own
+	// request is dropped.
+	inProcess := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), chi.RouteCtxKey, nil)))
+	})
+	console := ui.New(ui.Config{API: inProcess, Authenticate: s.cfg.Auth.Authenticate, Logger: s.log})
+	r.Get(ui.Path, http.RedirectHandler(ui.Path+"/", http.StatusMovedPermanently).ServeHTTP)
+	r.Handle(ui.Path+"/*", console.Handler())
 	r.Get("/api/v1/openapi.json", s.openAPI)
 	r.Route("/api/v1", s.routes)
 	return r
