@@ -115,8 +115,8 @@ func (s *Store) CreatePlanRun(ctx context.Context, nr NewPlanRun) (*apiv1.PlanRu
 				return err
 			}
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO plan_run_events (run_id, level, actor, message, attrs) VALUES ($1, 'info', $2, $3, $4)`,
-			id, nr.CreatedBy, "run started", map[string]any{"mode": nr.Mode, "plan_version": nr.Plan.Version})
+		_, err = tx.Exec(ctx, `INSERT INTO plan_run_events (run_id, level, message, attrs) VALUES ($1, 'info', $2, $3)`,
+			id, "run started", map[string]any{"mode": nr.Mode, "plan_version": nr.Plan.Version, "created_by": nr.CreatedBy})
 		return err
 	})
 	if err != nil {
