@@ -30,15 +30,18 @@ func (s *Server) startPlanRun(w http.ResponseWriter, r *http.Request) error {
 // the run to stop running (halted or ended) first.
 func (s *Server) getPlanRun(w http.ResponseWriter, r *http.Request) error {
 	id := chi.URLParam(r, "run_id")
+	var d time.Duration
+	if v := r.URL.Query().Get("wait"); v != "" {
+		var err error
+		if d, err = time.ParseDuration(v); err != nil || d < 0 || d > MaxWait {
+			return errs.New(errs.InvalidArgument, "wait: must be a duration from 0s to %s, for example 30s", MaxWait).WithDetails("field", "wait")
+		}
+	}
 	run, err := s.store.GetPlanRun(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	if v := r.URL.Query().Get("wait"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 || d > MaxWait {
-			return errs.New(errs.InvalidArgument, "wait: must be a duration from 0s to %s, for example 30s", MaxWait).WithDetails("field", "wait")
-		}
+	if d > 0 {
 		ctx, cancel := context.WithTimeout(r.Context(), d)
 		defer cancel()
 		defer context.AfterFunc(s.draining, cancel)()

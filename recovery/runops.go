@@ -21,6 +21,9 @@ import (
 // operator; live runs are not implemented yet and are refused (after the
 // admin role and confirm, which they will need).
 func (r *Runs) Start(ctx context.Context, planID string, req apiv1.StartPlanRunRequest, who failover.Actor) (*apiv1.PlanRun, error) {
+	if req.Mode != apiv1.ModeTest && req.Mode != apiv1.ModeLive {
+		return nil, errs.New(errs.InvalidArgument, "mode: must be test or live, not %q", req.Mode).WithDetails("field", "mode")
+	}
 	plan, err := r.cfg.Store.GetRecoveryPlan(ctx, planID)
 	if err != nil {
 		return nil, err
@@ -33,12 +36,10 @@ func (r *Runs) Start(ctx context.Context, planID string, req apiv1.StartPlanRunR
 		}
 		if req.Confirm != plan.Name {
 			return nil, errs.New(errs.ApprovalRequired, "a live run of plan %s powers off its sources: set confirm to %q",
-				plan.Name, plan.Name).WithDetails("plan", plan)
+				plan.Name, plan.Name).WithDetails("recovery_plan", plan)
 		}
 		return nil, errs.New(errs.FailedPrecondition, "live runs of recovery plans are not implemented yet: run the plan in test mode, "+
 			"or fail its VMs over one by one").WithDetails("field", "mode")
-	default:
-		return nil, errs.New(errs.InvalidArgument, "mode: must be test or live, not %q", req.Mode).WithDetails("field", "mode")
 	}
 	spec := WithDefaults(plan.PlanSpec)
 	spec.Name = plan.Name
