@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/ossea/unifiedfailover/api/apiv1"
+	"github.com/ossea/unifiedfailover/recovery"
+	"github.com/ossea/unifiedfailover/store"
 )
 
 // planRun starts a test run of a plan stored directly (the plan CRUD
@@ -269,4 +271,61 @@ func TestPlanRunFailures(t *testing.T) {
 		t.Errorf("the rollback touched app, which the run never failed over")
 	}
 	_ = fmt.Sprint()
+}
+
+// TestPlanRunResumesWithoutASecondJob: a tick that died after the engine
+// started a member's failover but before recording it is followed by one
+// that adopts that job rather than start a second; a run whose tick Redis
+// lost (here: never enqueued) is restored by the sweep and completes.
+func TestPlanRunResumesWithoutASecondJob(t *testing.T) {
+	f := setupFull(t)
+	vm := f.lab.Manifest().VMs[0]
+	plan, err := f.store.CreateRecoveryPlan(f.ctx, apiv1.PlanSpec{Name: "resume",
+		Waves: []apiv1.Wave{{Members: []apiv1.Member{{ID: "m", VM: vm.Name}}}}}, "ada")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := recovery.WithDefaults(plan.PlanSpec)
+	// The run's row only, as if the API died before enqueueing its tick.
+	run, err := f.store.CreatePlanRun(f.ctx, store.NewPlanRun{Plan: plan, Spec: spec, Mode: apiv1.ModeTest, CreatedBy: "otto",
+		Members: []store.NewPlanRunMember{{ID: "m", ContextID: f.contexts[vm.Name], VMName: vm.Name}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.runs.Advance(f.ctx, run.ID, -1); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := f.store.GetPlanRun(f.ctx, run.ID)
+	m := got.Members[0]
+	if m.State != apiv1.MemberFailingOver || m.JobID == "" {
+		t.Fatalf("after the first tick: %+v", m)
+	}
+	first := m.JobID
+	// The crash: the job's id never reached the member's record.
+	m.State, m.JobID = apiv1.MemberStarting, ""
+	if err := f.store.UpdatePlanRunMember(f.ctx, run.ID, &m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.runs.Advance(f.ctx, run.ID, -1); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = f.store.GetPlanRun(f.ctx, run.ID)
+	if got.Members[0].JobID != first {
+		t.Fatalf("the resumed tick recorded job %q, want the one started before, %s", got.Members[0].JobID, first)
+	}
+	jobs, err := f.store.ListJobs(f.ctx, store.JobFilter{ContextID: f.contexts[vm.Name], Type: "failover"})
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("%d failover jobs of the VM, want 1: %v", len(jobs), err)
+	}
+	// No tick is queued for the run: the sweep restores it.
+	time.Sleep(500 * time.Millisecond)
+	if got, _ = f.store.GetPlanRun(f.ctx, run.ID); got.Status != apiv1.RunRunning {
+		t.Fatalf("the run moved without a tick: %s", got.Status)
+	}
+	if _, err := f.runs.Sweep(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if end := f.waitPlanRun(run.ID, apiv1.RunCompleted, apiv1.RunFailed, apiv1.RunHalted); end.Status != apiv1.RunCompleted {
+		t.Fatalf("after the sweep: %s %s %+v", end.Status, end.Reason, end.Members)
+	}
 }
