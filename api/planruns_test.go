@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -327,5 +328,49 @@ func TestPlanRunResumesWithoutASecondJob(t *testing.T) {
 	}
 	if end := f.waitPlanRun(run.ID, apiv1.RunCompleted, apiv1.RunFailed, apiv1.RunHalted); end.Status != apiv1.RunCompleted {
 		t.Fatalf("after the sweep: %s %s %+v", end.Status, end.Reason, end.Members)
+	}
+}
+
+// TestPlanRunReadiness: a tcp check READYs its member once the address
+// accepts, after its post_ready_delay; one that never accepts fails its
+// member with readiness_timeout (optional here: the run completes with a
+// warning).
+func TestPlanRunReadiness(t *testing.T) {
+	f := setupFull(t)
+	vms := f.lab.Manifest().VMs
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := closed.Addr().String()
+	_ = closed.Close()
+	id := f.startPlanRun(apiv1.PlanSpec{Name: "ready", Waves: []apiv1.Wave{{OnFailure: apiv1.WaveContinue, Members: []apiv1.Member{
+		{ID: "up", VM: vms[0].Name, Readiness: &apiv1.ReadinessCheck{Type: apiv1.ReadyTCP, Address: ln.Addr().String(),
+			PostReadyDelay: "500ms"}},
+		{ID: "down", VM: vms[1].Name, Optional: true, Readiness: &apiv1.ReadinessCheck{Type: apiv1.ReadyTCP, Address: dead,
+			Timeout: "1s"}}}}}})
+	run := f.waitPlanRun(id, apiv1.RunCompleted, apiv1.RunFailed, apiv1.RunHalted)
+	up, down := memberOf(run, "up"), memberOf(run, "down")
+	if run.Status != apiv1.RunCompleted || up.State != apiv1.MemberReady || up.CheckedAt == nil ||
+		up.ReadyAt.Sub(*up.CheckedAt) < 500*time.Millisecond {
+		t.Fatalf("up: %s %+v", run.Status, up)
+	}
+	if down.State != apiv1.MemberFailed || down.Reason != apiv1.ReasonReadinessTimeout || down.Warning == "" ||
+		down.EndedAt.Sub(*down.JobDoneAt) < time.Second {
+		t.Fatalf("down: %+v", down)
 	}
 }
