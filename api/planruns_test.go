@@ -374,3 +374,42 @@ func TestPlanRunReadiness(t *testing.T) {
 		t.Fatalf("down: %+v", down)
 	}
 }
+
+// TestPlanRunRollbackAdoptsAnUnrecordedFailover: a run rolled back after
+// a tick died between starting a member's failover and recording it rolls
+// that failover back too (it is the run's: its actor), and the VM is
+// ready_for_failover again.
+func TestPlanRunRollbackAdoptsAnUnrecordedFailover(t *testing.T) {
+	f := setupFull(t)
+	vm := f.lab.Manifest().VMs[0]
+	plan, err := f.store.CreateRecoveryPlan(f.ctx, apiv1.PlanSpec{Name: "adopt",
+		Waves: []apiv1.Wave{{Members: []apiv1.Member{{ID: "m", VM: vm.Name}}}}}, "ada")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := f.store.CreatePlanRun(f.ctx, store.NewPlanRun{Plan: plan, Spec: recovery.WithDefaults(plan.PlanSpec),
+		Mode: apiv1.ModeTest, CreatedBy: "otto", Members: []store.NewPlanRunMember{{ID: "m", ContextID: f.contexts[vm.Name]}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.runs.Advance(f.ctx, run.ID, -1); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := f.store.GetPlanRun(f.ctx, run.ID)
+	m := got.Members[0]
+	started := m.JobID
+	m.State, m.JobID = apiv1.MemberStarting, ""
+	if err := f.store.UpdatePlanRunMember(f.ctx, run.ID, &m); err != nil {
+		t.Fatal(err)
+	}
+	f.planRunPost(run.ID, "rollback", "", http.StatusAccepted)
+	end := f.waitPlanRun(run.ID, apiv1.RunRolledBack, apiv1.RunFailed)
+	m = end.Members[0]
+	if end.Status != apiv1.RunRolledBack || m.State != apiv1.MemberRolledBack || m.JobID != started || m.RollbackJobID == "" {
+		t.Fatalf("after the rollback: %s %s %+v (started %s)", end.Status, end.Reason, m, started)
+	}
+	_, c := f.call(viewerToken, "GET", "/api/v1/contexts/"+f.contexts[vm.Name], "")
+	if c["current_status"] != "ready_for_failover" {
+		t.Fatalf("the VM after the run's rollback: %v", c["current_status"])
+	}
+}

@@ -476,22 +476,11 @@ func (r *Runs) start(ctx context.Context, ts *tickState, m *apiv1.PlanRunMember)
 		r.event(ctx, run, "info", m.ID, "member starting", map[string]any{"wave": m.Wave, "context_id": m.ContextID})
 	}
 	if m.JobID == "" {
-		jobs, err := r.cfg.Store.ListJobs(ctx, store.JobFilter{ContextID: m.ContextID, Type: failover.JobFailover, Limit: 10})
+		id, err := r.adopt(ctx, run, m)
 		if err != nil {
 			return err
 		}
-		for _, j := range jobs {
-			if j.Actor == actor && m.StartedAt != nil && !j.CreatedAt.Before(m.StartedAt.Add(-time.Second)) {
-				owner, err := r.cfg.Store.PlanRunOfJob(ctx, j.ID)
-				if err != nil {
-					return err
-				}
-				if owner == "" {
-					m.JobID = j.ID
-					break
-				}
-			}
-		}
+		m.JobID = id
 	}
 	if m.JobID == "" {
 		st, err := r.cfg.Engine.StartFailover(ctx, failover.FailoverRequest{ContextID: m.ContextID, FailoverType: apiv1.FailoverTest},
@@ -509,6 +498,32 @@ func (r *Runs) start(ctx context.Context, ts *tickState, m *apiv1.PlanRunMember)
 	}
 	m.State = apiv1.MemberFailingOver
 	return r.save(ctx, run, m)
+}
+
+// adopt returns the failover a tick that died after starting it left
+// unrecorded: the newest failover of the member's VM by the run's actor,
+// created after the member's intent, that no run recorded; or "".
+func (r *Runs) adopt(ctx context.Context, run *apiv1.PlanRun, m *apiv1.PlanRunMember) (string, error) {
+	if m.StartedAt == nil {
+		return "", nil
+	}
+	jobs, err := r.cfg.Store.ListJobs(ctx, store.JobFilter{ContextID: m.ContextID, Type: failover.JobFailover, Limit: 10})
+	if err != nil {
+		return "", err
+	}
+	for _, j := range jobs {
+		if j.Actor != Actor(run.ID) || j.CreatedAt.Before(m.StartedAt.Add(-time.Second)) {
+			continue
+		}
+		owner, err := r.cfg.Store.PlanRunOfJob(ctx, j.ID)
+		if err != nil {
+			return "", err
+		}
+		if owner == "" {
+			return j.ID, nil
+		}
+	}
+	return "", nil
 }
 
 // needsRollback: the run made a failover of the member that is not rolled
@@ -532,6 +547,23 @@ func (r *Runs) backward(ctx context.Context, run *apiv1.PlanRun) (bool, error) {
 	busy := 0
 	for i := range run.Members {
 		m := &run.Members[i]
+		if m.State == apiv1.MemberStarting && m.JobID == "" {
+			// A tick died while starting it: a failover it started is the
+			// run's to roll back; without one there is nothing.
+			id, err := r.adopt(ctx, run, m)
+			if err != nil {
+				return true, err
+			}
+			now := r.now()
+			if id != "" {
+				m.JobID, m.State = id, apiv1.MemberFailingOver
+			} else {
+				m.State, m.Reason, m.EndedAt = apiv1.MemberSkipped, "run rolled back before the member started", &now
+			}
+			if err := r.save(ctx, run, m); err != nil {
+				return true, err
+			}
+		}
 		if m.State == apiv1.MemberRollingBack {
 			if err := r.observeRollback(ctx, run, m); err != nil {
 				return true, err
