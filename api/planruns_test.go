@@ -413,3 +413,30 @@ func TestPlanRunRollbackAdoptsAnUnrecordedFailover(t *testing.T) {
 		t.Fatalf("the VM after the run's rollback: %v", c["current_status"])
 	}
 }
+
+// TestPlanRunTestTTL: a test run of a plan with test_ttl is rolled back
+// by itself once the TTL after its end is up (a timer stored on the run),
+// and the rollback is in the run's choices as the TTL's.
+func TestPlanRunTestTTL(t *testing.T) {
+	f := setupFull(t)
+	vm := f.lab.Manifest().VMs[0]
+	id := f.startPlanRun(apiv1.PlanSpec{Name: "ttl", TestTTL: "2s", Waves: []apiv1.Wave{{Members: []apiv1.Member{{ID: "m", VM: vm.Name}}}}})
+	run := f.waitPlanRun(id, apiv1.RunCompleted, apiv1.RunFailed, apiv1.RunHalted, apiv1.RunRollingBack, apiv1.RunRolledBack)
+	if run.Status != apiv1.RunCompleted || run.RollbackAt == nil || run.RollbackAt.Sub(*run.EndedAt) < 2*time.Second {
+		t.Fatalf("completed run: %s %+v, rollback at %v", run.Status, run.EndedAt, run.RollbackAt)
+	}
+	at := *run.RollbackAt
+	run = f.waitPlanRun(id, apiv1.RunRolledBack, apiv1.RunFailed)
+	m := run.Members[0]
+	if run.Status != apiv1.RunRolledBack || m.State != apiv1.MemberRolledBack || m.RollbackStartedAt.Before(at) || run.RollbackAt != nil {
+		t.Fatalf("after the TTL: %s %s %+v (rollback at %v)", run.Status, run.Reason, m, at)
+	}
+	evs, _ := f.store.PlanRunEvents(f.ctx, id)
+	found := false
+	for _, e := range evs {
+		found = found || e.Actor == "test-ttl" && e.Message == "plan-run-rollback"
+	}
+	if !found {
+		t.Fatalf("no rollback choice by the TTL in %+v", evs)
+	}
+}

@@ -155,6 +155,18 @@ func (r *Runs) Advance(ctx context.Context, runID string, tick int64) (more bool
 		switch run.Status {
 		case apiv1.RunRunning, apiv1.RunHalted:
 			more, err = r.forward(ctx, run)
+		case apiv1.RunCompleted, apiv1.RunFailed:
+			if run.RollbackAt == nil || r.now().Before(*run.RollbackAt) {
+				return nil
+			}
+			// The test TTL is up: the run's copies are rolled back.
+			if err := r.cfg.Store.SetPlanRunStatus(ctx, run.ID, apiv1.RunRollingBack, "test_ttl expired"); err != nil {
+				return err
+			}
+			r.audit(ctx, run, failover.System("test-ttl"), "plan-run-rollback", map[string]any{"reason": "test_ttl expired",
+				"test_ttl": run.Spec.TestTTL})
+			run.Status = apiv1.RunRollingBack
+			more, err = r.backward(ctx, run)
 		case apiv1.RunRollingBack:
 			more, err = r.backward(ctx, run)
 		}
@@ -296,6 +308,19 @@ func (r *Runs) forward(ctx context.Context, run *apiv1.PlanRun) (bool, error) {
 		return true, err
 	}
 	r.event(ctx, run, "info", "", "run "+status, map[string]any{"reason": reason})
+	if ttl, err := time.ParseDuration(run.Spec.TestTTL); err == nil && ttl > 0 && run.Mode == apiv1.ModeTest {
+		at := r.now().Add(ttl)
+		if err := r.cfg.Store.SetPlanRunRollbackAt(ctx, run.ID, at); err != nil {
+			return true, err
+		}
+		r.event(ctx, run, "info", "", "the test copies roll back by themselves at the end of the test TTL",
+			map[string]any{"test_ttl": run.Spec.TestTTL, "rollback_at": at})
+		// The timer is the row: this delayed tick fires it, and should
+		// Redis lose it, the sweep does.
+		if err := r.schedule(ctx, run.ID, ttl); err != nil {
+			r.cfg.Log.WarnContext(ctx, "could not schedule a test run's rollback; the sweep will", "run_id", run.ID, "error", err)
+		}
+	}
 	return false, nil
 }
 

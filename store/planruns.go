@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -39,14 +40,14 @@ type NewPlanRun struct {
 }
 
 const planRunColumns = `id::text, plan_id::text, plan_name, plan_version, spec, mode, status, reason, created_by,
-	started_at, updated_at, ended_at`
+	started_at, updated_at, ended_at, rollback_at`
 
 func scanPlanRun(row pgx.Row) (*apiv1.PlanRun, int64, error) {
 	var r apiv1.PlanRun
 	var spec []byte
 	var tick int64
 	if err := row.Scan(&r.ID, &r.PlanID, &r.PlanName, &r.PlanVersion, &spec, &r.Mode, &r.Status, &r.Reason,
-		&r.CreatedBy, &r.StartedAt, &r.UpdatedAt, &r.EndedAt, &tick); err != nil {
+		&r.CreatedBy, &r.StartedAt, &r.UpdatedAt, &r.EndedAt, &r.RollbackAt, &tick); err != nil {
 		return nil, 0, err
 	}
 	if err := json.Unmarshal(spec, &r.Spec); err != nil {
@@ -170,10 +171,11 @@ func (s *Store) getPlanRun(ctx context.Context, id string) (*apiv1.PlanRun, int6
 	return r, tick, nil
 }
 
-// UnfinishedPlanRuns returns the ids of the runs that are running or
-// rolling back (a halted run waits for its operator).
+// UnfinishedPlanRuns returns the ids of the runs a tick has work for:
+// the unfinished ones, and the ended ones whose rollback_at has come.
 func (s *Store) UnfinishedPlanRuns(ctx context.Context) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id::text FROM plan_runs WHERE status IN ('running', 'rolling_back', 'halted') ORDER BY started_at`)
+	rows, err := s.pool.Query(ctx, `SELECT id::text FROM plan_runs WHERE status = ANY($1) OR rollback_at <= now()
+		ORDER BY started_at`, UnfinishedRunStatuses)
 	if err != nil {
 		return nil, classify(err, "listing unfinished plan runs")
 	}
@@ -226,17 +228,24 @@ func (s *Store) UpdatePlanRunMember(ctx context.Context, runID string, m *apiv1.
 	return nil
 }
 
-// SetPlanRunStatus sets a run's status and reason; a finished status sets
-// ended_at, an unfinished one clears it. Another unfinished run of the
-// plan is Conflict.
+// SetPlanRunStatus sets a run's status and reason, and clears its
+// rollback_at; a finished status sets ended_at, an unfinished one clears
+// it. Another unfinished run of the plan is Conflict.
 func (s *Store) SetPlanRunStatus(ctx context.Context, runID, status, reason string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE plan_runs SET status = $2, reason = $3, updated_at = now(),
+	_, err := s.pool.Exec(ctx, `UPDATE plan_runs SET status = $2, reason = $3, updated_at = now(), rollback_at = NULL,
 		ended_at = CASE WHEN $2 = ANY($4) THEN NULL ELSE COALESCE(ended_at, now()) END WHERE id = $1`,
 		runID, status, reason, UnfinishedRunStatuses)
 	if isUniqueViolation(err, "plan_runs_one_unfinished") {
 		return errs.New(errs.Conflict, "the plan of run %s has another unfinished run", runID)
 	}
 	return classify(err, "setting the status of plan run %s", runID)
+}
+
+// SetPlanRunRollbackAt sets when an ended test run is rolled back by
+// itself.
+func (s *Store) SetPlanRunRollbackAt(ctx context.Context, runID string, at time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE plan_runs SET rollback_at = $2, updated_at = now() WHERE id = $1`, runID, at)
+	return classify(err, "setting when plan run %s rolls back", runID)
 }
 
 // NextPlanRunTick counts a tick of the run and returns its number.

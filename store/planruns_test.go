@@ -63,6 +63,23 @@ func TestPlanRunExclusivity(t *testing.T) {
 	if err != nil || got.EndedAt == nil {
 		t.Fatalf("completed run: %+v, %v", got, err)
 	}
+	// An ended run with its test TTL due is work for the sweep; a change of
+	// its status cancels the timer.
+	if ids, err := b.store.UnfinishedPlanRuns(b.ctx); err != nil || len(ids) != 0 {
+		t.Fatalf("unfinished runs after the end: %v, %v", ids, err)
+	}
+	if err := b.store.SetPlanRunRollbackAt(b.ctx, run.ID, time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := b.store.UnfinishedPlanRuns(b.ctx); err != nil || len(ids) != 1 || ids[0] != run.ID {
+		t.Fatalf("runs due for their test TTL: %v, %v", ids, err)
+	}
+	if err := b.store.SetPlanRunStatus(b.ctx, run.ID, apiv1.RunFailed, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := b.store.GetPlanRun(b.ctx, run.ID); got.RollbackAt != nil {
+		t.Fatalf("a status change kept the timer: %v", got.RollbackAt)
+	}
 	if _, err := newPlanRun(t, b, other, store.NewPlanRunMember{ID: "web", ContextID: web.ContextID}); err != nil {
 		t.Fatalf("after the first run ended: %v", err)
 	}

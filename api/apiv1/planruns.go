@@ -76,19 +76,23 @@ type PlanRunMember struct {
 // PlanRun is a run of a plan (GET /plan-runs/{id}), pinned to the plan
 // version it started with.
 type PlanRun struct {
-	ID          string          `json:"id"`
-	PlanID      string          `json:"plan_id"`
-	PlanName    string          `json:"plan_name"`
-	PlanVersion int             `json:"plan_version"`
-	Mode        string          `json:"mode"`
-	Status      string          `json:"status"`
-	Reason      string          `json:"reason,omitempty"`
-	CreatedBy   string          `json:"created_by"`
-	StartedAt   time.Time       `json:"started_at"`
-	UpdatedAt   time.Time       `json:"updated_at"`
-	EndedAt     *time.Time      `json:"ended_at,omitempty"`
-	Spec        PlanSpec        `json:"spec"`
-	Members     []PlanRunMember `json:"members"`
+	ID          string     `json:"id"`
+	PlanID      string     `json:"plan_id"`
+	PlanName    string     `json:"plan_name"`
+	PlanVersion int        `json:"plan_version"`
+	Mode        string     `json:"mode"`
+	Status      string     `json:"status"`
+	Reason      string     `json:"reason,omitempty"`
+	CreatedBy   string     `json:"created_by"`
+	StartedAt   time.Time  `json:"started_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	EndedAt     *time.Time `json:"ended_at,omitempty"`
+	// RollbackAt is when a test run's copies are rolled back by
+	// themselves (the plan's test_ttl after the run's end); a manual
+	// rollback, or any other change of the run's status, cancels it.
+	RollbackAt *time.Time      `json:"rollback_at,omitempty"`
+	Spec       PlanSpec        `json:"spec"`
+	Members    []PlanRunMember `json:"members"`
 }
 
 // PlanRunEvent is one entry of a run's log; Actor is set on an operator's
