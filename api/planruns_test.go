@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -230,6 +231,11 @@ func TestPlanRunFailures(t *testing.T) {
 		t.Fatalf("after db's failure: %s %s %+v", run.Status, run.Reason, run.Members)
 	}
 	f.assertAdvanceChangesNothing(id)
+	// A VM of the unfinished run gets no failover from outside the run.
+	code, out := f.call(operatorToken, "POST", "/api/v1/failover/unified", `{"vm_name":"`+vms[1].Name+`","failover_type":"test"}`)
+	if code != http.StatusConflict || !strings.Contains(fmt.Sprint(out["error"]), id) {
+		t.Fatalf("a failover of the skipped member's VM: %d %v", code, out)
+	}
 	// Continue and skip are refused on an unknown member; nothing changes.
 	f.planRunPost(id, "skip", `{"members":["nobody"]}`, http.StatusBadRequest)
 	f.planRunPost(id, "retry", `{"members":["cache"]}`, http.StatusConflict)
@@ -271,7 +277,6 @@ func TestPlanRunFailures(t *testing.T) {
 	if memberOf(run, "app").RollbackJobID != "" {
 		t.Errorf("the rollback touched app, which the run never failed over")
 	}
-	_ = fmt.Sprint()
 }
 
 // TestPlanRunResumesWithoutASecondJob: a tick that died after the engine

@@ -67,7 +67,7 @@ func NewRuns(cfg RunsConfig) *Runs {
 }
 
 // Actor is the actor of the jobs a run starts.
-func Actor(runID string) string { return "plan-run:" + runID }
+func Actor(runID string) string { return store.PlanRunActor(runID) }
 
 type tickPayload struct {
 	RunID string `json:"run_id"`

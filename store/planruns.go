@@ -284,6 +284,20 @@ func (s *Store) PlanRunEvents(ctx context.Context, runID string) ([]apiv1.PlanRu
 	return out, classify(err, "reading the events of plan run %s", runID)
 }
 
+// PlanRunActor is the actor of the jobs a plan run starts.
+func PlanRunActor(runID string) string { return "plan-run:" + runID }
+
+// PlanRunHolding returns the unfinished run a VM context is a member of,
+// with the member's id, or "" when none.
+func (s *Store) PlanRunHolding(ctx context.Context, contextID string) (runID, memberID string, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT r.id::text, m.member_id FROM plan_run_members m JOIN plan_runs r ON r.id = m.run_id
+		WHERE m.context_id = $1 AND r.status = ANY($2) LIMIT 1`, contextID, UnfinishedRunStatuses).Scan(&runID, &memberID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", nil
+	}
+	return runID, memberID, classify(err, "reading the plan run of VM context %s", contextID)
+}
+
 // PlanRunOfJob returns the run that recorded a job as a member's failover
 // or rollback, or "".
 func (s *Store) PlanRunOfJob(ctx context.Context, jobID string) (string, error) {
