@@ -39,7 +39,7 @@ type NewPlanRun struct {
 	Members   []NewPlanRunMember
 }
 
-const planRunColumns = `id::text, plan_id::text, plan_name, plan_version, spec, mode, status, reason, created_by,
+const planRunColumns = `id::text, COALESCE(plan_id::text, ''), plan_name, plan_version, spec, mode, status, reason, created_by,
 	started_at, updated_at, ended_at, rollback_at`
 
 func scanPlanRun(row pgx.Row) (*apiv1.PlanRun, int64, error) {
@@ -282,6 +282,18 @@ func (s *Store) PlanRunEvents(ctx context.Context, runID string) ([]apiv1.PlanRu
 		out = []apiv1.PlanRunEvent{}
 	}
 	return out, classify(err, "reading the events of plan run %s", runID)
+}
+
+// PlanHasUnfinishedRun returns the id of the plan's unfinished run, or
+// "" when it has none: a plan is not deleted while it has one.
+func (s *Store) PlanHasUnfinishedRun(ctx context.Context, planID string) (string, error) {
+	var id string
+	err := s.pool.QueryRow(ctx, `SELECT id::text FROM plan_runs WHERE plan_id::text = $1 AND status = ANY($2) LIMIT 1`,
+		planID, UnfinishedRunStatuses).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return id, classify(err, "reading the unfinished run of plan %s", planID)
 }
 
 // PlanRunActor is the actor of the jobs a plan run starts.

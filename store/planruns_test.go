@@ -91,6 +91,24 @@ func TestPlanRunExclusivity(t *testing.T) {
 	if err := b.store.SetPlanRunStatus(b.ctx, run.ID, apiv1.RunRollingBack, ""); !errs.Is(err, errs.Conflict) {
 		t.Fatalf("rolling back beside an unfinished run: %v", err)
 	}
+	// The plan's unfinished run is named; deleting the plan keeps its runs
+	// as history.
+	second, err := b.store.PlanHasUnfinishedRun(b.ctx, plan.ID)
+	if err != nil || second == "" || second == run.ID {
+		t.Fatalf("unfinished run of the plan: %q, %v", second, err)
+	}
+	if err := b.store.SetPlanRunStatus(b.ctx, second, apiv1.RunCancelled, ""); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := b.store.PlanHasUnfinishedRun(b.ctx, plan.ID); err != nil || id != "" {
+		t.Fatalf("after the cancel: %q, %v", id, err)
+	}
+	if err := b.store.DeleteRecoveryPlan(b.ctx, plan.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.store.GetPlanRun(b.ctx, run.ID); err != nil || got.PlanID != "" || got.PlanName != "shop" {
+		t.Fatalf("a run of a deleted plan: %+v, %v", got, err)
+	}
 }
 
 // TestPlanRunMemberRecords: a member's record round-trips, events keep

@@ -4,7 +4,10 @@
 -- (running, halted or rolling_back): the partial unique index.
 CREATE TABLE plan_runs (
     id           uuid PRIMARY KEY,
-    plan_id      uuid NOT NULL REFERENCES recovery_plans (id) ON DELETE RESTRICT,
+    -- NULL once the plan is deleted: a run keeps its plan's name and spec,
+    -- and stays as history (the API refuses to delete a plan while it has
+    -- an unfinished run).
+    plan_id      uuid REFERENCES recovery_plans (id) ON DELETE SET NULL,
     plan_name    text NOT NULL,
     plan_version integer NOT NULL,
     spec         jsonb NOT NULL,
