@@ -427,7 +427,7 @@ func TestPlanRunTestTTL(t *testing.T) {
 	vm := f.lab.Manifest().VMs[0]
 	id := f.startPlanRun(apiv1.PlanSpec{Name: "ttl", TestTTL: "2s", Waves: []apiv1.Wave{{Members: []apiv1.Member{{ID: "m", VM: vm.Name}}}}})
 	run := f.waitPlanRun(id, apiv1.RunCompleted, apiv1.RunFailed, apiv1.RunHalted, apiv1.RunRollingBack, apiv1.RunRolledBack)
-	if run.Status != apiv1.RunCompleted || run.RollbackAt == nil || run.RollbackAt.Sub(*run.EndedAt) < 2*time.Second {
+	if run.Status != apiv1.RunCompleted || run.RollbackAt == nil || run.RollbackAt.Sub(*run.EndedAt) < 1900*time.Millisecond {
 		t.Fatalf("completed run: %s %+v, rollback at %v", run.Status, run.EndedAt, run.RollbackAt)
 	}
 	at := *run.RollbackAt

@@ -156,8 +156,12 @@ func (r *Runs) Advance(ctx context.Context, runID string, tick int64) (more bool
 		case apiv1.RunRunning, apiv1.RunHalted:
 			more, err = r.forward(ctx, run)
 		case apiv1.RunCompleted, apiv1.RunFailed:
-			if run.RollbackAt == nil || r.now().Before(*run.RollbackAt) {
+			if run.RollbackAt == nil {
 				return nil
+			}
+			if left := run.RollbackAt.Sub(r.now()); left > 0 {
+				// asynq fires a delayed task up to a second early: come back.
+				return r.schedule(ctx, run.ID, left+time.Second)
 			}
 			// The test TTL is up: the run's copies are rolled back.
 			if err := r.cfg.Store.SetPlanRunStatus(ctx, run.ID, apiv1.RunRollingBack, "test_ttl expired"); err != nil {
@@ -304,20 +308,23 @@ func (r *Runs) forward(ctx context.Context, run *apiv1.PlanRun) (bool, error) {
 			status, reason = apiv1.RunFailed, joinText(reason, fmt.Sprintf("member %s failed: %s", m.ID, m.Reason))
 		}
 	}
-	if err := r.cfg.Store.SetPlanRunStatus(ctx, run.ID, status, reason); err != nil {
+	var rollbackAt *time.Time
+	ttl, terr := time.ParseDuration(run.Spec.TestTTL)
+	if terr == nil && ttl > 0 && run.Mode == apiv1.ModeTest {
+		at := r.now().Add(ttl)
+		rollbackAt = &at
+	}
+	if err := r.cfg.Store.EndPlanRun(ctx, run.ID, status, reason, rollbackAt); err != nil {
 		return true, err
 	}
 	r.event(ctx, run, "info", "", "run "+status, map[string]any{"reason": reason})
-	if ttl, err := time.ParseDuration(run.Spec.TestTTL); err == nil && ttl > 0 && run.Mode == apiv1.ModeTest {
-		at := r.now().Add(ttl)
-		if err := r.cfg.Store.SetPlanRunRollbackAt(ctx, run.ID, at); err != nil {
-			return true, err
-		}
+	if rollbackAt != nil {
+		at := *rollbackAt
 		r.event(ctx, run, "info", "", "the test copies roll back by themselves at the end of the test TTL",
 			map[string]any{"test_ttl": run.Spec.TestTTL, "rollback_at": at})
 		// The timer is the row: this delayed tick fires it, and should
 		// Redis lose it, the sweep does.
-		if err := r.schedule(ctx, run.ID, ttl); err != nil {
+		if err := r.schedule(ctx, run.ID, ttl+time.Second); err != nil {
 			r.cfg.Log.WarnContext(ctx, "could not schedule a test run's rollback; the sweep will", "run_id", run.ID, "error", err)
 		}
 	}

@@ -232,9 +232,15 @@ func (s *Store) UpdatePlanRunMember(ctx context.Context, runID string, m *apiv1.
 // rollback_at; a finished status sets ended_at, an unfinished one clears
 // it. Another unfinished run of the plan is Conflict.
 func (s *Store) SetPlanRunStatus(ctx context.Context, runID, status, reason string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE plan_runs SET status = $2, reason = $3, updated_at = now(), rollback_at = NULL,
+	return s.EndPlanRun(ctx, runID, status, reason, nil)
+}
+
+// EndPlanRun is SetPlanRunStatus that sets rollback_at to rollbackAt in
+// the same statement (an ended test run with its test TTL).
+func (s *Store) EndPlanRun(ctx context.Context, runID, status, reason string, rollbackAt *time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE plan_runs SET status = $2, reason = $3, updated_at = now(), rollback_at = $5,
 		ended_at = CASE WHEN $2 = ANY($4) THEN NULL ELSE COALESCE(ended_at, now()) END WHERE id = $1`,
-		runID, status, reason, UnfinishedRunStatuses)
+		runID, status, reason, UnfinishedRunStatuses, rollbackAt)
 	if isUniqueViolation(err, "plan_runs_one_unfinished") {
 		return errs.New(errs.Conflict, "the plan of run %s has another unfinished run", runID)
 	}
