@@ -25,6 +25,7 @@ import (
 	"github.com/ossea/unifiedfailover/cloudstack"
 	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/lab"
+	"github.com/ossea/unifiedfailover/recovery"
 	"github.com/ossea/unifiedfailover/store"
 	"github.com/ossea/unifiedfailover/tasks"
 	"github.com/ossea/unifiedfailover/virtio"
@@ -74,6 +75,7 @@ type full struct {
 	lab      *lab.Lab
 	url      string
 	contexts map[string]string // VM name → context id
+	runs     *recovery.Runs    // the worker's plan runner
 
 	mu      sync.Mutex
 	covered map[string]bool // "GET /api/v1/…" operations with a validated answer
@@ -143,6 +145,7 @@ func setupLabWith(t *testing.T, cfg lab.Config) *full {
 	for _, c := range tasks.Engine(eng) {
 		runner.Register(c)
 	}
+	runs := tasks.PlanRuns(runner, st, eng, log)
 	p.startWorker(t)
 	a, err := api.New(api.Config{Auth: auth.Static(map[string]auth.Principal{
 		viewerToken: {Name: "vera", Role: auth.Viewer}, operatorToken: {Name: "otto", Role: auth.Operator},
@@ -153,7 +156,7 @@ func setupLabWith(t *testing.T, cfg lab.Config) *full {
 	}
 	hs := httptest.NewServer(a.Handler())
 	t.Cleanup(hs.Close)
-	return &full{ctx: ctx, t: t, store: st, lab: l, url: hs.URL, contexts: map[string]string{}, covered: map[string]bool{}}
+	return &full{ctx: ctx, t: t, store: st, lab: l, url: hs.URL, contexts: map[string]string{}, covered: map[string]bool{}, runs: runs}
 }
 
 // call sends a request with token ("" for none) and checks the answer is

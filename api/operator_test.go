@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ossea/unifiedfailover/api/apiv1"
 )
 
 func mustJSON(v any) string {
@@ -97,6 +99,37 @@ func TestEveryEndpointMatchesOpenAPI(t *testing.T) {
 	expect(204, code, body, "delete plan")
 	code, body = f.call(viewerToken, "GET", "/api/v1/plans/"+planID, "")
 	expect(404, code, body, "deleted plan")
+	// A recovery plan run (test mode) of the third VM, its reads, the
+	// operator's choices it refuses in its state, and its rollback.
+	runPlan, err := f.store.CreateRecoveryPlan(f.ctx, apiv1.PlanSpec{Name: "one", TargetRTOSeconds: 600,
+		Waves: []apiv1.Wave{{Members: []apiv1.Member{{ID: "m", VM: vm3.Name}}}}}, "ada")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body = f.call(operatorToken, "POST", "/api/v1/plans/"+runPlan.ID+"/runs", `{"mode":"test"}`)
+	expect(202, code, body, "plan run")
+	runID := body["id"].(string)
+	run := f.waitPlanRun(runID, apiv1.RunCompleted, apiv1.RunFailed, apiv1.RunHalted)
+	if run.Status != apiv1.RunCompleted {
+		t.Fatalf("plan run: %+v", run)
+	}
+	code, body = f.call(viewerToken, "GET", "/api/v1/plan-runs/"+runID+"/events", "")
+	expect(200, code, body, "plan run events")
+	code, body = f.call(viewerToken, "GET", "/api/v1/plan-runs/"+runID+"/report", "")
+	expect(200, code, body, "plan run report")
+	code, body = f.call(operatorToken, "POST", "/api/v1/plan-runs/"+runID+"/retry", `{"members":["m"]}`)
+	expect(409, code, body, "retry of a ready member")
+	code, body = f.call(operatorToken, "POST", "/api/v1/plan-runs/"+runID+"/skip", `{"members":["m"]}`)
+	expect(409, code, body, "skip of a completed run")
+	code, body = f.call(operatorToken, "POST", "/api/v1/plan-runs/"+runID+"/continue", "")
+	expect(409, code, body, "continue of a completed run")
+	code, body = f.call(operatorToken, "POST", "/api/v1/plan-runs/"+runID+"/cancel", "")
+	expect(409, code, body, "cancel of a completed run")
+	code, body = f.call(operatorToken, "POST", "/api/v1/plan-runs/"+runID+"/rollback", "")
+	expect(202, code, body, "plan run rollback")
+	if run = f.waitPlanRun(runID, apiv1.RunRolledBack, apiv1.RunFailed); run.Status != apiv1.RunRolledBack {
+		t.Fatalf("plan run rollback: %+v", run)
+	}
 
 	// Network mappings.
 	code, body = f.call(viewerToken, "GET", "/api/v1/network-mappings", "")
@@ -357,6 +390,13 @@ func TestRefusalsChangeNothing(t *testing.T) {
 	}
 	cycle := `{"name":"loop","waves":[{"members":[{"vm":"a","depends_on":[{"member":"c"}]},{"vm":"b","depends_on":[{"member":"a"}]},{"vm":"c","depends_on":[{"member":"b"}]}]}]}`
 	across := `{"name":"across","waves":[{"members":[{"vm":"db"}]},{"members":[{"vm":"app","depends_on":[{"member":"db"}]}]}]}`
+	plan, err := f.store.CreateRecoveryPlan(f.ctx, apiv1.PlanSpec{Name: "refused",
+		Waves: []apiv1.Wave{{Members: []apiv1.Member{{VM: vm1.Name}}}}}, "ada")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := "/api/v1" + "/plans/" + plan.ID + "/runs"
+	noRun := "/api/v1" + "/plan-runs/00000000-0000-0000-0000-000000000000"
 	before := f.dbState()
 
 	type tc struct {
@@ -458,6 +498,21 @@ func TestRefusalsChangeNothing(t *testing.T) {
 		{"unknown commit", adminToken, "POST", V + "/failover/nosuchjob/commit", "", 404, ""},
 		{"unknown retry", adminToken, "POST", V + "/failover/nosuchjob/retry", "", 404, ""},
 		{"rollback with nothing to roll back", operatorToken, "POST", V + "/failover/rollback", `{"vm_name":"` + vm1.Name + `"}`, 409, ""},
+		// Plan runs.
+		{"viewer plan run", viewerToken, "POST", runs, `{"mode":"test"}`, 403, ""},
+		{"viewer plan run retry", viewerToken, "POST", noRun + "/retry", `{"members":["a"]}`, 403, ""},
+		{"operator live plan run", operatorToken, "POST", runs, `{"mode":"live","confirm":"refused"}`, 403, ""},
+		{"live plan run without confirm", adminToken, "POST", runs, `{"mode":"live"}`, 428, ""},
+		{"live plan run, not implemented", adminToken, "POST", runs, `{"mode":"live","confirm":"refused"}`, 409, "mode"},
+		{"bad plan run mode", operatorToken, "POST", runs, `{"mode":"prod"}`, 400, "mode"},
+		{"plan run, unknown field", operatorToken, "POST", runs, `{"mode":"test","bogus":1}`, 400, "bogus"},
+		{"run of an unknown plan", operatorToken, "POST", "/api/v1" + "/plans/nosuchplan/runs", `{"mode":"test"}`, 404, ""},
+		{"unknown plan run", viewerToken, "GET", noRun, "", 404, ""},
+		{"unknown plan run events", viewerToken, "GET", noRun + "/events", "", 404, ""},
+		{"unknown plan run report", viewerToken, "GET", noRun + "/report", "", 404, ""},
+		{"plan run, bad wait", viewerToken, "GET", noRun + "?wait=forever", "", 400, "wait"},
+		{"retry in an unknown plan run", operatorToken, "POST", noRun + "/retry", `{"members":["a"]}`, 404, ""},
+		{"cancel of an unknown plan run", operatorToken, "POST", noRun + "/cancel", "", 404, ""},
 		// Path injection.
 		{"dot dot", viewerToken, "GET", V + "/network-mappings/../status", "", 400, "vm"},
 		{"escaped dot dot", viewerToken, "GET", V + "/network-mappings/%2e%2e/status", "", 400, "vm"},

@@ -137,13 +137,20 @@ func (s *Server) updatePlan(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// planInUse is the hook for plan runs (built on another branch): it is to
-// refuse a delete with errs.Conflict naming the run while the plan has an
-// unfinished run (a store.PlanHasUnfinishedRun, which that branch adds;
-// a foreign key from the runs to the plan, ON DELETE RESTRICT, keeps a run
-// that starts meanwhile safe too). Until then no plan has a run, and it
-// refuses nothing.
-func (s *Server) planInUse(_ context.Context, _ *apiv1.RecoveryPlan) error { return nil }
+// planInUse refuses to delete a plan while it has an unfinished run
+// (Conflict naming the run). A finished run stays as history: its plan_id
+// is set to NULL when the plan goes.
+func (s *Server) planInUse(ctx context.Context, p *apiv1.RecoveryPlan) error {
+	id, err := s.store.PlanHasUnfinishedRun(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	if id != "" {
+		return errs.New(errs.Conflict, "recovery plan %s has an unfinished run %s: roll it back or cancel it first", p.Name, id).
+			WithDetails("run_id", id)
+	}
+	return nil
+}
 
 // deletePlan deletes a plan, unless planInUse refuses it.
 func (s *Server) deletePlan(w http.ResponseWriter, r *http.Request) error {

@@ -38,8 +38,11 @@ func (s *Server) routes(r chi.Router) {
 	r.Get("/plans/{id}", s.handle(s.getPlan))
 	// Validating reads the store only (recovery.Checker.Validate).
 	r.Post("/plans/{id}/validate", s.handle(s.validatePlan))
+	r.Get("/plan-runs/{run_id}", s.handle(s.getPlanRun))
+	r.Get("/plan-runs/{run_id}/events", s.handle(s.planRunEvents))
 	r.Group(func(r chi.Router) {
 		r.Use(s.needEngine)
+		r.Get("/plan-runs/{run_id}/report", s.handle(s.planRunReport))
 		r.Get("/failover/preflight/config/{failover_type}/{vm}", s.handle(s.preflightConfig))
 		r.Post("/failover/preflight/validate", s.handle(s.preflightValidate))
 		r.Get("/failover/rollback/decision/{failover_type}/{vm}", s.handle(s.rollbackDecision))
@@ -78,6 +81,11 @@ func (s *Server) routes(r chi.Router) {
 			r.Post("/failover/{job_id}/retry", s.handle(s.retryJob))
 			r.Post("/failover/{job_id}/commit", s.handle(s.commitFailover))
 			r.Post("/failover/{job_id}/cancel", s.handle(s.cancelJob))
+			// A live run needs the admin role and confirm (recovery.Runs.Start).
+			r.Post("/plans/{id}/runs", s.handle(s.startPlanRun))
+			for _, a := range []string{"retry", "skip", "continue", "cancel", "rollback"} {
+				r.Post("/plan-runs/{run_id}/"+a, s.handle(s.planRunAction(a)))
+			}
 		})
 	})
 

@@ -20,6 +20,7 @@ import (
 	"github.com/ossea/unifiedfailover/failover"
 	"github.com/ossea/unifiedfailover/metrics"
 	"github.com/ossea/unifiedfailover/queue"
+	"github.com/ossea/unifiedfailover/recovery"
 	"github.com/ossea/unifiedfailover/store"
 	"github.com/ossea/unifiedfailover/ui"
 )
@@ -86,7 +87,9 @@ type Server struct {
 	store  *store.Store
 	runner *queue.Runner
 	engine *failover.Engine
-	log    *slog.Logger
+	// runs runs recovery plans (with the engine; nil without).
+	runs *recovery.Runs
+	log  *slog.Logger
 	// draining ends when the server starts shutting down (Drain): reads
 	// waiting for a job's end answer at once.
 	draining context.Context
@@ -100,8 +103,12 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	draining, drain := context.WithCancel(context.Background())
-	return &Server{cfg: cfg, store: cfg.Store, runner: cfg.Runner, engine: cfg.Engine, log: cfg.Logger,
-		draining: draining, drain: drain}, nil
+	s := &Server{cfg: cfg, store: cfg.Store, runner: cfg.Runner, engine: cfg.Engine, log: cfg.Logger,
+		draining: draining, drain: drain}
+	if cfg.Engine != nil {
+		s.runs = recovery.NewRuns(recovery.RunsConfig{Store: cfg.Store, Engine: cfg.Engine, Runner: cfg.Runner, Log: cfg.Logger})
+	}
+	return s, nil
 }
 
 // Drain makes reads waiting for a job's end (?wait=) answer now, with the

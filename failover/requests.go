@@ -187,6 +187,9 @@ func (e *Engine) StartFailover(ctx context.Context, req FailoverRequest, who Act
 		return &Started{Plan: p}, err
 	}
 	cfg, actor := p.Config, who.Name
+	if err := e.planRunConflict(ctx, cfg.ContextID, actor); err != nil {
+		return &Started{Plan: p}, err
+	}
 	if gerr := p.Preflight.Gate(cfg.SkipValidation); gerr != nil {
 		if err := e.activeJobConflict(ctx, cfg.ContextID); err != nil {
 			return &Started{Plan: p}, err
@@ -292,6 +295,18 @@ func (e *Engine) recordDecisions(ctx context.Context, tx pgx.Tx, actor string, j
 }
 
 // activeJobConflict returns Conflict naming the VM's active job, if any.
+// planRunConflict refuses a failover of a VM that is a member of an
+// unfinished plan run, unless the run itself asks: a VM is in at most one
+// unfinished job or run.
+func (e *Engine) planRunConflict(ctx context.Context, contextID, actor string) error {
+	runID, member, err := e.store.PlanRunHolding(ctx, contextID)
+	if err != nil || runID == "" || actor == store.PlanRunActor(runID) {
+		return err
+	}
+	return errs.New(errs.Conflict, "VM context %s is member %s of the unfinished plan run %s: act on it through the run "+
+		"(retry, skip, cancel, rollback)", contextID, member, runID).WithDetails("plan_run_id", runID)
+}
+
 func (e *Engine) activeJobConflict(ctx context.Context, contextID string) error {
 	active, err := e.store.ActiveJob(ctx, contextID)
 	if errs.Is(err, errs.NotFound) {

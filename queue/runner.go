@@ -31,6 +31,11 @@ type Runner struct {
 	// insp interrupts a running step (UseInspector); nil: a cancel takes
 	// effect at the next step.
 	insp *asynq.Inspector
+	// tasks are handlers of task types that are not a chain's steps (the
+	// plan runner's ticks, Handle); sweeps are repairs the sweeper runs
+	// besides its own (OnSweep).
+	tasks  map[string]asynq.Handler
+	sweeps []func(context.Context) (int, error)
 }
 
 // UseInspector lets the runner interrupt a running step of a cancelled
@@ -65,7 +70,35 @@ type taskRef struct {
 // nil.
 func NewRunner(st *store.Store, client *asynq.Client, log *slog.Logger, m *metrics.Metrics) *Runner {
 	return &Runner{store: st, client: client, log: log, metrics: m,
-		chains: map[string]*Chain{}, byTask: map[string]taskRef{}}
+		chains: map[string]*Chain{}, byTask: map[string]taskRef{}, tasks: map[string]asynq.Handler{}}
+}
+
+// Handle adds a handler of a task type that is not a chain's step (the
+// plan runner's plan-advance ticks); the worker's Mux serves it. It panics
+// on a duplicate.
+func (r *Runner) Handle(taskType string, h asynq.Handler) {
+	if _, dup := r.tasks[taskType]; dup {
+		panic("queue: task type " + taskType + " handled twice")
+	}
+	r.tasks[taskType] = h
+}
+
+// OnSweep adds a repair the sweeper runs each time it sweeps: fn restores
+// what Redis lost of a task type of Handle, and says how many it repaired.
+func (r *Runner) OnSweep(fn func(context.Context) (int, error)) { r.sweeps = append(r.sweeps, fn) }
+
+// Enqueue enqueues a task of a type of Handle. A task id that is taken
+// (the task is still queued, scheduled or running) is not an error: the
+// duplicate collapses into it.
+func (r *Runner) Enqueue(ctx context.Context, t *asynq.Task, opts ...asynq.Option) error {
+	_, err := r.client.EnqueueContext(ctx, t, opts...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+		return nil
+	}
+	if err != nil {
+		return errs.Transient(err, "enqueueing task %s", t.Type())
+	}
+	return nil
 }
 
 // Register adds a chain. It panics on a duplicate, as http.ServeMux does.
@@ -221,6 +254,9 @@ func (r *Runner) Mux() *asynq.ServeMux {
 	mux := asynq.NewServeMux()
 	for typ := range r.byTask {
 		mux.Handle(typ, r)
+	}
+	for typ, h := range r.tasks {
+		mux.Handle(typ, h)
 	}
 	return mux
 }

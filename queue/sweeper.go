@@ -37,6 +37,13 @@ func (r *Runner) Sweep(ctx context.Context, insp *asynq.Inspector, age time.Dura
 			repaired++
 		}
 	}
+	for _, fn := range r.sweeps {
+		n, err := fn(ctx)
+		repaired += n
+		if err != nil {
+			failed = append(failed, err)
+		}
+	}
 	return repaired, errors.Join(failed...)
 }
 

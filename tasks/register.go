@@ -48,10 +48,14 @@ func Chains(d Deps) []*queue.Chain {
 }
 
 // Register adds every chain of the product the deps can run to the runner
-// (Chains). Every process calls it once.
+// (Chains) and, with an Engine, the recovery plan runner's ticks
+// (PlanRuns). Every process calls it once.
 func Register(r *queue.Runner, d Deps) error {
 	for _, c := range Chains(d) {
 		r.Register(c)
+	}
+	if d.Engine != nil {
+		PlanRuns(r, d.Store, d.Engine, d.Log)
 	}
 	return nil
 }

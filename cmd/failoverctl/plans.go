@@ -18,10 +18,9 @@ import (
 )
 
 // plansCmd is `failoverctl plans`: recovery plans' definitions (list,
-// show, create, update, delete) and their validation. The plan-run
-// subcommands (run, retry, skip, continue, rollback, commit, report) are
-// built on another branch: the lead adds them to this command at the
-// merge (cmd.AddCommand(a.planRunCmds()...)).
+// show, create, update, delete), their validation, and their runs
+// (planRunCmds: run, runs, retry, skip, continue, rollback, cancel,
+// report).
 func (a *app) plansCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plans",
@@ -49,6 +48,7 @@ func (a *app) plansCmd() *cobra.Command {
 		},
 	}
 	cmd.AddCommand(a.planShowCmd(), a.planCreateCmd(), a.planUpdateCmd(), a.planDeleteCmd(), a.planValidateCmd())
+	cmd.AddCommand(a.planRunCmds()...)
 	return cmd
 }
 
