@@ -15,8 +15,8 @@ import (
 	"github.com/ossea/unifiedfailover/store"
 )
 
-// planRun starts a test run of a plan stored directly (the plan CRUD
-// routes are another branch's) and returns the run's id.
+// startPlanRun stores a plan, starts a test run of it through the API and
+// returns the run's id.
 func (f *full) startPlanRun(spec apiv1.PlanSpec) string {
 	f.t.Helper()
 	plan, err := f.store.CreateRecoveryPlan(f.ctx, spec, "ada")
