@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -18,15 +16,7 @@ import (
 // become context ids, and update keeps the settings no flag changes.
 func TestDrillsCreateUpdateDelete(t *testing.T) {
 	t.Parallel()
-	var mu sync.Mutex
-	var got []string // method path body
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body bytes.Buffer
-		_, _ = body.ReadFrom(r.Body)
-		mu.Lock()
-		got = append(got, r.Method+" "+r.URL.Path+" "+strings.TrimSpace(body.String()))
-		mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
+	base, requests := recordingAPI(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		switch {
 		case r.Method == http.MethodGet && r.URL.Path == "/api/v1/contexts/web-1":
 			_ = json.NewEncoder(w).Encode(apiv1.ContextDetail{VMContext: apiv1.VMContext{ContextID: "ctx-7", VMName: "web-1"}})
@@ -35,26 +25,24 @@ func TestDrillsCreateUpdateDelete(t *testing.T) {
 				Timezone: "UTC", Hold: "10m0s", MaxParallel: 2, Enabled: true})
 		case r.Method == http.MethodPost || r.Method == http.MethodPut:
 			var sp apiv1.DrillSpec
-			_ = json.Unmarshal(body.Bytes(), &sp)
+			_ = json.Unmarshal(body, &sp)
 			_ = json.NewEncoder(w).Encode(apiv1.Drill{ID: "d-1", Name: sp.Name, ContextIDs: sp.ContextIDs, Cron: sp.Cron})
 		case r.Method == http.MethodDelete:
 			w.WriteHeader(http.StatusNoContent)
 		default:
 			http.NotFound(w, r)
 		}
-	}))
-	t.Cleanup(srv.Close)
+	})
 	run := func(args ...string) string {
 		t.Helper()
-		return execute(t, srv.URL, false, (*app).drillsCmd, args...)
+		return execute(t, base, false, (*app).drillsCmd, args...)
 	}
 	run("create", "--name", "nightly", "--cron", "0 2 * * *", "--vm", "web-1", "--hold", "10m")
 	run("update", "d-1", "--cron", "30 3 * * 6")
 	if out := run("delete", "d-1"); !strings.Contains(out, "deleted") {
 		t.Fatalf("delete: %q", out)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	got := requests()
 	want := []string{
 		`GET /api/v1/contexts/web-1 `,
 		`POST /api/v1/drills {"name":"nightly","context_ids":["ctx-7"],"cron":"0 2 * * *","hold":"10m"}`,

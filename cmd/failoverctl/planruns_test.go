@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -26,8 +24,7 @@ func plansRoot(a *app) *cobra.Command {
 // report prints the RTOs and the verdict.
 func TestPlanRunCommands(t *testing.T) {
 	t.Parallel()
-	var mu sync.Mutex
-	var got []string
+	var mu sync.Mutex // guards reads
 	reads := 0
 	spec := apiv1.PlanSpec{Name: "shop", Waves: []apiv1.Wave{{Name: "data", Members: []apiv1.Member{{ID: "db"}, {ID: "app"}}},
 		{Members: []apiv1.Member{{ID: "web", Optional: true}}}}}
@@ -40,13 +37,7 @@ func TestPlanRunCommands(t *testing.T) {
 	}
 	rto, plan := 12.5, 30.0
 	passed := true
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body bytes.Buffer
-		_, _ = body.ReadFrom(r.Body)
-		mu.Lock()
-		got = append(got, r.Method+" "+r.URL.Path+" "+strings.TrimSpace(body.String()))
-		mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
+	base, requests := recordingAPI(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		switch {
 		case r.Method == http.MethodPost && r.URL.Path == "/api/v1/plans/shop/runs":
 			_ = json.NewEncoder(w).Encode(runAt("running", "failing_over", "pending", "pending"))
@@ -70,28 +61,26 @@ func TestPlanRunCommands(t *testing.T) {
 		default:
 			http.NotFound(w, r)
 		}
-	}))
-	t.Cleanup(srv.Close)
-	out := execute(t, srv.URL, false, plansRoot, "run", "shop", "--mode", "test", "--watch")
+	})
+	out := execute(t, base, false, plansRoot, "run", "shop", "--mode", "test", "--watch")
 	for _, want := range []string{"plan run r1 of shop v3 (test): running", "  data\n    db                   failing_over",
 		"    app                  checking", "  wave 2\n    web                  pending       optional", ": completed", "web                  ready"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("run --watch lacks %q:\n%s", want, out)
 		}
 	}
-	execute(t, srv.URL, false, plansRoot, "retry", "r1", "db", "app")
-	execute(t, srv.URL, false, plansRoot, "skip", "r1", "web")
-	if out := execute(t, srv.URL, false, plansRoot, "continue", "r1"); !strings.Contains(out, "halted") {
+	execute(t, base, false, plansRoot, "retry", "r1", "db", "app")
+	execute(t, base, false, plansRoot, "skip", "r1", "web")
+	if out := execute(t, base, false, plansRoot, "continue", "r1"); !strings.Contains(out, "halted") {
 		t.Errorf("continue: %q", out)
 	}
-	out = execute(t, srv.URL, false, plansRoot, "report", "r1")
+	out = execute(t, base, false, plansRoot, "report", "r1")
 	for _, want := range []string{"plan RTO 30.0s, passed (target 60s)", "failover/vm-startup=12.5s", "choice", "by otto: plan-run-retry"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	got := requests()
 	for _, want := range []string{`POST /api/v1/plans/shop/runs {"mode":"test"}`, `POST /api/v1/plan-runs/r1/retry {"members":["db","app"]}`,
 		`POST /api/v1/plan-runs/r1/skip {"members":["web"]}`, `POST /api/v1/plan-runs/r1/continue `} {
 		found := false

@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -27,6 +30,30 @@ func stubAPI(t *testing.T, answers map[string]any) string {
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// recordingAPI serves every request with answer (given the body it read)
+// and records it as "METHOD PATH BODY". It returns the base URL and a
+// function that lists the requests so far.
+func recordingAPI(t *testing.T, answer func(w http.ResponseWriter, r *http.Request, body []byte)) (string, func() []string) {
+	t.Helper()
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body bytes.Buffer
+		_, _ = body.ReadFrom(r.Body)
+		mu.Lock()
+		got = append(got, r.Method+" "+r.URL.Path+" "+strings.TrimSpace(body.String()))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		answer(w, r, body.Bytes())
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}
 }
 
 // execute runs the command mk builds for an app talking to base, with
