@@ -93,17 +93,25 @@ func setupObs(t *testing.T, vms int) *obsBundle {
 // it gracefully when the test ends.
 func (b *obsBundle) spawn(t *testing.T, name string, env []string, extra ...string) {
 	t.Helper()
-	logf, err := os.Create(filepath.Join(b.logDir, name+".log"))
+	cmd := exec.Command(filepath.Join(binDir, name))
+	cmd.Env = append(append(os.Environ(), env...), extra...)
+	startLogged(t, cmd, filepath.Join(b.logDir, name+".log"), 30*time.Second)
+}
+
+// startLogged starts cmd with its output in the file at logPath, killed
+// if the test process dies; when the test ends it is sent SIGTERM, and
+// killed if it has not exited within grace.
+func startLogged(t *testing.T, cmd *exec.Cmd, logPath string, grace time.Duration) {
+	t.Helper()
+	logf, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(binDir, name))
-	cmd.Env = append(append(os.Environ(), env...), extra...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		t.Fatalf("starting %s: %v", name, err)
+		t.Fatalf("starting %s: %v", filepath.Base(cmd.Path), err)
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
@@ -111,7 +119,7 @@ func (b *obsBundle) spawn(t *testing.T, name string, env []string, extra ...stri
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-done:
-		case <-time.After(30 * time.Second):
+		case <-time.After(grace):
 			_ = cmd.Process.Kill()
 			<-done
 		}
